@@ -1,0 +1,1 @@
+"""The data layer: canonical records, converters, rendering, collation, BFCL files."""
