@@ -1,0 +1,221 @@
+"""Records -> model inputs: token ids, loss masks, decision points, tool spans; padding.
+
+:func:`encode_record` tokenises a :class:`~fc_finetune.data.render.RenderedRecord` piece by
+piece (the prompt and each assistant turn separately, as they are at inference) and maps
+char spans to tokens through the tokenizer's offsets:
+
+* ``labels``: the token id where the LM learns it (assistant turns), else ``-100``;
+* ``param_tool``: for argument-value tokens, the index of the gold tool (the argument
+  head's ``f``), else ``-1``. A token belongs to a value when its characters overlap it;
+* ``decision_pos`` / ``decision_target``: the last token before each decision point and
+  its target (tool index, or ``NO_CALL = -1``);
+* ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt.
+
+Too-long examples are never cut mid-text: they are dropped, or (``truncation="oldest_turns"``)
+their oldest exchanges are removed whole until they fit. :class:`FunctionCallingCollator`
+pads a list of encoded examples into a batch.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..errors import DataError
+from .render import NO_CALL, RenderedRecord, render_record
+
+logger = logging.getLogger(__name__)
+
+IGNORE = -100
+TRUNCATION = ("drop", "oldest_turns")
+
+
+def _tokenize_pieces(text: str, cuts: list[int], tokenizer) -> tuple[list[int], list[tuple[int, int]]]:
+    ids, offsets = [], []
+    bounds = [0, *cuts, len(text)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if a == b:
+            continue
+        enc = tokenizer(text[a:b], add_special_tokens=False, return_offsets_mapping=True)
+        ids += enc["input_ids"]
+        offsets += [(s + a, e + a) for s, e in enc["offset_mapping"]]
+    return ids, offsets
+
+
+def _overlapping(starts: list[int], ends: list[int], a: int, b: int) -> range:
+    """Indices of tokens whose [start, end) overlaps [a, b) (tokens sorted by position)."""
+    first = bisect.bisect_right(ends, a)
+    last = bisect.bisect_left(starts, b)
+    return range(first, last)
+
+
+def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
+    ids, offsets = _tokenize_pieces(rendered.text, rendered.cuts, tokenizer)
+    starts = [s for s, _ in offsets]
+    ends = [e if e > s else s + 1 for s, e in offsets]  # zero-width tokens still occupy their slot
+    n = len(ids)
+    labels = [IGNORE] * n
+    for a, b in rendered.lm_spans:
+        for t in _overlapping(starts, ends, a, b):
+            labels[t] = ids[t]
+    param_tool = [-1] * n
+    for a, b, tool in rendered.value_spans:
+        for t in _overlapping(starts, ends, a, b):
+            param_tool[t] = tool
+    decision_pos, decision_target = [], []
+    for d in rendered.decisions:
+        pos = bisect.bisect_right(ends, d.char) - 1  # last token that ends at or before the point
+        if pos < 0:
+            raise DataError("a decision point falls before the first token")
+        decision_pos.append(pos)
+        decision_target.append(d.target)
+    tool_spans = []
+    for a, b in rendered.tool_spans:
+        span = _overlapping(starts, ends, a, b)
+        tool_spans.append([span.start, span.stop])
+    return {"input_ids": ids, "labels": labels, "param_tool": param_tool, "decision_pos": decision_pos,
+            "decision_target": decision_target, "tool_spans": tool_spans, "length": n}
+
+
+def _drop_oldest_exchange(record: dict) -> dict | None:
+    """Remove the first user message and everything up to the next user message."""
+    messages = record["messages"]
+    first = 1 if messages and messages[0]["role"] == "system" else 0
+    users = [i for i, m in enumerate(messages) if m["role"] == "user" and i >= first]
+    if len(users) < 2:
+        return None
+    return {**record, "messages": messages[:first] + messages[users[1]:]}
+
+
+@dataclass
+class EncodeStats:
+    """What preprocessing did to the data, for the report (nothing is dropped silently)."""
+
+    encoded: int = 0
+    shortened: int = 0
+    dropped_too_long: int = 0
+    failed: Counter = field(default_factory=Counter)
+
+    def report(self) -> str:
+        parts = [f"{self.encoded} encoded", f"{self.shortened} shortened by removing oldest turns",
+                 f"{self.dropped_too_long} dropped as too long"]
+        parts += [f"{n} failed: {reason}" for reason, n in self.failed.most_common()]
+        return ", ".join(parts)
+
+
+def encode_with_truncation(record: dict, tokenizer, *, max_length: int, truncation: str = "oldest_turns",
+                           stats: EncodeStats | None = None, **render_kwargs) -> dict | None:
+    """Encode ``record``; shorten or drop it when longer than ``max_length`` tokens."""
+    if truncation not in TRUNCATION:
+        raise ValueError(f"truncation must be one of {TRUNCATION}, not {truncation!r}")
+    stats = stats if stats is not None else EncodeStats()
+    current, shortened = record, False
+    while True:
+        example = encode_record(render_record(current, tokenizer, **render_kwargs), tokenizer)
+        if example["length"] <= max_length:
+            stats.encoded += 1
+            stats.shortened += shortened
+            return example
+        smaller = _drop_oldest_exchange(current) if truncation == "oldest_turns" else None
+        if smaller is None or not any(m["role"] == "assistant" for m in smaller["messages"]):
+            stats.dropped_too_long += 1
+            return None
+        current, shortened = smaller, True
+
+
+def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "oldest_turns",
+                   num_proc: int | None = None, record_column: str = "record"):
+    """Encode a ``datasets.Dataset`` of JSON-encoded records (``record_column``) with ``map``.
+
+    Returns ``(encoded_dataset, EncodeStats)``; examples that could not be encoded are
+    removed and counted by reason in the stats.
+    """
+
+    def _batch(batch):
+        out = {k: [] for k in ("input_ids", "labels", "param_tool", "decision_pos", "decision_target",
+                               "tool_spans", "length", "status")}
+        for raw in batch[record_column]:
+            stats = EncodeStats()
+            try:
+                example = encode_with_truncation(json.loads(raw), tokenizer, max_length=max_length,
+                                                 truncation=truncation, stats=stats)
+                status = "shortened" if stats.shortened else ("ok" if example else "too_long")
+            except DataError as exc:
+                example, status = None, f"error: {exc.reason}"
+            example = example or {"input_ids": [], "labels": [], "param_tool": [], "decision_pos": [],
+                                  "decision_target": [], "tool_spans": [], "length": 0}
+            for key, value in example.items():
+                out[key].append(value)
+            out["status"].append(status)
+        return out
+
+    mapped = dataset.map(_batch, batched=True, batch_size=64, num_proc=num_proc,
+                         remove_columns=dataset.column_names, desc="Encoding records")
+    stats = EncodeStats()
+    for status, n in Counter(mapped["status"]).items():
+        if status in ("ok", "shortened"):
+            stats.encoded += n
+            stats.shortened += n if status == "shortened" else 0
+        elif status == "too_long":
+            stats.dropped_too_long += n
+        else:
+            stats.failed[status.removeprefix("error: ")] += n
+    kept = mapped.filter(lambda s: [x in ("ok", "shortened") for x in s], input_columns="status",
+                         batched=True, num_proc=num_proc, desc="Dropping unusable records")
+    logger.info("Preprocessing: %s", stats.report())
+    return kept.remove_columns("status"), stats
+
+
+@dataclass
+class FunctionCallingCollator:
+    """Pad encoded examples into a batch of tensors (right padding).
+
+    Returns ``input_ids``, ``attention_mask``, ``labels`` (-100 padded), ``param_tool``
+    (-1), ``decision_pos`` (-1 padded, ``[B, D]``), ``decision_target`` (-100 padded),
+    ``tool_spans`` (``[B, T, 2]``) and ``tool_mask`` (``[B, T]``).
+    """
+
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        longest = max(len(f["input_ids"]) for f in features)
+        if self.pad_to_multiple_of:
+            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        n_dec = max(1, max(len(f["decision_pos"]) for f in features))
+        n_tools = max(1, max(len(f["tool_spans"]) for f in features))
+        batch = {
+            "input_ids": torch.full((len(features), longest), self.pad_token_id, dtype=torch.long),
+            "attention_mask": torch.zeros((len(features), longest), dtype=torch.long),
+            "labels": torch.full((len(features), longest), IGNORE, dtype=torch.long),
+            "param_tool": torch.full((len(features), longest), -1, dtype=torch.long),
+            "decision_pos": torch.full((len(features), n_dec), -1, dtype=torch.long),
+            "decision_target": torch.full((len(features), n_dec), IGNORE, dtype=torch.long),
+            "tool_spans": torch.zeros((len(features), n_tools, 2), dtype=torch.long),
+            "tool_mask": torch.zeros((len(features), n_tools), dtype=torch.bool),
+        }
+        for i, f in enumerate(features):
+            n = len(f["input_ids"])
+            batch["input_ids"][i, :n] = torch.as_tensor(f["input_ids"])
+            batch["attention_mask"][i, :n] = 1
+            batch["labels"][i, :n] = torch.as_tensor(f["labels"])
+            batch["param_tool"][i, :n] = torch.as_tensor(f["param_tool"])
+            d = len(f["decision_pos"])
+            if d:
+                batch["decision_pos"][i, :d] = torch.as_tensor(f["decision_pos"])
+                batch["decision_target"][i, :d] = torch.as_tensor(f["decision_target"])
+            t = len(f["tool_spans"])
+            if t:
+                batch["tool_spans"][i, :t] = torch.as_tensor(f["tool_spans"])
+                batch["tool_mask"][i, :t] = True
+        return batch
+
+
+__all__ = ["IGNORE", "NO_CALL", "EncodeStats", "FunctionCallingCollator", "encode_dataset", "encode_record",
+           "encode_with_truncation"]

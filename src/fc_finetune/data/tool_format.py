@@ -1,0 +1,88 @@
+"""How a tool call is written as text: serialisation, argument-value spans, parsing.
+
+The toolkit writes calls in the Hermes/Qwen style that servers already parse::
+
+    <tool_call>
+    {"name": "get_weather", "arguments": {"city": "Paris"}}
+    </tool_call>
+
+Serialisation is ``json.dumps(..., ensure_ascii=False)``, byte for byte what the chat
+template's ``tojson`` filter writes, so spans computed here match the rendered prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+def dumps(value: Any) -> str:
+    """JSON exactly as transformers' chat-template ``tojson`` filter writes it."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ToolCallFormat:
+    """Text layout of tool calls for one family of chat templates."""
+
+    name: str
+    call_open: str
+    call_close: str
+    call_separator: str
+
+    def call_json(self, name: str, arguments: dict) -> str:
+        return dumps({"name": name, "arguments": arguments})
+
+    def render_call(self, name: str, arguments: dict) -> str:
+        return self.call_open + self.call_json(name, arguments) + self.call_close
+
+    def call_prefix(self, name: str) -> str:
+        """The text written before the arguments object, e.g. when the name is forced."""
+        return self.call_open + dumps({"name": name, "arguments": None})[: -len("null}")]
+
+    def value_spans(self, name: str, arguments: dict) -> list[tuple[str, int, int]]:
+        """Char spans of each top-level argument value inside :meth:`render_call`'s text."""
+        base = len(self.call_prefix(name))
+        spans, pos = [], base + 1  # past "{"
+        for i, (key, value) in enumerate(arguments.items()):
+            if i:
+                pos += 2  # ", "
+            pos += len(dumps(key)) + 2  # '"key": '
+            text = dumps(value)
+            spans.append((key, pos, pos + len(text)))
+            pos += len(text)
+        return spans
+
+    def parse(self, text: str) -> tuple[list[dict], list[str]]:
+        """Parse every call in ``text``. Returns (calls, problems); never evaluates code."""
+        pattern = re.escape(self.call_open.strip()) + r"\s*(.*?)\s*" + re.escape(self.call_close.strip())
+        calls, problems = [], []
+        for match in re.finditer(pattern, text, flags=re.DOTALL):
+            body = match.group(1)
+            try:
+                obj = json.loads(body)
+            except json.JSONDecodeError as exc:
+                problems.append(f"call is not valid JSON ({exc.msg} at char {exc.pos}): {body[:80]!r}")
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+                problems.append(f"call has no string 'name': {body[:80]!r}")
+                continue
+            args = obj.get("arguments", obj.get("parameters", {}))
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except json.JSONDecodeError:
+                    problems.append(f"arguments of {obj['name']} are a string, not JSON: {args[:80]!r}")
+                    continue
+            if not isinstance(args, dict):
+                problems.append(f"arguments of {obj['name']} are not an object: {args!r:.80}")
+                continue
+            calls.append({"name": obj["name"], "arguments": args})
+        return calls, problems
+
+
+HERMES = ToolCallFormat(name="hermes", call_open="<tool_call>\n", call_close="\n</tool_call>", call_separator="\n")
+
+FORMATS = {HERMES.name: HERMES}
