@@ -1,6 +1,6 @@
-import datasets
 import json
 
+import datasets
 import pytest
 import torch
 from fc_records import TIME, WEATHER, multi_turn_record, parallel_record

@@ -11,9 +11,9 @@ from fc_finetune.testing import (
 
 
 def test_tokenizer_is_deterministic_and_lossless():
-    assert _tokenizer_json.__wrapped__(512) == _tokenizer_json(512)
+    assert _tokenizer_json.__wrapped__(1024) == _tokenizer_json(1024)
     tok = tiny_tokenizer()
-    assert len(tok) == 512
+    assert len(tok) == 1024
     text = '{"name": "get_weather", "arguments": {"city": "São Paulo", "days": [1, 2]}} 天气'
     enc = tok(text, return_offsets_mapping=True)
     assert tok.decode(enc.input_ids) == text

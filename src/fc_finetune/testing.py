@@ -44,9 +44,26 @@ def _corpus(seed: int = 0) -> list[str]:
         obj = {rng.choice(keys): rng.choice([rng.choice(words), rng.randint(0, 999), rng.random() > 0.5])
                for _ in range(rng.randint(1, 4))}
         lines.append(json.dumps({"name": rng.choice(words) + "_" + rng.choice(words), "arguments": obj}))
+    lines += [_rendered_builtin_template()] * 100
     lines += ["<tool_call>", "</tool_call>", "<tools>", "</tools>", "<tool_response>", "</tool_response>",
               "0123456789 .,:;!?'\"{}[]()-_+=*/\\@#$%&<>|~`^"]
     return lines
+
+
+def _rendered_builtin_template() -> str:
+    """The built-in tool template rendered once, so its fixed text tokenises compactly."""
+    import jinja2
+
+    from .data.templates import builtin_template
+
+    env = jinja2.Environment()
+    env.filters["tojson"] = lambda x: json.dumps(x, ensure_ascii=False)
+    tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    messages = [{"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "", "tool_calls": [{"name": "get_weather", "arguments": {"city": "x"}}]},
+                {"role": "tool", "name": "get_weather", "content": "{}"}]
+    return env.from_string(builtin_template()).render(messages=messages, tools=[tool], add_generation_prompt=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -65,7 +82,7 @@ def _tokenizer_json(vocab_size: int) -> str:
     return tok.to_str()
 
 
-def tiny_tokenizer(vocab_size: int = 512):
+def tiny_tokenizer(vocab_size: int = 1024):
     """A fast byte-level BPE tokenizer with ChatML special tokens and chat template."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
@@ -117,7 +134,7 @@ def tiny_model(arch: str = "llama", *, seed: int = 0, dtype: Any = None, **confi
     return model
 
 
-def tiny_model_and_tokenizer(arch: str = "llama", *, vocab_size: int = 512, seed: int = 0, **config_kwargs: Any):
+def tiny_model_and_tokenizer(arch: str = "llama", *, vocab_size: int = 1024, seed: int = 0, **config_kwargs: Any):
     """A tiny model whose embedding matches the tiny tokenizer's vocabulary."""
     tokenizer = tiny_tokenizer(vocab_size)
     model = tiny_model(arch, vocab_size=len(tokenizer), seed=seed, **config_kwargs)

@@ -1,7 +1,13 @@
-"""``fc-finetune data``: evaluation data and (later) dataset conversion.
+"""``fc-finetune data``: evaluation data; converting, validating and describing datasets.
 
     fc-finetune data fetch-bfcl                 # BFCL questions + possible answers
     fc-finetune data fetch-bfcl --wheel bfcl_eval-2026.3.23-py3-none-any.whl
+    fc-finetune data convert glaive.json -o train.jsonl --format sharegpt --on-error skip
+    fc-finetune data validate train.jsonl       # counts, and the first errors with their fields
+    fc-finetune data stats train.jsonl --model smollm2-135m
+
+INPUT is a .jsonl / .json / .parquet file, a folder written by `datasets` (FOLDER[:SPLIT]),
+or a Hub dataset hf:org/name[:split].
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import argparse
 from pathlib import Path
 
 from ..data.bfcl_fetch import BFCL_VERSION, fetch_bfcl, load_index
+
+FORMAT_CHOICES = ("auto", "canonical", "openai", "sharegpt", "xlam", "glaive", "hermes", "bfcl")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +29,84 @@ def register(sub: argparse._SubParsersAction) -> None:
     bfcl.add_argument("--wheel", type=Path, default=None, help="Use this downloaded wheel instead of running pip.")
     bfcl.add_argument("--force", action="store_true", help="Extract again even when the data is already there.")
     bfcl.set_defaults(func=_fetch_bfcl)
+
+    convert = dsub.add_parser("convert", help="Convert a dataset to canonical JSONL (validated).")
+    _add_input_options(convert, on_error="raise")
+    convert.add_argument("-o", "--output", type=Path, required=True, help="Canonical JSONL file to write.")
+    convert.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                         help="Stop after N converted records (default: all).")
+    convert.set_defaults(func=_convert)
+
+    validate = dsub.add_parser("validate", help="Check every record; print counts and the first errors "
+                               "(exit status 1 when any record is invalid).")
+    _add_input_options(validate, on_error="skip")
+    validate.add_argument("--show-errors", type=_positive_int, default=10, metavar="N",
+                          help="How many errors to print in full (default: 10).")
+    validate.set_defaults(func=_validate)
+
+    stats = dsub.add_parser("stats", help="Count records, calls, parallel calls, turns, tools and tokens.")
+    _add_input_options(stats, on_error="skip")
+    stats.add_argument("--model", default=None,
+                       help="Also report token lengths of the rendered records, with this model's tokenizer "
+                            "(alias, folder or Hub id).")
+    stats.set_defaults(func=_stats)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _add_input_options(parser: argparse.ArgumentParser, *, on_error: str) -> None:
+    parser.add_argument("input", metavar="INPUT",
+                        help="A .jsonl/.json/.parquet file, a `datasets` folder (FOLDER[:SPLIT]) or hf:org/name[:split].")
+    parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                        help="Format of INPUT's rows (default: auto, detected from the first rows).")
+    parser.add_argument("--on-error", default=on_error, choices=("raise", "skip"),
+                        help="On a bad record: stop with its error, or skip it and count it by reason "
+                             f"(default: {on_error}).")
+    parser.add_argument("--eval-records", action="store_true",
+                        help="Records are evaluation/inference prompts: they may end with a user message.")
+
+
+def _load(args: argparse.Namespace, **kwargs):
+    from ..data.io import load_records
+
+    return load_records(args.input, fmt=args.format, on_error=args.on_error,
+                        require_final_assistant=not args.eval_records, **kwargs)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ..data.io import write_jsonl
+
+    result = _load(args, limit=args.limit)
+    count = write_jsonl(result.records, args.output)
+    print(result.report())
+    print(f"wrote {count} records to {args.output}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    result = _load(args)
+    print(result.report(show_errors=args.show_errors))
+    print("OK" if not result.n_skipped else f"INVALID: {result.n_skipped} of {result.rows_read} records")
+    return 1 if result.n_skipped else 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from ..data.stats import dataset_stats, rendered_token_length
+
+    result = _load(args)
+    token_length = None
+    if args.model:
+        from ..loading import load_tokenizer
+
+        token_length = rendered_token_length(load_tokenizer(args.model))
+    print(result.report(show_errors=3))
+    print(dataset_stats(result.records, token_length=token_length).report())
+    return 0
 
 
 def _fetch_bfcl(args: argparse.Namespace) -> int:

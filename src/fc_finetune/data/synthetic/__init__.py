@@ -1,0 +1,35 @@
+"""Bundled synthetic function-calling data: a catalogue of fake tools and a seeded generator.
+
+>>> from fc_finetune.data.synthetic import CATALOGUE, generate_mix
+>>> len(CATALOGUE) >= 50
+True
+>>> train, evaluation = generate_mix(n_train=30, n_eval=10, seed=0, heldout_functions=6)
+>>> sorted({r["meta"]["kind"] for r in train}) == sorted(KINDS)
+True
+
+Every record is synthetic: user requests are filled from templates, tool outputs come from
+deterministic fake implementations, and answers are written from those outputs. See
+``data/README.md`` for the mix, the function list and how to regenerate the bundled files.
+"""
+
+from __future__ import annotations
+
+from .chains import CHAINS, Chain
+from .functions import BY_NAME, CATALOGUE, DOMAINS
+from .generator import KINDS, Pools, RecordBuilder
+from .mix import (
+    DEFAULT_PROPORTIONS,
+    choose_heldout,
+    generate_mix,
+    kind_counts,
+    normalise_proportions,
+    split_stats,
+    write_mix,
+)
+from .spec import FunctionSpec
+
+__all__ = [
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain", "FunctionSpec", "Pools",
+    "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "normalise_proportions", "split_stats",
+    "write_mix",
+]

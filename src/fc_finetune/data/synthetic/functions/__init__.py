@@ -1,0 +1,34 @@
+"""The catalogue of synthetic functions, one module per group of domains."""
+
+from __future__ import annotations
+
+from ..spec import FunctionSpec
+from . import (
+    comms,
+    finance,
+    health_files,
+    maps,
+    media,
+    news_sports,
+    numbers,
+    office,
+    shopping_cooking,
+    travel,
+    weather_home,
+)
+
+_MODULES = (weather_home, office, comms, numbers, finance, travel, maps, shopping_cooking, health_files, media,
+            news_sports)
+
+CATALOGUE: list[FunctionSpec] = [spec for module in _MODULES for spec in module.FUNCTIONS]
+"""Every synthetic function, in a fixed order (the generator depends on it being stable)."""
+
+BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in CATALOGUE}
+if len(BY_NAME) != len(CATALOGUE):  # pragma: no cover - a catalogue bug, caught at import
+    raise RuntimeError("duplicate function names in the synthetic catalogue")
+
+DOMAINS: dict[str, list[str]] = {}
+for _spec in CATALOGUE:
+    DOMAINS.setdefault(_spec.domain, []).append(_spec.name)
+
+__all__ = ["BY_NAME", "CATALOGUE", "DOMAINS"]

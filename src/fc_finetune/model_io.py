@@ -1,0 +1,154 @@
+"""Save and load a :class:`~fc_finetune.modeling.FunctionCallingModel` (safetensors only).
+
+A saved folder is a plain peft adapter folder plus two small files, so plain
+``PeftModel.from_pretrained(base, folder)`` still loads it and generates::
+
+    adapter_config.json, adapter_model.safetensors    the LoRA adapter (peft)
+    fc_heads.safetensors                              W, NO_CALL and U
+    fc_finetune_config.json                           base model, its fingerprint, head settings
+    tokenizer files + chat_template.jinja             the tokenizer with its tool template
+
+Folders are written atomically (temporary folder, then rename). Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cache import atomic_directory
+from .config_model import HeadArguments, LoraArguments
+from .errors import ModelLoadError, ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "fc_finetune_config.json"
+HEADS_NAME = "fc_heads.safetensors"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def _hub_base_name(base_model: str) -> str:
+    """The id written into adapter_config.json: a bundled alias becomes its upstream Hub id."""
+    from .model_zoo import BUNDLED_MODELS
+
+    return BUNDLED_MODELS[base_model].upstream if base_model in BUNDLED_MODELS else base_model
+
+
+def save_model(model, directory: str | os.PathLike, *, tokenizer=None, extra_files: dict[str, str] | None = None) -> Path:
+    """Write ``model`` (adapter, heads, config) and ``tokenizer`` to ``directory`` atomically."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    with atomic_directory(directory, overwrite=True) as tmp:
+        peft_config = model.lm.peft_config["default"]
+        original = peft_config.base_model_name_or_path
+        peft_config.base_model_name_or_path = _hub_base_name(model.base_model)
+        try:
+            model.lm.save_pretrained(tmp, safe_serialization=True)
+        finally:
+            peft_config.base_model_name_or_path = original
+        state = {k: v.detach().contiguous().cpu() for k, v in model.heads.state_dict().items()}
+        save_file(state, str(tmp / HEADS_NAME), metadata={"format": "pt", "fc_finetune": __version__})
+        config = {
+            "fc_finetune_version": __version__,
+            "base_model": model.base_model,
+            "base_fingerprint": model.fingerprint,
+            "heads": asdict(model.head_args),
+            "lora": asdict(model.lora_args) if model.lora_args else None,
+            "call_format": model.call_format,
+            "no_call_threshold": model.no_call_threshold,
+        }
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+    return directory
+
+
+def _local_folder(name_or_path: str | os.PathLike, revision: str | None) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    text = str(name_or_path)
+    if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        raise ModelNotFoundError(f"Model folder '{path}' does not exist (nor is it a Hub id 'user/name').")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(text, revision=revision))
+    except Exception as exc:  # offline, missing repo, auth: one clear message
+        raise ModelNotFoundError(f"Could not download '{text}' from the Hub ({type(exc).__name__}: {exc}). "
+                                 "Check the id, your network and HF_TOKEN, or pass a local folder.") from exc
+
+
+def read_config(folder: Path) -> dict:
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        raise ModelLoadError(f"'{folder}' is not an fc-finetune model: {CONFIG_NAME} is missing. "
+                             "Point at a folder written by FunctionCallingModel.save_pretrained or `fc-finetune train`.")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"'{path}' is not valid JSON ({exc}); the model folder is corrupt.") from exc
+
+
+def load_model(name_or_path: str | os.PathLike, *, base_model: str | None = None, dtype: Any = "auto",
+               is_trainable: bool = False, revision: str | None = None, trust_remote_code: bool = False,
+               device_map: Any = None):
+    """Load a saved model onto its base (or ``base_model``), checking that the two match."""
+    from peft import PeftModel
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .loading import load_causal_lm
+    from .modeling import FunctionCallingModel, base_fingerprint
+
+    folder = _local_folder(name_or_path, revision)
+    config = read_config(folder)
+    for name in (ADAPTER_WEIGHTS, HEADS_NAME):
+        if not (folder / name).is_file():
+            raise ModelLoadError(f"'{folder}' has no {name}: the save is incomplete. Save or download it again.")
+    base_name = base_model or config["base_model"]
+    base = load_causal_lm(base_name, dtype=dtype, trust_remote_code=trust_remote_code,
+                          **({"device_map": device_map} if device_map is not None else {}))
+    found = base_fingerprint(base.config)
+    if found != config["base_fingerprint"]:
+        diffs = ", ".join(f"{k}: trained {config['base_fingerprint'].get(k)} vs given {v}"
+                          for k, v in found.items() if config["base_fingerprint"].get(k) != v)
+        raise ModelLoadError(f"'{folder}' was trained on base '{config['base_model']}', which does not match "
+                             f"'{base_name}' ({diffs}). Pass the right base with base_model=... / --base-model.")
+    try:
+        lm = PeftModel.from_pretrained(base, str(folder), is_trainable=is_trainable)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"Could not load the LoRA adapter in '{folder}' ({type(exc).__name__}: {exc}).") from exc
+    heads = HeadArguments(**config["heads"])
+    lora = LoraArguments(**config["lora"]) if config.get("lora") else None
+    model = FunctionCallingModel(lm, heads, base_model=config["base_model"], lora=lora,
+                                 call_format=config.get("call_format", "hermes"),
+                                 no_call_threshold=config.get("no_call_threshold"))
+    try:
+        state = load_file(str(folder / HEADS_NAME))
+        model.heads.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        raise ModelLoadError(f"'{folder / HEADS_NAME}' is corrupt or does not fit these heads "
+                             f"({type(exc).__name__}: {exc}). Save or download the model again.") from exc
+    model.heads.to(device=model.device)
+    model.requires_grad_(False) if not is_trainable else model.heads.requires_grad_(True)
+    model.eval() if not is_trainable else model.train()
+    return model
+
+
+def load_tokenizer_for(name_or_path: str | os.PathLike, revision: str | None = None):
+    """The tokenizer saved with a model (with its tool template)."""
+    from .loading import load_tokenizer
+
+    folder = _local_folder(name_or_path, revision)
+    if not (folder / "tokenizer_config.json").is_file():
+        raise ModelLoadError(f"'{folder}' holds no tokenizer; save the model with its tokenizer.")
+    return load_tokenizer(folder)

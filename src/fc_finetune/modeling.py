@@ -1,0 +1,190 @@
+"""``FunctionCallingModel``: a causal LM with LoRA plus the selector and argument heads.
+
+    >>> model = FunctionCallingModel.from_base("smollm2-135m", lora=LoraArguments(), heads=HeadArguments())
+    >>> out = model(**batch)            # a batch from FunctionCallingCollator
+    >>> out.loss, out.loss_lm, out.loss_select, out.loss_param
+
+``L = w_select * L_select + w_param * L_param + w_lm * L_lm``. With both heads off the
+loss is exactly the LM's own loss: plain LoRA SFT, the baseline of every comparison.
+Saving and loading live in :mod:`fc_finetune.model_io`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers.utils import ModelOutput
+
+from .config_model import HeadArguments, LoraArguments
+from .heads import IGNORE, FunctionCallingHeads, decision_targets
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FunctionCallingOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    loss_lm: torch.Tensor | None = None
+    loss_select: torch.Tensor | None = None
+    loss_param: torch.Tensor | None = None
+    select_logits: torch.Tensor | None = None
+    select_correct: torch.Tensor | None = None  # number of decisions the selector got right
+    select_total: torch.Tensor | None = None
+    past_key_values: Any = None
+
+
+def base_fingerprint(config) -> dict:
+    """What must match between the base a model was trained on and the one it is loaded onto."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return {"model_type": config.model_type, "hidden_size": text.hidden_size, "vocab_size": text.vocab_size,
+            "num_hidden_layers": text.num_hidden_layers}
+
+
+class FunctionCallingModel(nn.Module):
+    """A (peft-wrapped) causal LM and :class:`FunctionCallingHeads`, trained jointly."""
+
+    def __init__(self, lm: nn.Module, heads: HeadArguments, *, base_model: str, lora: LoraArguments | None = None,
+                 call_format: str = "hermes", no_call_threshold: float | None = None):
+        super().__init__()
+        self.lm = lm
+        self.head_args = heads
+        self.lora_args = lora
+        self.base_model = base_model
+        self.call_format = call_format
+        self.no_call_threshold = no_call_threshold
+        self.fingerprint = base_fingerprint(self.config)
+        hidden = self.fingerprint["hidden_size"]
+        self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head)
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_base(cls, base: str | nn.Module, *, lora: LoraArguments | None = None,
+                  heads: HeadArguments | None = None, dtype: Any = "auto", trust_remote_code: bool = False,
+                  gradient_checkpointing: bool = False, **kwargs: Any) -> FunctionCallingModel:
+        """Wrap a base model (name, folder, alias, or an already-loaded model) with fresh LoRA + heads."""
+        from peft import get_peft_model
+
+        from .loading import load_causal_lm
+
+        heads = heads or HeadArguments()
+        lora = lora or LoraArguments()
+        if isinstance(base, nn.Module):
+            lm, name = base, getattr(base.config, "_name_or_path", "") or "unknown"
+        else:
+            lm, name = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code), str(base)
+        if gradient_checkpointing:
+            lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            lm.enable_input_require_grads()
+            lm.config.use_cache = False
+        lm = get_peft_model(lm, lora.to_peft())
+        model = cls(lm, heads, base_model=name, lora=lora, **kwargs)
+        model.heads.to(device=next(lm.parameters()).device)
+        return model
+
+    @property
+    def config(self):
+        return self.lm.config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.lm.parameters()).device
+
+    def output_layer(self) -> nn.Module:
+        return self.lm.get_output_embeddings()
+
+    # -- forward ----------------------------------------------------------------------
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, param_tool: torch.Tensor | None = None,
+                decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
+                tool_spans: torch.Tensor | None = None, tool_mask: torch.Tensor | None = None,
+                num_items_in_batch: torch.Tensor | int | None = None, **kwargs: Any) -> FunctionCallingOutput:
+        h_args, heads = self.head_args, self.heads
+        use_select = heads.selector is not None and decision_pos is not None and tool_spans is not None
+        use_param = heads.argument is not None and param_tool is not None and tool_spans is not None
+        lm_kwargs = dict(kwargs)
+        if num_items_in_batch is not None and labels is not None:
+            lm_kwargs["num_items_in_batch"] = num_items_in_batch
+        out = self.lm(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
+                      output_hidden_states=use_select or use_param, **lm_kwargs)
+        result = FunctionCallingOutput(logits=out.logits, loss_lm=out.loss, past_key_values=out.get("past_key_values"))
+        terms = []
+        if out.loss is not None and (h_args.w_lm or not (use_select or use_param)):
+            terms.append(h_args.w_lm * out.loss)
+        if use_select or use_param:
+            hidden = out.hidden_states[-1]
+            tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
+            if use_select:
+                self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask)
+                if result.loss_select is not None:
+                    terms.append(h_args.w_select * result.loss_select)
+            if use_param:
+                result.loss_param = self._param_loss(hidden, tool_emb, input_ids, param_tool)
+                if result.loss_param is not None:
+                    terms.append(h_args.w_param * result.loss_param)
+        if terms:
+            result.loss = terms[0] if len(terms) == 1 else torch.stack([t.float() for t in terms]).sum()
+        return result
+
+    def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask) -> None:
+        valid = decision_pos >= 0
+        index = decision_pos.clamp_min(0)[..., None].expand(-1, -1, hidden.shape[-1])
+        h = hidden.gather(1, index)  # [B, D, H]
+        logits = self.heads.select_logits(h, tool_emb, tool_mask)
+        result.select_logits = logits
+        if decision_target is None:
+            return
+        target = decision_targets(decision_target, tool_emb.shape[1]).masked_fill(~valid, IGNORE)
+        counted = target != IGNORE
+        flat = logits.reshape(-1, logits.shape[-1])
+        if counted.any():
+            result.loss_select = F.cross_entropy(flat, target.reshape(-1), ignore_index=IGNORE)
+        else:  # keep the graph connected so every process runs the same backward
+            result.loss_select = flat.masked_fill(torch.isinf(flat), 0).sum() * 0.0
+        result.select_correct = ((logits.argmax(-1) == target) & counted).sum()
+        result.select_total = counted.sum()
+
+    def _param_loss(self, hidden, tool_emb, input_ids, param_tool) -> torch.Tensor | None:
+        # The state at t predicts token t+1: condition it on the tool of token t+1.
+        next_tool = param_tool[:, 1:]
+        rows, cols = (next_tool >= 0).nonzero(as_tuple=True)
+        if rows.numel() == 0:
+            return (self.heads.argument.weight.sum() * 0.0).to(hidden.dtype)
+        h = hidden[rows, cols]
+        e = tool_emb[rows, next_tool[rows, cols]]
+        logits = self.output_layer()(self.heads.condition(h, e))
+        return F.cross_entropy(logits.float(), input_ids[rows, cols + 1])
+
+    def param_logits(self, hidden: torch.Tensor, tool_emb: torch.Tensor) -> torch.Tensor:
+        """Next-token logits from ``h + U e_f`` (inference: the decode loop's argument head)."""
+        return self.output_layer()(self.heads.condition(hidden, tool_emb))
+
+    # -- persistence (see model_io) ---------------------------------------------------
+    def save_pretrained(self, directory, *, tokenizer=None, **kwargs):
+        from .model_io import save_model
+
+        return save_model(self, directory, tokenizer=tokenizer, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, **kwargs) -> FunctionCallingModel:
+        from .model_io import load_model
+
+        return load_model(name_or_path, **kwargs)
+
+    # -- utilities --------------------------------------------------------------------
+    def trainable_parameters(self) -> tuple[int, int]:
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return trainable, total
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        self.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+
+    def merge_and_unload(self) -> nn.Module:
+        """The LM with LoRA merged into its weights: a plain transformers model for servers."""
+        return self.lm.merge_and_unload()
