@@ -4,6 +4,7 @@
 
 Writes <out>/train.jsonl, <out>/eval.jsonl and <out>/stats.json in the canonical record
 format (docs/data-format.md). The same options always give byte-identical files.
+Same as `fc-finetune data generate`.
 """
 
 from __future__ import annotations
@@ -14,68 +15,19 @@ import sys
 from pathlib import Path
 
 try:
-    from fc_finetune.data.synthetic import DEFAULT_PROPORTIONS, KINDS, write_mix
+    from fc_finetune.data.synthetic import cli
 except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from fc_finetune.data.synthetic import DEFAULT_PROPORTIONS, KINDS, write_mix
-
-logger = logging.getLogger("generate_mix")
-
-
-def parse_proportions(text: str) -> dict[str, float]:
-    """``"single=0.5,parallel=0.2"`` -> ``{"single": 0.5, "parallel": 0.2}`` (kinds left out get 0)."""
-    out = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        kind, sep, value = item.partition("=")
-        if not sep or kind.strip() not in KINDS:
-            raise argparse.ArgumentTypeError(f"expected KIND=WEIGHT with KIND one of {', '.join(KINDS)}; got {item!r}")
-        try:
-            out[kind.strip()] = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"weight of {kind.strip()!r} is not a number: {value!r}") from None
-    return out
-
-
-def build_parser() -> argparse.ArgumentParser:
-    defaults = ",".join(f"{kind}={weight}" for kind, weight in DEFAULT_PROPORTIONS.items())
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("data/mix"),
-                        help="Folder to write train.jsonl, eval.jsonl and stats.json into (default: data/mix).")
-    parser.add_argument("--train", type=int, default=3000, help="Number of training records (default: 3000).")
-    parser.add_argument("--eval", type=int, default=300, help="Number of evaluation records (default: 300).")
-    parser.add_argument("--seed", type=int, default=0, help="Random seed; same seed, same bytes (default: 0).")
-    parser.add_argument("--heldout", type=int, default=6,
-                        help="Functions held out of training and used only in eval, to test unseen tools "
-                             "(default: 6; 0 disables).")
-    parser.add_argument("--heldout-share", type=float, default=0.5,
-                        help="Probability that an eval example calling a function calls a held-out one (default: 0.5).")
-    parser.add_argument("--system-prompt-rate", type=float, default=0.5,
-                        help="Fraction of records that start with a system prompt (default: 0.5).")
-    parser.add_argument("--proportions", type=parse_proportions, default=None,
-                        help=f"Mix of example kinds as KIND=WEIGHT pairs, normalised to sum to 1 "
-                             f"(default: {defaults}).")
-    parser.add_argument("--no-validate", action="store_true",
-                        help="Skip checking every record with fc_finetune.schema.validate_record before writing.")
-    parser.add_argument("--quiet", action="store_true", help="Only report errors.")
-    return parser
+    from fc_finetune.data.synthetic import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = cli.add_arguments(argparse.ArgumentParser(description=__doc__,
+                                                       formatter_class=argparse.RawDescriptionHelpFormatter))
+    parser.add_argument("--quiet", action="store_true", help="Only report errors.")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    try:
-        stats = write_mix(args.out, args.train, args.eval, args.seed, args.heldout, args.proportions,
-                          heldout_share=args.heldout_share, system_prompt_rate=args.system_prompt_rate,
-                          validate=not args.no_validate)
-    except ValueError as exc:
-        logger.error("error: %s", exc)
-        return 2
-    for split, info in stats["splits"].items():
-        kinds = ", ".join(f"{kind} {n}" for kind, n in info["kinds"].items())
-        logger.info("%s: %d records (%s); %d calls; %d call held-out functions", split, info["records"], kinds,
-                    info["calls"], info["records_calling_heldout"])
-    logger.info("held out of training: %s", ", ".join(stats["heldout_functions"]) or "none")
-    return 0
+    return cli.run(args)
 
 
 if __name__ == "__main__":

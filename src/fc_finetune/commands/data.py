@@ -3,6 +3,7 @@
     fc-finetune data fetch-bfcl                 # BFCL questions + possible answers
     fc-finetune data fetch-bfcl --wheel bfcl_eval-2026.3.23-py3-none-any.whl
     fc-finetune data convert glaive.json -o train.jsonl --format sharegpt --on-error skip
+    fc-finetune data generate --out data/mix     # the bundled synthetic training mix
     fc-finetune data validate train.jsonl       # counts, and the first errors with their fields
     fc-finetune data stats train.jsonl --model smollm2-135m
 
@@ -29,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     bfcl.add_argument("--wheel", type=Path, default=None, help="Use this downloaded wheel instead of running pip.")
     bfcl.add_argument("--force", action="store_true", help="Extract again even when the data is already there.")
     bfcl.set_defaults(func=_fetch_bfcl)
+
+    generate = dsub.add_parser("generate", help="Write the bundled synthetic training mix (train/eval JSONL).",
+                               description="Seeded, reproducible synthetic function-calling data; see data/README.md.")
+    from ..data.synthetic.cli import add_arguments as add_generate_arguments
+
+    add_generate_arguments(generate)
+    generate.set_defaults(func=_generate)
 
     convert = dsub.add_parser("convert", help="Convert a dataset to canonical JSONL (validated).")
     _add_input_options(convert, on_error="raise")
@@ -107,6 +115,12 @@ def _stats(args: argparse.Namespace) -> int:
     print(result.report(show_errors=3))
     print(dataset_stats(result.records, token_length=token_length).report())
     return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from ..data.synthetic.cli import run
+
+    return run(args)
 
 
 def _fetch_bfcl(args: argparse.Namespace) -> int:

@@ -1,0 +1,70 @@
+"""Command-line options of the synthetic mix generator, and running it.
+
+    fc-finetune data generate --out data/mix --train 3000 --eval 300 --seed 0
+    python data/generate_mix.py --out data/mix          # the same, from a source checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from . import DEFAULT_PROPORTIONS, KINDS, write_mix
+
+logger = logging.getLogger(__name__)
+
+
+def parse_proportions(text: str) -> dict[str, float]:
+    """``"single=0.5,parallel=0.2"`` -> ``{"single": 0.5, "parallel": 0.2}`` (kinds left out get 0)."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, sep, value = item.partition("=")
+        if not sep or kind.strip() not in KINDS:
+            raise argparse.ArgumentTypeError(f"expected KIND=WEIGHT with KIND one of {', '.join(KINDS)}; got {item!r}")
+        try:
+            out[kind.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weight of {kind.strip()!r} is not a number: {value!r}") from None
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The generator's options (shared by `fc-finetune data generate` and data/generate_mix.py)."""
+    defaults = ",".join(f"{kind}={weight}" for kind, weight in DEFAULT_PROPORTIONS.items())
+    parser.add_argument("--out", type=Path, default=Path("data/mix"),
+                        help="Folder to write train.jsonl, eval.jsonl and stats.json into (default: data/mix).")
+    parser.add_argument("--train", type=int, default=3000, help="Number of training records (default: 3000).")
+    parser.add_argument("--eval", type=int, default=300, help="Number of evaluation records (default: 300).")
+    parser.add_argument("--seed", type=int, default=0, help="Random seed; same seed, same bytes (default: 0).")
+    parser.add_argument("--heldout", type=int, default=6,
+                        help="Functions held out of training and used only in eval, to test unseen tools "
+                             "(default: 6; 0 disables).")
+    parser.add_argument("--heldout-share", type=float, default=0.5,
+                        help="Probability that an eval example calling a function calls a held-out one (default: 0.5).")
+    parser.add_argument("--system-prompt-rate", type=float, default=0.5,
+                        help="Fraction of records that start with a system prompt (default: 0.5).")
+    parser.add_argument("--proportions", type=parse_proportions, default=None,
+                        help=f"Mix of example kinds as KIND=WEIGHT pairs, normalised to sum to 1 "
+                             f"(default: {defaults}).")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="Skip checking every record with fc_finetune.schema.validate_record before writing.")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the mix described by ``args``; log what was written. Returns an exit status."""
+    try:
+        stats = write_mix(args.out, args.train, args.eval, args.seed, args.heldout, args.proportions,
+                          heldout_share=args.heldout_share, system_prompt_rate=args.system_prompt_rate,
+                          validate=not args.no_validate)
+    except ValueError as exc:
+        logger.error("error: %s", exc)
+        return 2
+    for split, info in stats["splits"].items():
+        kinds = ", ".join(f"{kind} {n}" for kind, n in info["kinds"].items())
+        logger.info("%s: %d records (%s); %d calls; %d call held-out functions", split, info["records"], kinds,
+                    info["calls"], info["records_calling_heldout"])
+    logger.info("held out of training: %s", ", ".join(stats["heldout_functions"]) or "none")
+    logger.info("wrote %s", ", ".join(str(args.out / n) for n in ("train.jsonl", "eval.jsonl", "stats.json")))
+    return 0
