@@ -2,6 +2,7 @@
 
     fc-finetune models fetch smollm2-135m     # the bundled model, offline afterwards
     fc-finetune data fetch-bfcl               # BFCL evaluation data into the cache
+    fc-finetune push --model DIR --repo-id USER/NAME   # adapter + heads + card to the Hub
     fc-finetune demo                          # the main job on the bundled default
 
 Every sub-command has ``--help``. Errors caused by input print one clear line (no
@@ -18,9 +19,10 @@ from . import __version__
 from .commands import data as data_cmd
 from .commands import demo as demo_cmd
 from .commands import models as models_cmd
+from .commands import push as push_cmd
 from .errors import FcFinetuneError
 
-COMMANDS = (models_cmd, data_cmd, demo_cmd)
+COMMANDS = (models_cmd, data_cmd, push_cmd, demo_cmd)
 
 
 def make_parser() -> argparse.ArgumentParser:

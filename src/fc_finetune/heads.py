@@ -1,8 +1,11 @@
 """The two small heads on top of the LM: function selector and argument conditioning.
 
-* Selector: ``P(f | h) = softmax_f(e_f^T W h)`` over the tools offered in the example plus
-  a learned ``NO_CALL`` vector. ``e_f`` is the LM's hidden state mean-pooled over tool f's
-  definition inside the rendered prompt (no extra forward pass; works for unseen tools).
+* Selector: ``P(f | h) = softmax_f(e_f^T W h / sqrt(H))`` over the tools offered in the
+  example plus a learned ``NO_CALL`` vector. ``e_f`` is the LM's hidden state pooled over
+  tool f's definition inside the rendered prompt (no extra forward pass; works for unseen
+  tools). ``e_f`` and ``h`` are RMS-normalised first, so the scores' scale does not depend
+  on the model's hidden-state norms (which differ by orders of magnitude across models),
+  and ``W`` starts at zero: every candidate starts equally likely.
 * Argument head: argument tokens are predicted from ``h_t + U e_f`` through the LM's own
   output layer; ``U`` starts at zero, so training starts from the plain LM.
 
@@ -51,8 +54,8 @@ class FunctionCallingHeads(nn.Module):
 
     def reset_parameters(self) -> None:
         if self.selector is not None:
-            nn.init.normal_(self.selector.weight, std=self.hidden_size ** -1)
-            nn.init.normal_(self.no_call, std=self.hidden_size ** -0.5)
+            nn.init.zeros_(self.selector.weight)
+            nn.init.normal_(self.no_call, std=1.0)
         if self.argument is not None:
             nn.init.zeros_(self.argument.weight)
         if self.pool_query is not None:
@@ -67,8 +70,9 @@ class FunctionCallingHeads(nn.Module):
         if self.selector is None:
             raise RuntimeError("the selector head is switched off")
         no_call = self.no_call.expand(tool_emb.shape[0], 1, -1)
-        candidates = torch.cat([tool_emb, no_call], dim=1)  # [B, T+1, H]
-        scores = torch.einsum("bdh,bth->bdt", self.selector(h.float()), candidates)
+        candidates = _rms_normalise(torch.cat([tool_emb, no_call], dim=1))  # [B, T+1, H]
+        query = self.selector(_rms_normalise(h.float()))
+        scores = torch.einsum("bdh,bth->bdt", query, candidates) * self.hidden_size ** -0.5
         valid = torch.cat([tool_mask, tool_mask.new_ones(tool_mask.shape[0], 1)], dim=1)
         return scores.masked_fill(~valid[:, None, :], float("-inf"))
 
@@ -77,6 +81,10 @@ class FunctionCallingHeads(nn.Module):
         if self.argument is None:
             raise RuntimeError("the argument head is switched off")
         return h + self.argument(tool_emb.float()).to(h.dtype)
+
+
+def _rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
 
 def decision_targets(targets: torch.Tensor, n_tools: int) -> torch.Tensor:

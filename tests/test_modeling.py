@@ -1,0 +1,147 @@
+"""FunctionCallingModel: heads, joint loss, architectures, precision, save/load, plain peft."""
+
+import copy
+import json
+
+import pytest
+import torch
+from fc_records import multi_turn_record, parallel_record
+
+from fc_finetune.config_model import HeadArguments, LoraArguments
+from fc_finetune.data.collate import FunctionCallingCollator, encode_record
+from fc_finetune.data.render import render_record
+from fc_finetune.data.templates import prepare_tokenizer
+from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.testing import tiny_model_and_tokenizer
+
+
+def make(arch="llama", heads=None, lora=None, seed=0, **kwargs):
+    lm, tok = tiny_model_and_tokenizer(arch, **kwargs)
+    prepare_tokenizer(tok)
+    torch.manual_seed(seed)
+    model = FunctionCallingModel.from_base(lm, lora=lora or LoraArguments(lora_dropout=0.0), heads=heads or HeadArguments())
+    return model, tok
+
+
+def batch_for(tok, records=None):
+    records = records or [parallel_record(), multi_turn_record(2)]
+    return FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(r, tok), tok) for r in records])
+
+
+def perturb(model, seed=1):
+    """Give LoRA and the heads non-trivial values (as after training)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn(p.shape, generator=g) * 0.05)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "mistral", "gpt2"])
+def test_joint_loss_trains_every_part_on_each_architecture(arch):
+    model, tok = make(arch)
+    perturb(model)  # at step 0, LoRA B and U are zero, so LoRA A and the pooling query get no gradient
+    model.train()
+    out = model(**batch_for(tok))
+    for name in ("loss", "loss_lm", "loss_select", "loss_param"):
+        assert torch.isfinite(getattr(out, name)), name
+    expected = out.loss_lm + out.loss_select + out.loss_param
+    assert torch.allclose(out.loss, expected)
+    out.loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
+    assert missing == []
+    trainable, total = model.trainable_parameters()
+    assert 0 < trainable < total
+
+
+def test_heads_off_is_exactly_plain_lora():
+    from peft import get_peft_model
+
+    lm, tok = tiny_model_and_tokenizer("qwen2")
+    prepare_tokenizer(tok)
+    plain_base = copy.deepcopy(lm)
+    lora = LoraArguments(lora_dropout=0.0)
+    torch.manual_seed(0)
+    ours = FunctionCallingModel.from_base(lm, lora=lora, heads=HeadArguments(selector_head=False, argument_head=False))
+    torch.manual_seed(0)
+    plain = get_peft_model(plain_base, lora.to_peft())
+    perturb(ours)
+    perturb(plain)
+    batch = batch_for(tok)
+    a = ours(**batch)
+    b = plain(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+    assert torch.equal(a.loss, b.loss)
+    assert a.loss_select is None and a.loss_param is None
+
+
+def test_argument_head_starts_as_the_base_lm():
+    model, tok = make("llama")
+    batch = batch_for(tok)
+    with torch.no_grad():
+        out = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
+        hidden = out.hidden_states[-1]
+        emb = model.heads.tool_embeddings(hidden, batch["tool_spans"], batch["tool_mask"])
+        rows, cols = (batch["param_tool"][:, 1:] >= 0).nonzero(as_tuple=True)
+        tools = batch["param_tool"][:, 1:][rows, cols]
+        conditioned = model.param_logits(hidden[rows, cols], emb[rows, tools])
+    assert rows.numel() > 0
+    assert torch.equal(conditioned, out.logits[rows, cols])
+
+
+def test_padded_tools_and_decisions_do_not_change_results():
+    model, tok = make("llama")
+    perturb(model)
+    model.eval()
+    small = {"tools": parallel_record()["tools"][:1], "messages": [{"role": "user", "content": "hi"},
+                                                                  {"role": "assistant", "content": "hello"}]}
+    with torch.no_grad():
+        alone = model(**batch_for(tok, [small]))
+        together = model(**batch_for(tok, [small, parallel_record()]))
+    assert torch.allclose(alone.select_logits[0, :1], together.select_logits[0, :1, [0, -1]][:, [0, 1]], atol=1e-5)
+    assert torch.isinf(together.select_logits[0, 0, 1]), "a padded tool can never be selected"
+
+
+def test_gradient_checkpointing_matches():
+    plain, tok = make("llama")
+    perturb(plain)
+    checkpointed = copy.deepcopy(plain)
+    checkpointed.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    plain.train()
+    checkpointed.train()
+    batch = batch_for(tok)
+    a, b = plain(**batch), checkpointed(**batch)
+    a.loss.backward()
+    b.loss.backward()
+    assert torch.allclose(a.loss, b.loss)
+    ga = torch.cat([p.grad.flatten() for p in plain.parameters() if p.grad is not None])
+    gb = torch.cat([p.grad.flatten() for p in checkpointed.parameters() if p.grad is not None])
+    assert torch.allclose(ga, gb, atol=1e-6)
+
+
+def test_bf16_forward_backward():
+    model, tok = make("qwen2", dtype=torch.bfloat16)
+    model.train()
+    out = model(**batch_for(tok))
+    out.loss.backward()
+    assert out.loss.dtype == torch.float32 and torch.isfinite(out.loss)
+    assert model.heads.selector.weight.grad is not None
+
+
+def test_merge_and_unload_matches_adapted_model():
+    model, tok = make("mistral")
+    perturb(model)
+    model.eval()
+    ids = batch_for(tok)["input_ids"]
+    with torch.no_grad():
+        adapted = model.lm(input_ids=ids).logits
+        merged = model.merge_and_unload()(input_ids=ids).logits
+    assert torch.allclose(adapted, merged, atol=1e-4)
+
+
+def test_hidden_state_scale_does_not_blow_up_the_selector():
+    model, tok = make("llama")
+    with torch.no_grad():
+        out = model(**batch_for(tok))
+    finite = out.select_logits[torch.isfinite(out.select_logits)]
+    assert torch.allclose(finite, torch.zeros_like(finite)), "W starts at zero: all candidates equally likely"
+    assert json.dumps(model.head_args.to_dict())
