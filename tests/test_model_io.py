@@ -124,7 +124,10 @@ def test_bundled_alias_is_written_as_upstream_hub_id(saved, tmp_path):
 
 
 def test_save_is_atomic(saved, tmp_path, monkeypatch):
+    import copy
+
     _, model, tok = saved
+    model = copy.deepcopy(model)
     model.save_pretrained(tmp_path / "m", tokenizer=tok)
     before = (tmp_path / "m" / HEADS_NAME).read_bytes()
 
@@ -137,3 +140,18 @@ def test_save_is_atomic(saved, tmp_path, monkeypatch):
         model.save_pretrained(tmp_path / "m", tokenizer=tok)
     assert (tmp_path / "m" / HEADS_NAME).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_export_merged_is_a_plain_model_with_the_same_outputs(saved, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from fc_finetune.cli import main as cli_main
+
+    root, model, tok = saved
+    assert cli_main(["export", "--model", str(root / "out"), "--out", str(tmp_path / "merged"), "--dtype", "float32"]) == 0
+    assert not (tmp_path / "merged" / "adapter_config.json").exists()
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.float32)
+    ids = batch_for(tok)["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, model.lm(input_ids=ids).logits, atol=1e-4)
+    assert (tmp_path / "merged" / "chat_template.jinja").is_file()

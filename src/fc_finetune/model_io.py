@@ -41,34 +41,40 @@ def _hub_base_name(base_model: str) -> str:
 
 def save_model(model, directory: str | os.PathLike, *, tokenizer=None, extra_files: dict[str, str] | None = None) -> Path:
     """Write ``model`` (adapter, heads, config) and ``tokenizer`` to ``directory`` atomically."""
-    from safetensors.torch import save_file
-
     directory = Path(directory)
     with atomic_directory(directory, overwrite=True) as tmp:
-        peft_config = model.lm.peft_config["default"]
-        original = peft_config.base_model_name_or_path
-        peft_config.base_model_name_or_path = _hub_base_name(model.base_model)
-        try:
-            model.lm.save_pretrained(tmp, safe_serialization=True)
-        finally:
-            peft_config.base_model_name_or_path = original
-        state = {k: v.detach().contiguous().cpu() for k, v in model.heads.state_dict().items()}
-        save_file(state, str(tmp / HEADS_NAME), metadata={"format": "pt", "fc_finetune": __version__})
-        config = {
-            "fc_finetune_version": __version__,
-            "base_model": model.base_model,
-            "base_fingerprint": model.fingerprint,
-            "heads": asdict(model.head_args),
-            "lora": asdict(model.lora_args) if model.lora_args else None,
-            "call_format": model.call_format,
-            "no_call_threshold": model.no_call_threshold,
-        }
-        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text)
+        write_model_files(model, tmp, tokenizer=tokenizer, extra_files=extra_files)
     return directory
+
+
+def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[str, str] | None = None) -> None:
+    """The files of a saved model, written into an existing ``folder`` (see :func:`save_model`)."""
+    from safetensors.torch import save_file
+
+    tmp = Path(folder)
+    peft_config = model.lm.peft_config["default"]
+    original = peft_config.base_model_name_or_path
+    peft_config.base_model_name_or_path = _hub_base_name(model.base_model)
+    try:
+        model.lm.save_pretrained(tmp, safe_serialization=True)
+    finally:
+        peft_config.base_model_name_or_path = original
+    state = {k: v.detach().contiguous().cpu() for k, v in model.heads.state_dict().items()}
+    save_file(state, str(tmp / HEADS_NAME), metadata={"format": "pt", "fc_finetune": __version__})
+    config = {
+        "fc_finetune_version": __version__,
+        "base_model": model.base_model,
+        "base_fingerprint": model.fingerprint,
+        "heads": asdict(model.head_args),
+        "lora": asdict(model.lora_args) if model.lora_args else None,
+        "call_format": model.call_format,
+        "no_call_threshold": model.no_call_threshold,
+    }
+    (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    if tokenizer is not None:
+        tokenizer.save_pretrained(tmp)
+    for name, text in (extra_files or {}).items():
+        (tmp / name).write_text(text)
 
 
 def _local_folder(name_or_path: str | os.PathLike, revision: str | None) -> Path:
@@ -152,3 +158,24 @@ def load_tokenizer_for(name_or_path: str | os.PathLike, revision: str | None = N
     if not (folder / "tokenizer_config.json").is_file():
         raise ModelLoadError(f"'{folder}' holds no tokenizer; save the model with its tokenizer.")
     return load_tokenizer(folder)
+
+
+def export_merged(model, directory: str | os.PathLike, *, tokenizer=None, dtype: Any = None) -> Path:
+    """Merge LoRA into the base weights and save a plain transformers model (safetensors).
+
+    For servers that take no adapters. The heads are not part of it: the merged model is a
+    text-mode tool caller. ``model`` is left unmerged (a merged copy is saved).
+    """
+    import copy
+
+    import torch
+
+    directory = Path(directory)
+    merged = copy.deepcopy(model.lm).merge_and_unload()
+    if dtype is not None:
+        merged = merged.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype)
+    with atomic_directory(directory, overwrite=True) as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+    return directory

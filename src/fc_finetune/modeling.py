@@ -39,6 +39,13 @@ class FunctionCallingOutput(ModelOutput):
     past_key_values: Any = None
 
 
+def _mean_or_normalised(total: torch.Tensor, local_count, global_count) -> torch.Tensor:
+    """``total / global_count`` when the step-wide count is known, else the local mean."""
+    if global_count is not None:
+        return total / torch.as_tensor(global_count, device=total.device, dtype=total.dtype).clamp_min(1)
+    return total / local_count
+
+
 def base_fingerprint(config) -> dict:
     """What must match between the base a model was trained on and the one it is loaded onto."""
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
@@ -103,7 +110,11 @@ class FunctionCallingModel(nn.Module):
                 labels: torch.Tensor | None = None, param_tool: torch.Tensor | None = None,
                 decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
                 tool_spans: torch.Tensor | None = None, tool_mask: torch.Tensor | None = None,
-                num_items_in_batch: torch.Tensor | int | None = None, **kwargs: Any) -> FunctionCallingOutput:
+                num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
+                num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
+        """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
+        counts over a whole optimizer step (gradient accumulation, all processes): when given,
+        each loss is a sum divided by its count, as transformers does for the LM loss."""
         h_args, heads = self.head_args, self.heads
         use_select = heads.selector is not None and decision_pos is not None and tool_spans is not None
         use_param = heads.argument is not None and param_tool is not None and tool_spans is not None
@@ -120,18 +131,18 @@ class FunctionCallingModel(nn.Module):
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
             if use_select:
-                self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask)
+                self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
             if use_param:
-                result.loss_param = self._param_loss(hidden, tool_emb, input_ids, param_tool)
+                result.loss_param = self._param_loss(hidden, tool_emb, input_ids, param_tool, num_param_tokens)
                 if result.loss_param is not None:
                     terms.append(h_args.w_param * result.loss_param)
         if terms:
             result.loss = terms[0] if len(terms) == 1 else torch.stack([t.float() for t in terms]).sum()
         return result
 
-    def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask) -> None:
+    def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None) -> None:
         valid = decision_pos >= 0
         index = decision_pos.clamp_min(0)[..., None].expand(-1, -1, hidden.shape[-1])
         h = hidden.gather(1, index)  # [B, D, H]
@@ -143,13 +154,14 @@ class FunctionCallingModel(nn.Module):
         counted = target != IGNORE
         flat = logits.reshape(-1, logits.shape[-1])
         if counted.any():
-            result.loss_select = F.cross_entropy(flat, target.reshape(-1), ignore_index=IGNORE)
+            result.loss_select = _mean_or_normalised(
+                F.cross_entropy(flat, target.reshape(-1), ignore_index=IGNORE, reduction="sum"), counted.sum(), count)
         else:  # keep the graph connected so every process runs the same backward
             result.loss_select = flat.masked_fill(torch.isinf(flat), 0).sum() * 0.0
         result.select_correct = ((logits.argmax(-1) == target) & counted).sum()
         result.select_total = counted.sum()
 
-    def _param_loss(self, hidden, tool_emb, input_ids, param_tool) -> torch.Tensor | None:
+    def _param_loss(self, hidden, tool_emb, input_ids, param_tool, count=None) -> torch.Tensor | None:
         # The state at t predicts token t+1: condition it on the tool of token t+1.
         next_tool = param_tool[:, 1:]
         rows, cols = (next_tool >= 0).nonzero(as_tuple=True)
@@ -158,7 +170,8 @@ class FunctionCallingModel(nn.Module):
         h = hidden[rows, cols]
         e = tool_emb[rows, next_tool[rows, cols]]
         logits = self.output_layer()(self.heads.condition(h, e))
-        return F.cross_entropy(logits.float(), input_ids[rows, cols + 1])
+        loss = F.cross_entropy(logits.float(), input_ids[rows, cols + 1], reduction="sum")
+        return _mean_or_normalised(loss, rows.numel(), count)
 
     def param_logits(self, hidden: torch.Tensor, tool_emb: torch.Tensor) -> torch.Tensor:
         """Next-token logits from ``h + U e_f`` (inference: the decode loop's argument head)."""

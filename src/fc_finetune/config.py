@@ -1,0 +1,156 @@
+"""Training configuration: one dataclass per concern behind one parser.
+
+Precedence is defaults < YAML recipe (``--config``) < command-line flags. Unknown keys in
+the recipe, and unknown flags, are errors that name the key and suggest close matches.
+
+    parser = make_parser()
+    model_args, data_args, lora_args, head_args, training_args = parse_args(parser, argv)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from transformers import HfArgumentParser, TrainingArguments
+
+from .config_model import HeadArguments, LoraArguments
+from .errors import FcFinetuneError
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+@dataclass
+class ModelArguments:
+    """The base model and how it is loaded."""
+
+    model_name_or_path: str = field(default="smollm2-135m", metadata={
+        "help": "Base model: a bundled alias (smollm2-135m), a local folder or a Hub id."})
+    dtype: str = field(default="bfloat16", metadata={
+        "help": f"Dtype of the base weights, one of {', '.join(DTYPES)} (LoRA and heads train in float32)."})
+    trust_remote_code: bool = field(default=False, metadata={
+        "help": "Run code shipped with the model repository. Off unless you trust it."})
+    attn_implementation: str | None = field(default=None, metadata={
+        "help": "Attention kernel: sdpa, eager, flash_attention_2 (default: transformers' choice)."})
+    load_in_4bit: bool = field(default=False, metadata={
+        "help": "QLoRA: load the base in 4-bit NF4 (needs CUDA and bitsandbytes)."})
+    force_builtin_template: bool = field(default=False, metadata={
+        "help": "Use the built-in Hermes/ChatML tool template even if the model's own renders tools."})
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+
+
+@dataclass
+class DataArguments:
+    """Training and evaluation data, and how records become token sequences."""
+
+    train_data: list[str] = field(default_factory=lambda: ["data/mix/train.jsonl"], metadata={
+        "help": "Training sources: .jsonl/.json/.parquet files, `datasets` folders or hf:org/name[:split]."})
+    eval_data: list[str] = field(default_factory=list, metadata={
+        "help": "Held-out sources for the eval loop (same forms as train_data); none disables it."})
+    data_format: str = field(default="auto", metadata={
+        "help": "Input format: auto, canonical, openai, sharegpt, xlam, glaive, hermes."})
+    max_length: int = field(default=1024, metadata={"help": "Longest token sequence kept."})
+    truncation: str = field(default="oldest_turns", metadata={
+        "help": "Too-long examples: 'oldest_turns' removes whole oldest exchanges until they fit, 'drop' drops them."})
+    on_error: str = field(default="raise", metadata={
+        "help": "Bad records: 'raise' stops with the first error; 'skip' skips and reports them by reason."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training records."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use at most this many eval records."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={
+        "help": "Processes for tokenisation (datasets.map num_proc)."})
+
+    def __post_init__(self):
+        if isinstance(self.train_data, str):
+            self.train_data = [self.train_data]
+        if isinstance(self.eval_data, str):
+            self.eval_data = [self.eval_data]
+        if not self.train_data:
+            raise ValueError("train_data is empty: give at least one training source")
+        if self.truncation not in ("oldest_turns", "drop"):
+            raise ValueError(f"truncation must be 'oldest_turns' or 'drop', got {self.truncation!r}")
+        if self.on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.max_length < 16:
+            raise ValueError(f"max_length {self.max_length} is too small to hold a conversation")
+
+
+@dataclass
+class FunctionCallingTrainingArguments(TrainingArguments):
+    """transformers' TrainingArguments plus what the heads need."""
+
+    head_learning_rate: float | None = field(default=None, metadata={
+        "help": "Learning rate of the selector and argument heads (default: 10x learning_rate). The heads "
+                "start from zero and need a larger step than LoRA."})
+    plot_losses: bool = field(default=True, metadata={
+        "help": "Write loss_curves.png (L_lm, L_select, L_param) in output_dir at the end."})
+
+
+CONFIG_CLASSES = (ModelArguments, DataArguments, LoraArguments, HeadArguments, FunctionCallingTrainingArguments)
+
+
+def make_parser() -> HfArgumentParser:
+    parser = HfArgumentParser(CONFIG_CLASSES)
+    parser.add_argument("--config", type=str, default=None,
+                        help="YAML recipe; its keys are the options below. Flags given here override it.")
+    return parser
+
+
+def known_keys() -> set[str]:
+    return {f.name for cls in CONFIG_CLASSES for f in fields(cls) if f.init}
+
+
+def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML recipe and refuse keys that no dataclass knows."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FcFinetuneError(f"Recipe '{path}' does not exist.")
+    try:
+        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise FcFinetuneError(f"Recipe '{path}' is not valid YAML: {exc}") from exc
+    if not isinstance(recipe, dict):
+        raise FcFinetuneError(f"Recipe '{path}' must be a mapping of option: value, not {type(recipe).__name__}.")
+    keys = known_keys()
+    unknown = [k for k in recipe if k not in keys]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, keys, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise FcFinetuneError(f"Recipe '{path}' has unknown keys: {', '.join(hints)}. "
+                              "Run `fc-finetune train --help` for the options.")
+    return recipe
+
+
+def parse_args(parser: HfArgumentParser | None = None, argv: list[str] | None = None):
+    """Defaults < YAML (``--config``) < flags. Returns the five dataclasses."""
+    parser = parser or make_parser()
+    pre, _ = parser.parse_known_args(argv)
+    if pre.config:
+        recipe = load_recipe(pre.config)
+        parser.set_defaults(**{k: _as_default(v) for k, v in recipe.items()})
+        # Required options satisfied by the recipe are no longer required on the command line.
+        for action in parser._actions:
+            if action.dest in recipe:
+                action.required = False
+    try:
+        *dataclasses, remaining = parser.parse_args_into_dataclasses(argv, return_remaining_strings=True)
+    except ValueError as exc:  # raised by the dataclasses' __post_init__
+        raise FcFinetuneError(f"Invalid option: {exc}") from exc
+    if remaining:
+        parser.error(f"unknown options: {' '.join(remaining)}")
+    dataclasses = [d for d in dataclasses if not isinstance(d, type(pre))]
+    return tuple(dataclasses[: len(CONFIG_CLASSES)])
+
+
+def _as_default(value: Any) -> Any:
+    """YAML scalars are already typed; argparse applies `type` only to string defaults."""
+    return value

@@ -1,0 +1,149 @@
+"""Train a function-calling model: LoRA + selector and argument heads, one joint loss.
+
+    fc-finetune train --config recipes/smollm2-135m/quickstart.yaml
+    fc-finetune train --config recipes/smollm2-135m/quickstart.yaml --max_steps 20 --output_dir /tmp/run
+    accelerate launch --config_file recipes/accelerate/cpu_2proc.yaml -m fc_finetune.train --config RECIPE
+
+Options come from the dataclasses in :mod:`fc_finetune.config` (``--help`` lists them all);
+precedence is defaults < YAML recipe < flags. Output: the model (adapter, heads, tokenizer),
+the effective recipe, ``train_summary.json`` and ``loss_curves.png`` in ``output_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+logger = logging.getLogger("fc_finetune.train")
+
+
+def make_parser():
+    from .config import make_parser as _make_parser
+
+    return _make_parser()
+
+
+def _dtype(name: str):
+    import torch
+
+    return "auto" if name == "auto" else getattr(torch, name)
+
+
+def _load_split(sources: list[str], data_args, *, limit: int | None, what: str):
+    from .data.io import load_records
+
+    records = []
+    for source in sources:
+        result = load_records(source, fmt=None if data_args.data_format == "auto" else data_args.data_format,
+                              on_error=data_args.on_error)
+        logger.info("%s data: %s", what, result.report(show_errors=3))
+        records += result.records
+    return records[:limit] if limit else records
+
+
+def _encode(records, tokenizer, data_args, what: str):
+    from .data.collate import encode_dataset
+    from .data.io import to_dataset
+
+    dataset, stats = encode_dataset(to_dataset(records), tokenizer, max_length=data_args.max_length,
+                                    truncation=data_args.truncation, num_proc=data_args.preprocessing_num_workers)
+    logger.info("%s examples: %s", what, stats.report())
+    if len(dataset) == 0:
+        from .errors import FcFinetuneError
+
+        raise FcFinetuneError(f"No {what.lower()} example is left after preprocessing ({stats.report()}). "
+                              "Raise max_length or check the data.")
+    return dataset, stats
+
+
+def _resume_point(training_args):
+    from .errors import FcFinetuneError
+    from .trainer import check_checkpoint, last_complete_checkpoint
+
+    value = training_args.resume_from_checkpoint
+    if value in (None, "", False, "false", "False"):
+        return None
+    if str(value).lower() == "true":
+        found = last_complete_checkpoint(training_args.output_dir)
+        if found is None:
+            raise FcFinetuneError(f"--resume_from_checkpoint true, but '{training_args.output_dir}' holds no complete "
+                                  "checkpoint. Drop the flag to start a new run.")
+        logger.info("Resuming from %s (the last complete checkpoint)", found)
+        return str(found)
+    check_checkpoint(Path(value))
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import yaml
+    from transformers import set_seed
+
+    from .config import parse_args
+    from .data.collate import FunctionCallingCollator
+    from .data.templates import prepare_tokenizer
+    from .loading import load_tokenizer
+    from .modeling import FunctionCallingModel
+    from .reporting import TrainingSummary, finish_run
+
+    model_args, data_args, lora_args, head_args, training_args = parse_args(make_parser(), argv)
+    logging.basicConfig(level=logging.INFO if training_args.should_log else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    set_seed(training_args.seed)
+    resume = _resume_point(training_args)
+
+    tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+    call_format = prepare_tokenizer(tokenizer, force_builtin=model_args.force_builtin_template)
+    with training_args.main_process_first(desc="preprocessing"):
+        train_records = _load_split(data_args.train_data, data_args, limit=data_args.max_train_samples, what="Train")
+        train_set, _ = _encode(train_records, tokenizer, data_args, "Train")
+        eval_set = None
+        if data_args.eval_data:
+            eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
+            eval_set, _ = _encode(eval_records, tokenizer, data_args, "Eval")
+
+    load_kwargs = {}
+    if model_args.attn_implementation:
+        load_kwargs["attn_implementation"] = model_args.attn_implementation
+    if model_args.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        load_kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=_dtype("bfloat16"))
+    model = FunctionCallingModel.from_base(
+        model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=_dtype(model_args.dtype),
+        trust_remote_code=model_args.trust_remote_code, gradient_checkpointing=training_args.gradient_checkpointing,
+        call_format=call_format.name, **load_kwargs)
+    trainable, total = model.trainable_parameters()
+    logger.info("Trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
+
+    training_args.remove_unused_columns = False  # the collator needs every column
+    training_args.include_num_input_tokens_seen = "non_padding"  # tokens/s in the summary
+    training_args.gradient_checkpointing = False  # already enabled on the LM itself
+    summary = TrainingSummary()
+    from .trainer import FunctionCallingTrainer
+
+    trainer = FunctionCallingTrainer(
+        model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
+        data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+        callbacks=[summary])
+    result = trainer.train(resume_from_checkpoint=resume)
+    recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
+              **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
+    if trainer.is_world_process_zero():
+        finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
+                   plot=training_args.plot_losses)
+    return 0
+
+
+def _plain(obj) -> dict:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(obj), default=str))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""``FunctionCallingTrainer``: ``transformers.Trainer`` with the joint loss and its metrics.
+
+The loop is the Trainer's own. What changes:
+
+* ``compute_loss`` delegates to the model, passing the counts that normalise each loss
+  over the whole optimizer step (gradient accumulation and all processes), and keeps
+  running sums of ``loss_lm``, ``loss_select``, ``loss_param`` and selector accuracy;
+* ``log`` and ``evaluation_loop`` add those as separate series (TensorBoard via
+  ``report_to``), so the eval loop reports the same figures as training;
+* saving and resuming use the model's own format (adapter + heads, safetensors only);
+  a checkpoint counts only once its completion marker is written, so a killed run never
+  resumes from a half-written checkpoint;
+* the heads get their own learning rate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import Trainer
+
+from .errors import FcFinetuneError
+from .model_io import ADAPTER_WEIGHTS, HEADS_NAME
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_MARKER = "fc_checkpoint_complete.json"
+_SERIES = ("loss_lm", "loss_select", "loss_param")
+
+
+class FunctionCallingTrainer(Trainer):
+    """Trainer for :class:`~fc_finetune.modeling.FunctionCallingModel`."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._sums = {"train": _Sums(), "eval": _Sums()}
+        self._norm: dict[str, torch.Tensor] = {}
+
+    # -- loss ---------------------------------------------------------------------------
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        batches, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
+        # Count decisions and argument tokens over the whole optimizer step, like the
+        # Trainer counts label tokens, so every loss is a mean over the step.
+        if batches and num_items is not None:
+            counts = torch.tensor([sum(int((b["decision_target"] != -100).sum()) for b in batches),
+                                   sum(int((b["param_tool"][:, 1:] >= 0).sum()) for b in batches)],
+                                  device=device, dtype=torch.float32)
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                counts = self.accelerator.reduce(counts, reduction="sum")
+            self._norm = {"num_decisions": counts[0], "num_param_tokens": counts[1]}
+        else:
+            self._norm = {}
+        return batches, num_items
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        extra = self._norm if (model.training and num_items_in_batch is not None) else {}
+        outputs = model(**inputs, num_items_in_batch=num_items_in_batch, **extra)
+        loss = outputs.loss
+        if extra and self.args.average_tokens_across_devices and self.args.world_size > 1:
+            loss = loss * self.accelerator.num_processes  # DDP averages gradients over processes
+        self._sums["train" if model.training else "eval"].add(outputs)
+        return (loss, outputs) if return_outputs else loss
+
+    # -- metrics --------------------------------------------------------------------------
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self.model.training:
+            logs.update(self._sums["train"].pop(self.accelerator, prefix=""))
+        super().log(logs, start_time)
+
+    def evaluation_loop(self, *args: Any, **kwargs: Any):
+        self._sums["eval"] = _Sums()
+        output = super().evaluation_loop(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", args[3] if len(args) > 3 else "eval")
+        output.metrics.update(self._sums["eval"].pop(self.accelerator, prefix=f"{prefix}_"))
+        return output
+
+    # -- optimizer ------------------------------------------------------------------------
+    def create_optimizer(self, model=None):
+        if self.optimizer is None:
+            heads_lr = self.args.head_learning_rate or 10 * self.args.learning_rate
+            decay = set(self.get_decay_parameter_names(self.model))
+            groups: dict[tuple[bool, bool], list] = {}
+            for name, param in self.model.named_parameters():
+                if param.requires_grad:
+                    groups.setdefault((name.startswith("heads."), name in decay), []).append(param)
+            optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
+            param_groups = [{"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
+                             **({"lr": heads_lr} if is_head else {})}
+                            for (is_head, decayed), params in groups.items()]
+            self.optimizer = optimizer_cls(param_groups, **kwargs)
+        return self.optimizer
+
+    # -- saving and resuming --------------------------------------------------------------
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        from .model_io import write_model_files
+
+        output_dir = output_dir or self.args.output_dir
+        os.makedirs(output_dir, exist_ok=True)
+        model = self.accelerator.unwrap_model(self.model)
+        write_model_files(model, Path(output_dir), tokenizer=self.processing_class)
+        # The arguments as JSON (the Trainer's default pickles them).
+        Path(output_dir, "training_args.json").write_text(self.args.to_json_string())
+
+    def _save_checkpoint(self, model, trial) -> None:
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+            from .cache import atomic_write_bytes
+
+            atomic_write_bytes(folder / COMPLETE_MARKER, json.dumps({"global_step": self.state.global_step}).encode())
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(resume_from_checkpoint)
+        check_checkpoint(folder)
+        model = self.accelerator.unwrap_model(model or self.model)
+        try:
+            adapter = load_file(str(folder / ADAPTER_WEIGHTS))
+            heads = load_file(str(folder / HEADS_NAME))
+        except (SafetensorError, OSError) as exc:
+            raise FcFinetuneError(f"Checkpoint '{folder}' is corrupt ({exc}). Resume from an earlier checkpoint "
+                                  "or start again.") from exc
+        result = set_peft_model_state_dict(model.lm, adapter)
+        if getattr(result, "unexpected_keys", None):
+            raise FcFinetuneError(f"Checkpoint '{folder}' does not fit this model (unexpected keys "
+                                  f"{result.unexpected_keys[:3]}...). Was it written by another recipe?")
+        model.heads.load_state_dict(heads)
+        logger.info("Resumed weights from %s", folder)
+
+
+def check_checkpoint(folder: Path) -> None:
+    """A clear error for a partial or foreign checkpoint, never a silent restart."""
+    if not folder.is_dir():
+        raise FcFinetuneError(f"Checkpoint '{folder}' does not exist.")
+    if not (folder / COMPLETE_MARKER).is_file():
+        raise FcFinetuneError(f"Checkpoint '{folder}' is incomplete (no {COMPLETE_MARKER}: the run was probably "
+                              "killed while writing it). Delete it and resume from the one before, or pass "
+                              "--resume_from_checkpoint true to pick the last complete one.")
+    missing = [n for n in (ADAPTER_WEIGHTS, HEADS_NAME, "trainer_state.json") if not (folder / n).is_file()]
+    if missing:
+        raise FcFinetuneError(f"Checkpoint '{folder}' lacks {', '.join(missing)}; it is not usable.")
+
+
+def last_complete_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The newest ``checkpoint-N`` in ``output_dir`` that was written completely."""
+    found = []
+    for path in Path(output_dir).glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        if step.isdigit() and path.is_dir():
+            found.append((int(step), path))
+    for _step, path in sorted(found, reverse=True):
+        if (path / COMPLETE_MARKER).is_file():
+            return path
+        logger.warning("Skipping %s: it was not written completely", path)
+    return None
+
+
+class _Sums:
+    """Running sums of the per-batch losses and selector hits since the last log."""
+
+    def __init__(self):
+        self.values = torch.zeros(6, dtype=torch.float64)  # lm, select, param, n_batches, correct, total
+        self.present: set[str] = set()
+
+    def add(self, out) -> None:
+        row = [out.loss_lm, out.loss_select, out.loss_param]
+        vals = [float(x.detach()) if x is not None else float("nan") for x in row]
+        correct = float(out.select_correct) if out.select_correct is not None else 0.0
+        total = float(out.select_total) if out.select_total is not None else 0.0
+        self.values += torch.tensor([*(0.0 if v != v else v for v in vals), 1.0, correct, total], dtype=torch.float64)
+        self.present |= {n for n, v in zip(_SERIES, vals, strict=True) if v == v}
+
+    def pop(self, accelerator, prefix: str) -> dict[str, float]:
+        values = self.values.to(accelerator.device)
+        if accelerator.num_processes > 1:
+            values = accelerator.reduce(values, reduction="sum")
+        values = values.cpu()
+        n = max(values[3].item(), 1.0)
+        metrics = {f"{prefix}{name}": round(values[i].item() / n, 4)
+                   for i, name in enumerate(_SERIES) if name in self.present}
+        if values[5] > 0:
+            metrics[f"{prefix}select_accuracy"] = round(values[4].item() / values[5].item(), 4)
+        self.values.zero_()
+        return metrics
