@@ -38,14 +38,14 @@ test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
 demo: setup
-	OMP_NUM_THREADS=$${DEMO_THREADS:-$$(nproc)} $(BIN)/fc-finetune demo
+	OMP_NUM_THREADS=$${DEMO_THREADS:-$$(nproc --all)} $(BIN)/fc-finetune demo
 
 lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
-	OMP_NUM_THREADS=$$(nproc) $(BIN)/python benchmarks/run.py
+	OMP_NUM_THREADS=$$(nproc --all) $(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

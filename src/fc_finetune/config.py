@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ CONFIG_CLASSES = (ModelArguments, DataArguments, LoraArguments, HeadArguments, F
 
 
 def make_parser() -> HfArgumentParser:
-    parser = HfArgumentParser(CONFIG_CLASSES)
+    # No abbreviations: '--lora_drop' must not silently mean '--lora_dropout' (the recipe has none either).
+    parser = HfArgumentParser(CONFIG_CLASSES, allow_abbrev=False)
     parser.add_argument("--config", type=str, default=None,
                         help="YAML recipe; its keys are the options below. Flags given here override it.")
     return parser
@@ -103,6 +105,11 @@ def make_parser() -> HfArgumentParser:
 
 def known_keys() -> set[str]:
     return {f.name for cls in CONFIG_CLASSES for f in fields(cls) if f.init}
+
+
+def _unknown_hint(key: str, keys: set[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(key, keys, n=1)
+    return f"'{prefix}{key}'" + (f" (did you mean '{prefix}{close[0]}'?)" if close else "")
 
 
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
@@ -121,12 +128,15 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     keys = known_keys()
     unknown = [k for k in recipe if k not in keys]
     if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, keys, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise FcFinetuneError(f"Recipe '{path}' has unknown keys: {', '.join(hints)}. "
+        raise FcFinetuneError(f"Recipe '{path}' has unknown keys: {', '.join(_unknown_hint(k, keys) for k in unknown)}. "
                               "Run `fc-finetune train --help` for the options.")
+    # `key:` with nothing after it is null: refuse it where the option takes no None.
+    # (typing.get_type_hints: HfArgumentParser rewrites the fields' own `type`, dropping `| None`.)
+    types = {k: str(t) for cls in CONFIG_CLASSES for k, t in typing.get_type_hints(cls).items()}
+    empty = [k for k, v in recipe.items() if v is None and "None" not in types[k]]
+    if empty:
+        raise FcFinetuneError(f"Recipe '{path}' leaves {', '.join(repr(k) for k in empty)} empty (null); "
+                              "give a value or remove the line.")
     return recipe
 
 
@@ -146,7 +156,10 @@ def parse_args(parser: HfArgumentParser | None = None, argv: list[str] | None = 
     except ValueError as exc:  # raised by the dataclasses' __post_init__
         raise FcFinetuneError(f"Invalid option: {exc}") from exc
     if remaining:
-        parser.error(f"unknown options: {' '.join(remaining)}")
+        keys = known_keys()
+        hints = [_unknown_hint(r[2:].split("=", 1)[0].replace("-", "_"), keys, "--") if r.startswith("--") else repr(r)
+                 for r in remaining]
+        parser.error(f"unknown options: {', '.join(hints)}")
     dataclasses = [d for d in dataclasses if not isinstance(d, type(pre))]
     return tuple(dataclasses[: len(CONFIG_CLASSES)])
 

@@ -47,8 +47,12 @@ def save_model(model, directory: str | os.PathLike, *, tokenizer=None, extra_fil
     return directory
 
 
-def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[str, str] | None = None) -> None:
-    """The files of a saved model, written into an existing ``folder`` (see :func:`save_model`)."""
+def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[str, str] | None = None,
+                      state_dict: dict | None = None) -> None:
+    """The files of a saved model, written into an existing ``folder`` (see :func:`save_model`).
+
+    ``state_dict``: a full state dict of the wrapper (``lm.*`` and ``heads.*`` keys), as the
+    Trainer gathers it under FSDP or ZeRO-3; by default the live parameters are saved."""
     from safetensors.torch import save_file
 
     tmp = Path(folder)
@@ -56,10 +60,13 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
     original = peft_config.base_model_name_or_path
     peft_config.base_model_name_or_path = _hub_base_name(model.base_model)
     try:
-        model.lm.save_pretrained(tmp, safe_serialization=True)
+        lm_state = None if state_dict is None else {k[3:]: v for k, v in state_dict.items() if k.startswith("lm.")}
+        model.lm.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False, state_dict=lm_state)
     finally:
         peft_config.base_model_name_or_path = original
-    state = {k: v.detach().contiguous().cpu() for k, v in model.heads.state_dict().items()}
+    heads = model.heads.state_dict() if state_dict is None else \
+        {k[6:]: v for k, v in state_dict.items() if k.startswith("heads.")}
+    state = {k: v.detach().contiguous().cpu() for k, v in heads.items()}
     save_file(state, str(tmp / HEADS_NAME), metadata={"format": "pt", "fc_finetune": __version__})
     config = {
         "fc_finetune_version": __version__,

@@ -66,6 +66,7 @@ class FunctionCallingModel(nn.Module):
         self.call_format = call_format
         self.no_call_threshold = no_call_threshold
         self.fingerprint = base_fingerprint(self.config)
+        self._fast_lm_loss: bool | None = None
         hidden = self.fingerprint["hidden_size"]
         self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head)
 
@@ -73,8 +74,12 @@ class FunctionCallingModel(nn.Module):
     @classmethod
     def from_base(cls, base: str | nn.Module, *, lora: LoraArguments | None = None,
                   heads: HeadArguments | None = None, dtype: Any = "auto", trust_remote_code: bool = False,
-                  gradient_checkpointing: bool = False, **kwargs: Any) -> FunctionCallingModel:
-        """Wrap a base model (name, folder, alias, or an already-loaded model) with fresh LoRA + heads."""
+                  gradient_checkpointing: bool = False, load_kwargs: dict | None = None,
+                  **kwargs: Any) -> FunctionCallingModel:
+        """Wrap a base model (name, folder, alias, or an already-loaded model) with fresh LoRA + heads.
+
+        ``load_kwargs`` go to ``from_pretrained`` (attn_implementation, quantization_config,
+        device_map); ``kwargs`` to the model (call_format, no_call_threshold)."""
         from peft import get_peft_model
 
         from .loading import load_causal_lm
@@ -84,7 +89,12 @@ class FunctionCallingModel(nn.Module):
         if isinstance(base, nn.Module):
             lm, name = base, getattr(base.config, "_name_or_path", "") or "unknown"
         else:
-            lm, name = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code), str(base)
+            lm = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code, **(load_kwargs or {}))
+            name = str(base)
+        if getattr(lm, "is_loaded_in_4bit", False) or getattr(lm, "is_loaded_in_8bit", False):
+            from peft import prepare_model_for_kbit_training
+
+            lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=gradient_checkpointing)
         if gradient_checkpointing:
             lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             lm.enable_input_require_grads()
@@ -97,6 +107,11 @@ class FunctionCallingModel(nn.Module):
     @property
     def config(self):
         return self.lm.config
+
+    @property
+    def _no_split_modules(self):
+        """The base model's layer classes, so FSDP auto-wrapping finds them through the wrapper."""
+        return getattr(self.lm.get_base_model(), "_no_split_modules", None)
 
     @property
     def device(self) -> torch.device:
@@ -118,15 +133,24 @@ class FunctionCallingModel(nn.Module):
         h_args, heads = self.head_args, self.heads
         use_select = heads.selector is not None and decision_pos is not None and tool_spans is not None
         use_param = heads.argument is not None and param_tool is not None and tool_spans is not None
-        lm_kwargs = dict(kwargs)
-        if num_items_in_batch is not None and labels is not None:
-            lm_kwargs["num_items_in_batch"] = num_items_in_batch
-        out = self.lm(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
-                      output_hidden_states=use_select or use_param, **lm_kwargs)
-        result = FunctionCallingOutput(logits=out.logits, loss_lm=out.loss, past_key_values=out.get("past_key_values"))
+        kwargs.pop("output_hidden_states", None)
+        fast = labels is not None and self._lm_head_reproduces_logits()
+        if fast:
+            # Logits only where a loss needs them: the full [B, T, V] tensor (49k vocab) is
+            # most of the memory and time of a small model's step.
+            out = self.lm(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
+                          logits_to_keep=1, **kwargs)
+            loss_lm = self._lm_loss(out.hidden_states[-1], labels, num_items_in_batch)
+        else:
+            if num_items_in_batch is not None and labels is not None:
+                kwargs["num_items_in_batch"] = num_items_in_batch
+            out = self.lm(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
+                          output_hidden_states=use_select or use_param, **kwargs)
+            loss_lm = out.loss
+        result = FunctionCallingOutput(logits=out.logits, loss_lm=loss_lm, past_key_values=out.get("past_key_values"))
         terms = []
-        if out.loss is not None and (h_args.w_lm or not (use_select or use_param)):
-            terms.append(h_args.w_lm * out.loss)
+        if loss_lm is not None and (h_args.w_lm or not (use_select or use_param)):
+            terms.append(h_args.w_lm * loss_lm)
         if use_select or use_param:
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
@@ -141,6 +165,30 @@ class FunctionCallingModel(nn.Module):
         if terms:
             result.loss = terms[0] if len(terms) == 1 else torch.stack([t.float() for t in terms]).sum()
         return result
+
+    def _lm_loss(self, hidden, labels, count) -> torch.Tensor:
+        """Next-token cross-entropy on the labelled positions only (same value as the LM's
+        own loss: identical logits there, summed in a different order)."""
+        shifted = labels[:, 1:]
+        rows, cols = (shifted != IGNORE).nonzero(as_tuple=True)
+        logits = self.output_layer()(hidden[rows, cols])
+        total = F.cross_entropy(logits.float(), shifted[rows, cols], reduction="sum")
+        return _mean_or_normalised(total, max(rows.numel(), 1), count)
+
+    def _lm_head_reproduces_logits(self) -> bool:
+        """Whether ``output_layer(last hidden state)`` is the model's logits (it is not for
+        models with logit soft-capping or scaling); checked once on a probe input."""
+        if self._fast_lm_loss is None:
+            # Forked RNG: the probe must not consume random numbers (a resumed run restores
+            # the RNG state and must then draw the same dropout masks as an uninterrupted one).
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                probe = torch.tensor([[1, 2, 3, 4]], device=self.device).clamp_max(self.fingerprint["vocab_size"] - 1)
+                out = self.lm(input_ids=probe, output_hidden_states=True)
+                again = self.output_layer()(out.hidden_states[-1])
+            self._fast_lm_loss = bool(torch.allclose(again.float(), out.logits.float(), rtol=1e-3, atol=1e-3))
+            if not self._fast_lm_loss:
+                logger.info("The output layer does not reproduce this model's logits; computing full logits")
+        return self._fast_lm_loss
 
     def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None) -> None:
         valid = decision_pos >= 0

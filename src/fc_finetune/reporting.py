@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .cache import atomic_directory, atomic_write_bytes
+from .cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +53,21 @@ def _last(history: list[dict], key: str):
 
 def save_final_model(trainer, output_dir: Path) -> None:
     """Write the model into ``output_dir`` (which also holds checkpoints) without a moment
-    where it looks complete but is not: files are written to a temporary folder, then each
-    is renamed into place, the fc-finetune config last (a folder without it is not a model)."""
-    from .model_io import CONFIG_NAME, write_model_files
+    where it looks complete but is not: ``trainer.save_model`` writes a staging folder (on
+    every process: under FSDP / ZeRO-3 gathering the weights is collective), then the main
+    process renames each file into place, the fc-finetune config last (a folder without it
+    is not a model)."""
+    import shutil
 
-    model = trainer.accelerator.unwrap_model(trainer.model)
+    from .model_io import CONFIG_NAME
+
     staging = output_dir / ".final-model"
-    with atomic_directory(staging, overwrite=True) as tmp:
-        write_model_files(model, tmp, tokenizer=trainer.processing_class)
+    if trainer.is_world_process_zero():
+        shutil.rmtree(staging, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))
+    if not trainer.is_world_process_zero():
+        return
     (output_dir / CONFIG_NAME).unlink(missing_ok=True)
     names = sorted(p.name for p in staging.iterdir() if p.name != CONFIG_NAME) + [CONFIG_NAME]
     for name in names:
@@ -104,7 +111,10 @@ def finish_run(trainer, result, summary: TrainingSummary, *, recipe_yaml: str, p
 
     output_dir = Path(trainer.args.output_dir)
     save_final_model(trainer, output_dir)
+    if not trainer.is_world_process_zero():
+        return {}
     atomic_write_bytes(output_dir / RECIPE_NAME, recipe_yaml.encode())
+    trainer.save_state()  # trainer_state.json: the whole log history, kept after checkpoints are deleted
     history = trainer.state.log_history
     metrics = result.metrics
     tokens = trainer.state.num_input_tokens_seen or 0

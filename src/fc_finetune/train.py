@@ -59,6 +59,16 @@ def _encode(records, tokenizer, data_args, what: str):
     return dataset, stats
 
 
+def _check_launch(training_args) -> None:
+    """Several processes were launched but the Trainer sees one: each would train alone."""
+    from .errors import FcFinetuneError
+
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and training_args.world_size == 1:
+        raise FcFinetuneError(f"{launched} processes were launched but the Trainer runs each alone (world size 1). "
+                              "On CPU pass --use_cpu true (with recipes/accelerate/cpu_2proc.yaml); see docs/distributed.md.")
+
+
 def _resume_point(training_args):
     from .errors import FcFinetuneError
     from .trainer import check_checkpoint, last_complete_checkpoint
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if training_args.should_log else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     set_seed(training_args.seed)
+    _check_launch(training_args)
     resume = _resume_point(training_args)
 
     tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
@@ -112,16 +123,21 @@ def main(argv: list[str] | None = None) -> int:
 
         load_kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=_dtype("bfloat16"))
+    if model_args.load_in_4bit:
+        load_kwargs["device_map"] = {"": training_args.local_process_index}
     model = FunctionCallingModel.from_base(
         model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=_dtype(model_args.dtype),
         trust_remote_code=model_args.trust_remote_code, gradient_checkpointing=training_args.gradient_checkpointing,
-        call_format=call_format.name, **load_kwargs)
+        load_kwargs=load_kwargs, call_format=call_format.name)
     trainable, total = model.trainable_parameters()
     logger.info("Trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
 
     training_args.remove_unused_columns = False  # the collator needs every column
     training_args.include_num_input_tokens_seen = "non_padding"  # tokens/s in the summary
+    training_args.prediction_loss_only = True  # eval metrics come from the loss terms, not gathered logits
     training_args.gradient_checkpointing = False  # already enabled on the LM itself
+    if hasattr(training_args, "activation_checkpointing"):  # the newer name of the same switch
+        training_args.activation_checkpointing = False
     summary = TrainingSummary()
     from .trainer import FunctionCallingTrainer
 
@@ -132,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     result = trainer.train(resume_from_checkpoint=resume)
     recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
               **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
-    if trainer.is_world_process_zero():
-        finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
-                   plot=training_args.plot_losses)
+    finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
+               plot=training_args.plot_losses)  # every process: saving may gather sharded weights
     return 0
 
 

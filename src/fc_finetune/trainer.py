@@ -40,10 +40,12 @@ class FunctionCallingTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self._sums = {"train": _Sums(), "eval": _Sums()}
         self._norm: dict[str, torch.Tensor] = {}
+        self._micro_batches = 1  # in the current optimizer step
 
     # -- loss ---------------------------------------------------------------------------
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         batches, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
+        self._micro_batches = max(len(batches), 1)
         # Count decisions and argument tokens over the whole optimizer step, like the
         # Trainer counts label tokens, so every loss is a mean over the step.
         if batches and num_items is not None:
@@ -63,7 +65,14 @@ class FunctionCallingTrainer(Trainer):
         loss = outputs.loss
         if extra and self.args.average_tokens_across_devices and self.args.world_size > 1:
             loss = loss * self.accelerator.num_processes  # DDP averages gradients over processes
-        self._sums["train" if model.training else "eval"].add(outputs)
+        # Losses normalised over the step are parts of the step's mean: they add up (over its
+        # micro-batches and, with global counts, its processes) to one step's worth.
+        share = 1.0
+        if extra:
+            share /= self._micro_batches
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                share /= self.args.world_size
+        self._sums["train" if model.training else "eval"].add(outputs, share=share)
         return (loss, outputs) if return_outputs else loss
 
     # -- metrics --------------------------------------------------------------------------
@@ -99,10 +108,13 @@ class FunctionCallingTrainer(Trainer):
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         from .model_io import write_model_files
 
+        if not self.args.should_save:
+            return
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         model = self.accelerator.unwrap_model(self.model)
-        write_model_files(model, Path(output_dir), tokenizer=self.processing_class)
+        # ``state_dict`` is the gathered full state under FSDP / ZeRO-3 (None otherwise).
+        write_model_files(model, Path(output_dir), tokenizer=self.processing_class, state_dict=state_dict)
         # The arguments as JSON (the Trainer's default pickles them).
         Path(output_dir, "training_args.json").write_text(self.args.to_json_string())
 
@@ -167,15 +179,17 @@ class _Sums:
     """Running sums of the per-batch losses and selector hits since the last log."""
 
     def __init__(self):
-        self.values = torch.zeros(6, dtype=torch.float64)  # lm, select, param, n_batches, correct, total
+        self.values = torch.zeros(6, dtype=torch.float64)  # lm, select, param, batches, correct, total
         self.present: set[str] = set()
 
-    def add(self, out) -> None:
+    def add(self, out, share: float = 1.0) -> None:
+        """``share``: how many batches ``out`` counts as: 1 for a batch whose losses are its own
+        means; 1/(micro-batches x processes) for losses normalised over a whole optimizer step."""
         row = [out.loss_lm, out.loss_select, out.loss_param]
         vals = [float(x.detach()) if x is not None else float("nan") for x in row]
         correct = float(out.select_correct) if out.select_correct is not None else 0.0
         total = float(out.select_total) if out.select_total is not None else 0.0
-        self.values += torch.tensor([*(0.0 if v != v else v for v in vals), 1.0, correct, total], dtype=torch.float64)
+        self.values += torch.tensor([*(0.0 if v != v else v for v in vals), share, correct, total], dtype=torch.float64)
         self.present |= {n for n, v in zip(_SERIES, vals, strict=True) if v == v}
 
     def pop(self, accelerator, prefix: str) -> dict[str, float]:
@@ -183,7 +197,7 @@ class _Sums:
         if accelerator.num_processes > 1:
             values = accelerator.reduce(values, reduction="sum")
         values = values.cpu()
-        n = max(values[3].item(), 1.0)
+        n = values[3].item() or 1.0  # batches (fractional shares of steps add up to whole ones)
         metrics = {f"{prefix}{name}": round(values[i].item() / n, 4)
                    for i, name in enumerate(_SERIES) if name in self.present}
         if values[5] > 0:

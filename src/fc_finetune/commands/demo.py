@@ -1,60 +1,100 @@
 """``fc-finetune demo``: the main job on the bundled default, end to end, offline on CPU.
 
-    fc-finetune demo                              # what `make demo` runs
-    fc-finetune demo --message "Name three primary colours."
+    fc-finetune demo                          # what `make demo` runs (about 15 minutes on 2 cores)
+    fc-finetune demo --max-steps 10           # a quick pass through every step
+    fc-finetune demo --reuse                  # skip training when the output folder has a model
 
-Steps that exist today: fetch SmolLM2-135M-Instruct (once), load it, and answer one chat
-message. Training, evaluation and the function-calling exchange join as they land.
+1. fetch SmolLM2-135M-Instruct (once) 2. build the synthetic data mix 3. train the quickstart
+recipe (LoRA + heads) 4. a short held-out evaluation 5. one function-calling exchange.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
-DEFAULT_MESSAGE = "In one sentence, what does it mean for a language model to call a function?"
+RECIPE = Path("recipes/smollm2-135m/quickstart.yaml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="Run the main job on the bundled default model (offline, CPU).",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="smollm2-135m",
-                        help="Model alias, local folder or Hub id (default: the bundled smollm2-135m).")
-    parser.add_argument("--message", default=DEFAULT_MESSAGE, help="The user message to answer.")
-    parser.add_argument("--max-new-tokens", type=int, default=48, help="Length limit of the reply in tokens.")
+    parser.add_argument("--recipe", type=Path, default=RECIPE, help=f"Training recipe (default: {RECIPE}).")
+    parser.add_argument("--data-dir", type=Path, default=Path("data/mix"),
+                        help="Where the synthetic mix is written (default: data/mix; kept if present).")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="Where the model goes (default: the recipe's output_dir).")
+    parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
+    parser.add_argument("--eval-examples", type=int, default=24,
+                        help="Held-out conversations generated and scored in step 4 (default: 24).")
+    parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
     parser.set_defaults(func=main)
 
 
+def _step(n: int, text: str) -> float:
+    print(f"\n[{n}/5] {text}", flush=True)
+    return time.perf_counter()
+
+
 def main(args: argparse.Namespace) -> int:
-    import torch
+    from ..config import load_recipe
+    from ..errors import FcFinetuneError
+    from ..loading import resolve_model_path
 
-    from ..loading import load_causal_lm, load_tokenizer, resolve_model_path
-
+    if not args.recipe.is_file():
+        raise FcFinetuneError(f"Recipe '{args.recipe}' not found: run the demo from the repository root, "
+                              "or pass --recipe PATH.")
+    recipe = load_recipe(args.recipe)
+    output_dir = args.output_dir or Path(recipe["output_dir"])
     started = time.perf_counter()
-    print(f"[1/3] model: resolving '{args.model}' (fetched and converted on first use)")
-    folder = resolve_model_path(args.model)
-    print(f"      -> {folder}  ({time.perf_counter() - started:.1f} s)")
 
-    t = time.perf_counter()
-    tokenizer = load_tokenizer(folder)
-    model = load_causal_lm(folder, dtype=torch.bfloat16)
-    model.eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"[2/3] loaded {model.config.architectures[0]} with {n_params / 1e6:.0f}M parameters "
-          f"in {time.perf_counter() - t:.1f} s")
+    t = _step(1, f"model: {recipe['model_name_or_path']} (fetched and converted on first use)")
+    print(f"      {resolve_model_path(recipe['model_name_or_path'])}  ({time.perf_counter() - t:.1f} s)")
 
-    t = time.perf_counter()
-    messages = [{"role": "user", "content": args.message}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True)
-    with torch.inference_mode():
-        output = model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=False,
-                                pad_token_id=tokenizer.pad_token_id)
-    new_tokens = output[0, inputs["input_ids"].shape[1]:]
-    reply = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
-    seconds = time.perf_counter() - t
-    print(f"[3/3] chat ({len(new_tokens)} tokens in {seconds:.1f} s, {len(new_tokens) / seconds:.0f} tok/s)")
-    print(f"      user: {args.message}")
-    print(f"      assistant: {reply}")
-    print(f"done in {time.perf_counter() - started:.1f} s")
+    t = _step(2, f"data: the bundled synthetic mix in {args.data_dir}")
+    if not (args.data_dir / "train.jsonl").is_file():
+        from ..data.synthetic import write_mix
+
+        write_mix(args.data_dir, 3000, 300, 0, max_tools=3)
+    stats = json.loads((args.data_dir / "stats.json").read_text())
+    print(f"      {stats['splits']['train']['records']} train / {stats['splits']['eval']['records']} eval records, "
+          f"held-out functions: {', '.join(stats['heldout_functions'])}  ({time.perf_counter() - t:.1f} s)")
+
+    t = _step(3, f"train: {args.recipe} -> {output_dir}")
+    if args.reuse and (output_dir / "fc_finetune_config.json").is_file():
+        print("      reusing the trained model (--reuse)")
+    else:
+        from ..train import main as train_main
+
+        argv = ["--config", str(args.recipe), "--output_dir", str(output_dir),
+                "--train_data", str(args.data_dir / "train.jsonl"), "--eval_data", str(args.data_dir / "eval.jsonl")]
+        if args.max_steps is not None:
+            steps = max(args.max_steps, 1)
+            argv += ["--max_steps", str(steps), "--eval_steps", str(steps), "--save_steps", str(steps),
+                     "--logging_steps", str(max(1, steps // 4))]
+        train_main(argv)
+    summary = json.loads((output_dir / "train_summary.json").read_text())
+    print(f"      {summary['steps']} steps, {summary.get('tokens_per_s')} tokens/s, peak RSS "
+          f"{summary.get('peak_rss_mib')} MiB, final L_lm {summary.get('final_loss_lm')}, "
+          f"L_select {summary.get('final_loss_select')}, L_param {summary.get('final_loss_param')} "
+          f"({time.perf_counter() - t:.0f} s)")
+
+    t = _step(4, f"held-out evaluation ({args.eval_examples} generated turns, text mode)")
+    from .demo_eval import exchange, held_out_eval, load_trained
+
+    model, tokenizer = load_trained(output_dir)
+    report = held_out_eval(model, tokenizer, args.data_dir / "eval.jsonl", n=args.eval_examples)
+    for line in report["lines"]:
+        print(f"      {line}")
+    if "eval_select_accuracy" in summary:
+        print(f"      selector head on the held-out set (teacher forced): accuracy {summary['eval_select_accuracy']}")
+    print(f"      ({time.perf_counter() - t:.0f} s)")
+
+    t = _step(5, "a function-calling exchange (tools run for real, results fed back)")
+    for line in exchange(model, tokenizer, args.data_dir / "eval.jsonl"):
+        print(f"      {line}")
+    print(f"      ({time.perf_counter() - t:.0f} s)")
+    print(f"\ndone in {time.perf_counter() - started:.0f} s. Model, plot and summary: {output_dir}")
     return 0

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(default: 6; 0 disables).")
     parser.add_argument("--heldout-share", type=float, default=0.5,
                         help="Probability that an eval example calling a function calls a held-out one (default: 0.5).")
+    parser.add_argument("--max-tools", type=int, default=6,
+                        help="Most functions offered in one record, 2-6 (default: 6). Fewer tools give shorter "
+                             "prompts: the CPU quickstart uses 3.")
     parser.add_argument("--system-prompt-rate", type=float, default=0.5,
                         help="Fraction of records that start with a system prompt (default: 0.5).")
     parser.add_argument("--proportions", type=parse_proportions, default=None,
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         stats = write_mix(args.out, args.train, args.eval, args.seed, args.heldout, args.proportions,
                           heldout_share=args.heldout_share, system_prompt_rate=args.system_prompt_rate,
+                          max_tools=args.max_tools,
                           validate=not args.no_validate)
     except ValueError as exc:
         logger.error("error: %s", exc)

@@ -59,8 +59,12 @@ class Pools:
 class RecordBuilder:
     """Writes records; all randomness comes from ``rng``, so a seed fixes the output."""
 
-    def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5):
+    def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
+                 max_tools: int = MAX_TOOLS):
+        if not 2 <= max_tools <= MAX_TOOLS:
+            raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
         self.rng, self.pools, self.system_prompt_rate = rng, pools, system_prompt_rate
+        self.max_tools = max_tools
         self._meta_extra: dict = {}
 
     # ------------------------------------------------------------------ helpers
@@ -74,9 +78,10 @@ class RecordBuilder:
     def _offer(self, required: list[FunctionSpec], exclude: frozenset[str] = frozenset()) -> list[FunctionSpec]:
         rng = self.rng
         chosen = list(dict.fromkeys(required))
+        limit = max(self.max_tools, len(chosen))
         if len(chosen) > MAX_TOOLS:
             raise ValueError(f"{len(chosen)} functions needed but at most {MAX_TOOLS} may be offered")
-        total = rng.randint(max(2, len(chosen)), MAX_TOOLS)
+        total = rng.randint(max(2, len(chosen)), limit)
         taken = {s.name for s in chosen} | set(exclude)
         if chosen and len(chosen) < total and rng.random() < 0.5:  # a hard negative from the same domain
             same = [s for s in self.pools.offerable if s.domain == chosen[0].domain and s.name not in taken]

@@ -88,7 +88,7 @@ def _split(n: int, kinds: dict[str, int], builder: RecordBuilder, split: str, se
 
 def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
-                 system_prompt_rate: float = 0.5) -> tuple[list[dict], list[dict]]:
+                 system_prompt_rate: float = 0.5, max_tools: int = 6) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
 
     >>> train, evaluation = generate_mix(20, 10, seed=1, heldout_functions=3)
@@ -112,8 +112,10 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
     train_pools = Pools(targets=seen, offerable=seen, chains=train_chains)
     eval_pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=list(CHAINS), heldout=heldout,
                        heldout_share=heldout_share if heldout else 0.0)
-    train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate)
-    eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate)
+    train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate,
+                                  max_tools=max_tools)
+    eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate,
+                                 max_tools=max_tools)
     train = _split(n_train, train_kinds, train_builder, "train", seed)
     evaluation = _split(n_eval, eval_kinds, eval_builder, "eval", seed)
     logger.info("Generated %d train and %d eval records (seed %d, held out: %s)", len(train), len(evaluation), seed,
@@ -149,7 +151,7 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
-              system_prompt_rate: float = 0.5, validate: bool = True) -> dict:
+              system_prompt_rate: float = 0.5, max_tools: int = 6, validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
@@ -157,7 +159,8 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     the statistics written to ``stats.json``.
     """
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
-                                     heldout_share=heldout_share, system_prompt_rate=system_prompt_rate)
+                                     heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
+                                     max_tools=max_tools)
     if validate:
         from ...schema import validate_record
 
@@ -171,7 +174,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     called_in_eval = sorted({name for r in evaluation for name in r["meta"]["functions"] if name in heldout})
     stats = {
         "generator": "fc_finetune.data.synthetic", "version": __version__, "synthetic": True,
-        "seed": seed, "heldout_functions": heldout,
+        "seed": seed, "max_tools": max_tools, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),
         "catalogue_size": len(CATALOGUE), "domains": {d: list(names) for d, names in DOMAINS.items()},
