@@ -35,34 +35,29 @@ _OBJECTS = {"dict", "mapping", "object", "map", "json"}
 _ANY = {"any", "", "object_any"}
 
 
-def _split_args(text: str) -> list[str]:
-    """Split ``"int, Dict[str, int]"`` at top-level commas."""
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """Split at ``separator`` outside brackets: ``"int, Dict[str, int]"`` -> two parts."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if ch in "[(":
             depth += 1
         elif ch in "])":
             depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
-
-
-def _split_union(text: str) -> list[str]:
-    """Split ``"int | None"`` at top-level bars (a single part when there are none)."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        elif ch == separator and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
     parts.append(text[start:].strip())
     return parts
+
+
+def _split_args(text: str) -> list[str]:
+    """Split ``"int, Dict[str, int]"`` at top-level commas."""
+    return [p for p in _split_top_level(text, ",") if p]
+
+
+def _split_union(text: str) -> list[str]:
+    """Split ``"int | None"`` at top-level bars (a single part when there are none)."""
+    return _split_top_level(text, "|")
 
 
 def _union(members: list[str], unknown: list[str]) -> tuple[dict, bool]:
