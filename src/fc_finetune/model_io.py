@@ -76,6 +76,7 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
         "lora": asdict(model.lora_args) if model.lora_args else None,
         "call_format": model.call_format,
         "no_call_threshold": model.no_call_threshold,
+        "selector_temperature": model.selector_temperature,
     }
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     if tokenizer is not None:
@@ -144,7 +145,8 @@ def load_model(name_or_path: str | os.PathLike, *, base_model: str | None = None
     lora = LoraArguments(**config["lora"]) if config.get("lora") else None
     model = FunctionCallingModel(lm, heads, base_model=config["base_model"], lora=lora,
                                  call_format=config.get("call_format", "hermes"),
-                                 no_call_threshold=config.get("no_call_threshold"))
+                                 no_call_threshold=config.get("no_call_threshold"),
+                                 selector_temperature=config.get("selector_temperature", 1.0))
     try:
         state = load_file(str(folder / HEADS_NAME))
         model.heads.load_state_dict(state, strict=True)

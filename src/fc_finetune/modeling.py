@@ -57,14 +57,16 @@ class FunctionCallingModel(nn.Module):
     """A (peft-wrapped) causal LM and :class:`FunctionCallingHeads`, trained jointly."""
 
     def __init__(self, lm: nn.Module, heads: HeadArguments, *, base_model: str, lora: LoraArguments | None = None,
-                 call_format: str = "hermes", no_call_threshold: float | None = None):
+                 call_format: str = "hermes", no_call_threshold: float | None = None,
+                 selector_temperature: float = 1.0):
         super().__init__()
         self.lm = lm
         self.head_args = heads
         self.lora_args = lora
         self.base_model = base_model
         self.call_format = call_format
-        self.no_call_threshold = no_call_threshold
+        self.no_call_threshold = no_call_threshold  # calibrated on held-out decisions (calibration.py)
+        self.selector_temperature = selector_temperature
         self.fingerprint = base_fingerprint(self.config)
         self._fast_lm_loss: bool | None = None
         hidden = self.fingerprint["hidden_size"]

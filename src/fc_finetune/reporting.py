@@ -26,6 +26,7 @@ class TrainingSummary(TrainerCallback):
     def __init__(self):
         self.started = None
         self.seconds = 0.0
+        self.extra: dict = {}  # e.g. the selector calibration, added to train_summary.json
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -130,6 +131,7 @@ def finish_run(trainer, result, summary: TrainingSummary, *, recipe_yaml: str, p
         **{f"final_{k}": _last(history, k) for k in ("loss_lm", "loss_select", "loss_param", "select_accuracy")},
         **{k: _last(history, k) for k in ("eval_loss", "eval_loss_lm", "eval_loss_select", "eval_loss_param",
                                           "eval_select_accuracy") if _last(history, k) is not None},
+        **summary.extra,
     }
     atomic_write_bytes(output_dir / SUMMARY_NAME, (json.dumps(info, indent=2) + "\n").encode())
     plot_path = plot_losses(history, output_dir / PLOT_NAME) if plot else None

@@ -146,11 +146,30 @@ def main(argv: list[str] | None = None) -> int:
         data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
         callbacks=[summary])
     result = trainer.train(resume_from_checkpoint=resume)
+    if eval_set is not None and model.heads.selector is not None:
+        _calibrate(trainer, model, summary)
     recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
               **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
     finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
                plot=training_args.plot_losses)  # every process: saving may gather sharded weights
     return 0
+
+
+def _calibrate(trainer, model, summary) -> None:
+    """Temperature and NO_CALL threshold from the held-out decisions, saved with the model."""
+    from .calibration import calibrate_selector, collect_decisions
+
+    logits, targets = collect_decisions(model, trainer.get_eval_dataloader())
+    calibration = calibrate_selector(logits, targets)
+    if calibration is None:
+        return
+    model.selector_temperature = calibration.temperature
+    model.no_call_threshold = calibration.no_call_threshold
+    summary.extra["selector_calibration"] = calibration.to_dict()
+    logger.info("Selector calibrated on %d held-out decisions: temperature %.3f, NO_CALL threshold %.3f, "
+                "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f", calibration.decisions,
+                calibration.temperature, calibration.no_call_threshold, calibration.ece_before,
+                calibration.ece_after, calibration.call_decision_accuracy)
 
 
 def _plain(obj) -> dict:

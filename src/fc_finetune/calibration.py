@@ -1,0 +1,126 @@
+"""Calibrate the selector on held-out decisions: a temperature and a NO_CALL threshold.
+
+The selector's softmax is fit by temperature scaling (one scalar, NLL on held-out
+decisions), which leaves its argmax unchanged but makes its probabilities honest. The
+call / don't-call decision then uses a threshold on the calibrated ``P(NO_CALL)``, chosen
+to maximise balanced accuracy between "should call" and "should not call" decisions.
+Both are stored with the model (``fc_finetune_config.json``) and used at inference.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.nn import functional as F
+
+from .heads import IGNORE, decision_targets
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SelectorCalibration:
+    temperature: float
+    no_call_threshold: float
+    decisions: int
+    ece_before: float
+    ece_after: float
+    accuracy: float  # argmax over tools + NO_CALL
+    call_decision_accuracy: float  # balanced accuracy of call vs no-call with the threshold
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def collect_decisions(model, dataloader) -> tuple[torch.Tensor, torch.Tensor]:
+    """Selector logits ``[N, C]`` (NO_CALL last, padded candidates ``-inf``) and targets ``[N]``."""
+    rows, width = [], 0
+    was_training = model.training
+    model.eval()
+    for batch in dataloader:
+        batch = {k: v.to(model.device) for k, v in batch.items()}
+        out = model(**batch)
+        if out.select_logits is None:
+            continue
+        n_tools = batch["tool_mask"].shape[1]
+        target = decision_targets(batch["decision_target"], n_tools)
+        keep = (batch["decision_pos"] >= 0) & (target != IGNORE)
+        logits = out.select_logits[keep].float().cpu()
+        # Move NO_CALL to a fixed last column so batches with different tool counts stack.
+        tgt = target[keep].cpu()
+        rows.append((logits, tgt, n_tools))
+        width = max(width, n_tools + 1)
+    model.train(was_training)
+    all_logits, all_targets = [], []
+    for logits, tgt, n_tools in rows:
+        padded = torch.full((logits.shape[0], width), float("-inf"))
+        padded[:, :n_tools] = logits[:, :n_tools]
+        padded[:, -1] = logits[:, n_tools]
+        all_logits.append(padded)
+        all_targets.append(torch.where(tgt == n_tools, torch.full_like(tgt, width - 1), tgt))
+    if not all_logits:
+        return torch.empty(0, 1), torch.empty(0, dtype=torch.long)
+    return torch.cat(all_logits), torch.cat(all_targets)
+
+
+def expected_calibration_error(probs: torch.Tensor, targets: torch.Tensor, bins: int = 10) -> float:
+    """ECE of the top-1 prediction (confidence vs accuracy over equal-width bins)."""
+    confidence, predicted = probs.max(-1)
+    correct = (predicted == targets).float()
+    ece = torch.zeros(())
+    edges = torch.linspace(0, 1, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            ece += inside.float().mean() * (confidence[inside].mean() - correct[inside].mean()).abs()
+    return float(ece)
+
+
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 200) -> float:
+    """The scalar T minimising held-out NLL of ``softmax(logits / T)``."""
+    log_t = torch.zeros((), requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(logits / log_t.exp(), targets)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp().clamp(0.05, 20.0))
+
+
+def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor) -> tuple[float, float]:
+    """Threshold t (call iff P(NO_CALL) < t) maximising balanced accuracy; returns (t, accuracy)."""
+    if should_not_call.all() or (~should_not_call).all():
+        return 0.5, float(((p_no_call >= 0.5) == should_not_call).float().mean())
+    best = (0.5, -1.0)
+    for t in torch.unique(torch.cat([p_no_call, torch.tensor([0.5])])).tolist():
+        call = p_no_call < t
+        recall_call = call[~should_not_call].float().mean()
+        recall_none = (~call)[should_not_call].float().mean()
+        score = float((recall_call + recall_none) / 2)
+        if score > best[1]:
+            best = (t, score)
+    return best
+
+
+def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor) -> SelectorCalibration | None:
+    """Fit temperature and NO_CALL threshold from collected held-out decisions."""
+    if targets.numel() < 10:
+        logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
+        return None
+    logits = logits.masked_fill(torch.isinf(logits), -1e4)  # padded candidates: finite, so gradients are too
+    before = torch.softmax(logits, -1)
+    temperature = fit_temperature(logits, targets)
+    after = torch.softmax(logits / temperature, -1)
+    should_not_call = targets == logits.shape[1] - 1
+    threshold, balanced = fit_no_call_threshold(after[:, -1], should_not_call)
+    return SelectorCalibration(
+        temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
+        ece_before=expected_calibration_error(before, targets), ece_after=expected_calibration_error(after, targets),
+        accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced)
