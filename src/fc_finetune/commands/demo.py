@@ -90,6 +90,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"      {line}")
     if "eval_select_accuracy" in summary:
         print(f"      selector head on the held-out set (teacher forced): accuracy {summary['eval_select_accuracy']}")
+    cal = summary.get("selector_calibration")
+    if cal:
+        print(f"      selector calibration ({cal['decisions']} held-out decisions): temperature {cal['temperature']:.2f}, "
+              f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
+              f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
     print(f"      ({time.perf_counter() - t:.0f} s)")
 
     t = _step(5, "a function-calling exchange (tools run for real, results fed back)")
