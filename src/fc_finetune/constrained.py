@@ -1,0 +1,310 @@
+"""Schema-constrained decoding of tool-call arguments (xgrammar), model-agnostic.
+
+The building block of heads-mode inference (DESIGN.md, "Inference: the loop"): once a
+function is chosen and :meth:`ToolCallFormat.call_prefix` written, its arguments are
+decoded token by token under a grammar compiled from the function's JSON schema, so
+the result always parses and matches the schema (within what xgrammar enforces, see
+"Limits" below).
+
+Three layers:
+
+* :class:`SchemaCompiler` -- one per (tokenizer, vocab size); compiles a schema once
+  and caches the grammar by the schema's JSON text (property order matters: xgrammar
+  writes properties in schema order, so keys are not sorted).
+* :class:`ConstrainedDecoder` -- one grammar matcher for one call: ``select(logits)``
+  masks disallowed tokens and picks one (greedy, or sampled with a generator),
+  ``accept(token)`` advances, ``done`` says the object (and ``suffix``) is complete.
+  A decode loop of one's own (argument head, hidden states) drives this directly.
+* :func:`decode_arguments` -- the loop over a ``step_fn(token_id) -> logits`` callable,
+  and :func:`generate_arguments` -- the same with a plain transformers causal LM and a
+  KV cache, one token per step.
+
+JSON is written as :func:`fc_finetune.data.tool_format.dumps` writes it (``", "`` and
+``": "``, no other whitespace), which is the layout the model was trained on.
+``prefix``/``suffix`` let the grammar cover literal text around the object, e.g. the
+space after ``"arguments":`` or the ``}`` + ``call_close`` after it, so tokens that the
+tokenizer merges across those boundaries stay reachable.
+
+Limits (xgrammar 0.2.8): ``type``, ``properties``, ``required``, ``enum``, ``const``,
+``minimum``/``maximum``/``exclusive*``, ``minLength``/``maxLength``, ``pattern``,
+``minItems``/``maxItems``, ``items``/``prefixItems``, ``anyOf``/``oneOf``, ``$ref``/``$defs``,
+``additionalProperties``, ``multipleOf``, ``format: date`` are enforced (tests cover
+them); properties come out in schema order and, without ``additionalProperties``, no
+others (xgrammar's strict mode). ``uniqueItems`` is NOT enforced (seen producing
+``[4, 4]``), nor presumably ``minProperties``/``maxProperties``/``not``/``if``; keywords
+xgrammar does not know are ignored, so validate the result with ``jsonschema`` where
+that matters (the executor does). xgrammar's rule for strings with
+``minLength``/``maxLength`` allows raw control characters and no escapes; it is patched
+here (:func:`_fix_bounded_strings`) to JSON's string rule. An unbounded string or number can run until
+``max_tokens``, which raises :class:`ArgumentDecodingError` rather than returning a
+truncated object.
+
+Installation: ``make setup`` installs ``xgrammar`` with ``--no-deps`` (its Linux wheel
+declares ``triton``, ~290 MB, which the CPU path never imports) plus its real runtime
+requirements; see the Makefile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from .errors import FcFinetuneError
+
+logger = logging.getLogger(__name__)
+
+#: Separators of ``json.dumps`` (and so of ``tool_format.dumps``): item, key.
+JSON_SEPARATORS = (", ", ": ")
+
+
+class ArgumentDecodingError(FcFinetuneError):
+    """Constrained decoding did not produce a complete arguments object."""
+
+
+def _xgrammar():
+    try:
+        import xgrammar
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Constrained argument decoding needs xgrammar 0.2.8: run `make setup`, or "
+            "`pip install --no-deps xgrammar==0.2.8 apache-tvm-ffi pydantic` (without --no-deps pip "
+            "also installs triton, which the CPU path does not need)."
+        ) from exc
+    return xgrammar
+
+
+def _schema_text(schema: dict | str) -> str:
+    return schema if isinstance(schema, str) else json.dumps(schema, ensure_ascii=False)
+
+
+# xgrammar 0.2.8 writes the characters of a string with minLength/maxLength as
+# [^"\\\r\n]: raw control characters (invalid JSON) allowed, escapes not. Patched
+# to JSON's rule: any char but controls, '"' and '\\', or an escape sequence.
+_BOUNDED_STRING_CHAR = '[^\\"\\\\\\r\\n]'
+_JSON_STRING_CHAR = '[^\\0-\\x1f\\"\\\\]'
+
+
+def _fix_bounded_strings(xgr, grammar):
+    text = str(grammar)
+    if _BOUNDED_STRING_CHAR not in text:
+        return grammar
+    char = _JSON_STRING_CHAR
+    if "basic_escape ::=" in text:
+        char = f'({char}) | ("\\\\" basic_escape)'
+    try:
+        return xgr.Grammar.from_ebnf(text.replace(_BOUNDED_STRING_CHAR, char))
+    except Exception:  # pragma: no cover - a future xgrammar printing differently
+        logger.warning("Could not patch xgrammar's bounded-string rule; control characters may be decoded.")
+        return grammar
+
+
+def _literal_ebnf(text: str) -> str:
+    # JSON string escapes (\n, \", \\, \uXXXX) are valid EBNF string-literal escapes.
+    return "root ::= " + json.dumps(text)
+
+
+class CompiledArguments(NamedTuple):
+    """A compiled grammar with the literal text it wraps around the arguments object."""
+
+    grammar: Any  # xgrammar.CompiledGrammar
+    prefix: str
+    suffix: str
+
+
+class SchemaCompiler:
+    """Compiles JSON schemas for one tokenizer and logits width, caching each grammar.
+
+    ``vocab_size`` is the width of the logits (the model's vocabulary), which may exceed
+    ``len(tokenizer)`` (padded embeddings); the extra ids are never allowed.
+    """
+
+    def __init__(self, tokenizer, vocab_size: int | None = None, *,
+                 separators: tuple[str, str] = JSON_SEPARATORS, max_threads: int = 1):
+        xgr = _xgrammar()
+        self.vocab_size = int(vocab_size if vocab_size is not None else len(tokenizer))
+        if self.vocab_size < len(tokenizer):
+            raise ArgumentDecodingError(
+                f"The logits have {self.vocab_size} entries but the tokenizer has {len(tokenizer)} "
+                "tokens: the model and tokenizer do not match (resize the model's embeddings)."
+            )
+        self.separators = tuple(separators)
+        self.tokenizer_info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=self.vocab_size)
+        self._compiler = xgr.GrammarCompiler(self.tokenizer_info, max_threads=max_threads)
+        self._cache: dict[tuple[str, str, str], CompiledArguments] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def compile(self, schema: dict | str, *, prefix: str = "", suffix: str = "") -> CompiledArguments:
+        """The grammar for ``prefix + <object matching schema> + suffix`` (cached)."""
+        key = (_schema_text(schema), prefix, suffix)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self.hits += 1
+                return found
+        xgr = _xgrammar()
+        try:
+            grammar = xgr.Grammar.from_json_schema(key[0], any_whitespace=False, separators=self.separators)
+        except Exception as exc:  # xgrammar raises RuntimeError/InvalidJSONError on bad schemas
+            raise ArgumentDecodingError(f"Cannot compile the JSON schema {key[0][:200]}: {exc}") from exc
+        grammar = _fix_bounded_strings(xgr, grammar)
+        parts = [xgr.Grammar.from_ebnf(_literal_ebnf(prefix))] if prefix else []
+        parts.append(grammar)
+        if suffix:
+            parts.append(xgr.Grammar.from_ebnf(_literal_ebnf(suffix)))
+        if len(parts) > 1:
+            grammar = xgr.Grammar.concat(*parts)
+        compiled = CompiledArguments(self._compiler.compile_grammar(grammar), prefix, suffix)
+        with self._lock:
+            self.misses += 1
+            return self._cache.setdefault(key, compiled)
+
+
+_COMPILERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_COMPILERS_LOCK = threading.Lock()
+
+
+def schema_compiler(tokenizer, vocab_size: int | None = None) -> SchemaCompiler:
+    """The shared :class:`SchemaCompiler` for this tokenizer object and logits width."""
+    vocab_size = int(vocab_size if vocab_size is not None else len(tokenizer))
+    with _COMPILERS_LOCK:
+        per_tokenizer = _COMPILERS.setdefault(tokenizer, {})
+        compiler = per_tokenizer.get(vocab_size)
+        if compiler is None:
+            compiler = per_tokenizer[vocab_size] = SchemaCompiler(tokenizer, vocab_size)
+        return compiler
+
+
+class ConstrainedDecoder:
+    """One grammar matcher for one arguments object: mask -> select -> accept, until done."""
+
+    def __init__(self, compiled: CompiledArguments, vocab_size: int):
+        xgr = _xgrammar()
+        self.compiled = compiled
+        self.vocab_size = vocab_size
+        # Terminate when the grammar is complete: the object is followed by the caller's
+        # own text (call_close), never by an end-of-sequence token.
+        self.matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
+        self._bitmask = xgr.allocate_token_bitmask(1, vocab_size)
+        self.token_ids: list[int] = []
+
+    @property
+    def done(self) -> bool:
+        return self.matcher.is_terminated()
+
+    def mask(self, logits: torch.Tensor) -> torch.Tensor:
+        """A float32 copy of ``logits`` (shape ``[V]`` or ``[1, V]``) with disallowed tokens at -inf."""
+        if self.done:
+            raise ArgumentDecodingError("The arguments object is already complete; nothing more is allowed.")
+        flat = logits.detach().reshape(-1)
+        if flat.numel() != self.vocab_size:
+            raise ArgumentDecodingError(
+                f"Got logits over {flat.numel()} tokens but the grammar was compiled for {self.vocab_size}."
+            )
+        masked = flat.to(device="cpu", dtype=torch.float32).clone().reshape(1, -1)
+        self.matcher.fill_next_token_bitmask(self._bitmask)
+        _xgrammar().apply_token_bitmask_inplace(masked, self._bitmask)
+        return masked[0]
+
+    def select(self, logits: torch.Tensor, *, temperature: float = 0.0,
+               generator: torch.Generator | None = None) -> int:
+        """The next token among the allowed ones: argmax, or a sample at ``temperature``."""
+        masked = self.mask(logits)
+        if not torch.isfinite(masked).any():
+            raise ArgumentDecodingError(
+                "No token allowed by the schema has a finite logit (the model gives them all -inf)."
+            )
+        if temperature and temperature > 0:
+            probs = torch.softmax(masked / temperature, dim=-1)
+            return int(torch.multinomial(probs, 1, generator=generator).item())
+        return int(torch.argmax(masked).item())
+
+    def accept(self, token_id: int) -> None:
+        if not self.matcher.accept_token(int(token_id)):
+            raise ArgumentDecodingError(f"Token {token_id} is not allowed here by the schema's grammar.")
+        self.token_ids.append(int(token_id))
+
+    def text(self, tokenizer) -> str:
+        return tokenizer.decode(self.token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def arguments(self, tokenizer) -> dict:
+        """The decoded object (the grammar's prefix and suffix stripped); needs ``done``."""
+        if not self.done:
+            raise ArgumentDecodingError("The arguments object is not complete yet.")
+        text = self.text(tokenizer)
+        prefix, suffix = self.compiled.prefix, self.compiled.suffix
+        if not (text.startswith(prefix) and text.endswith(suffix)):
+            raise ArgumentDecodingError(f"Decoded text {text!r} does not start with {prefix!r} and end with {suffix!r}.")
+        body = text[len(prefix): len(text) - len(suffix)]
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as exc:  # would be an xgrammar/tokenizer bug
+            raise ArgumentDecodingError(f"Decoded arguments are not JSON: {body!r} ({exc})") from exc
+
+
+class DecodedArguments(NamedTuple):
+    arguments: dict
+    token_ids: list[int]
+
+
+def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, schema: dict | str, *,
+                     max_tokens: int, first_logits: torch.Tensor | None = None, prefix: str = "",
+                     suffix: str = "", temperature: float = 0.0, generator: torch.Generator | None = None,
+                     compiler: SchemaCompiler | None = None) -> DecodedArguments:
+    """Decode one arguments object under ``schema``.
+
+    ``step_fn(token_id)`` feeds the token just accepted to the model and returns the next
+    logits (``[V]`` or ``[1, V]``); the logits for the first token are ``first_logits``, or
+    ``step_fn(None)`` when not given. The last token (which completes the object, or
+    ``suffix``) is *not* fed: the caller feeds it together with the text that follows.
+    Returns the parsed object and the token ids (prefix and suffix tokens included).
+    Raises :class:`ArgumentDecodingError` when ``max_tokens`` run out first.
+    """
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+    logits = step_fn(None) if first_logits is None else first_logits
+    vocab_size = int(logits.shape[-1])
+    if compiler is None:
+        compiler = schema_compiler(tokenizer, vocab_size)
+    decoder = ConstrainedDecoder(compiler.compile(schema, prefix=prefix, suffix=suffix), vocab_size)
+    for step in range(max_tokens):
+        token = decoder.select(logits, temperature=temperature, generator=generator)
+        decoder.accept(token)
+        if decoder.done:
+            return DecodedArguments(decoder.arguments(tokenizer), decoder.token_ids)
+        if step + 1 < max_tokens:
+            logits = step_fn(token)
+    raise ArgumentDecodingError(
+        f"The arguments were not complete after max_tokens={max_tokens} tokens "
+        f"(so far: {decoder.text(tokenizer)[:200]!r}); raise max_tokens or bound the schema's "
+        "strings and arrays (maxLength, maxItems)."
+    )
+
+
+@torch.inference_mode()
+def generate_arguments(lm, tokenizer, prompt_ids: Sequence[int] | torch.Tensor, schema: dict | str,
+                       max_tokens: int = 256, **kwargs: Any) -> DecodedArguments:
+    """:func:`decode_arguments` with a plain transformers causal LM: KV cache, one token per step.
+
+    ``prompt_ids`` is the text before the arguments (e.g. the tokenized chat with
+    ``call_prefix``); ``kwargs`` go to :func:`decode_arguments` (``prefix``, ``suffix``,
+    ``temperature``, ``generator``, ``compiler``).
+    """
+    ids = torch.as_tensor(prompt_ids, dtype=torch.long).reshape(1, -1)
+    device = next(lm.parameters()).device
+    out = lm(input_ids=ids.to(device), use_cache=True)
+    state = {"past": out.past_key_values}
+
+    def step(token: int | None) -> torch.Tensor:
+        out = lm(input_ids=torch.tensor([[token]], device=device), past_key_values=state["past"], use_cache=True)
+        state["past"] = out.past_key_values
+        return out.logits[0, -1]
+
+    return decode_arguments(step, tokenizer, schema, max_tokens=max_tokens, first_logits=out.logits[0, -1],
+                            **kwargs)
