@@ -226,6 +226,16 @@ def _check_arguments(args: Any, name: str, validator: Draft202012Validator, fiel
         raise _error(error.message, field_path(field, error.absolute_path), KIND_ARGS)
 
 
+def argument_error(schema: dict, arguments: Any) -> str | None:
+    """The first problem of ``arguments`` against a tool's parameters schema (``"unit: ..."``),
+    or None when they fit. Compiled validators are cached, as for whole records."""
+    try:
+        _check_arguments(arguments, "tool", _compiled(_schema_key(schema)), "")
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
 def _check_call(call: Any, offered: dict[str, Draft202012Validator], field: str) -> None:
     _expect(call, dict, field, "an object {'name', 'arguments'}")
     _drop_nulls(call)

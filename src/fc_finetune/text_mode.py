@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from jsonschema import Draft202012Validator
-
 from .data.render import render_prompt
 from .data.tool_format import FORMATS, ToolCallFormat
+from .schema import argument_error
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +34,9 @@ def check_calls(calls: list[dict], tools: list[dict]) -> tuple[list[dict], list[
         if schema is None:
             problems.append(f"unknown function {call['name']!r} (offered: {', '.join(by_name) or 'none'})")
             continue
-        errors = sorted(Draft202012Validator(schema).iter_errors(call["arguments"]), key=lambda e: e.path)
-        if errors:
-            where = ".".join(str(p) for p in errors[0].absolute_path) or "arguments"
-            problems.append(f"{call['name']}: {where}: {errors[0].message}")
+        problem = argument_error(schema, call["arguments"])
+        if problem:
+            problems.append(f"{call['name']}: {problem}")
             continue
         good.append(call)
     return good, problems
