@@ -97,7 +97,9 @@ CONFIG_CLASSES = (ModelArguments, DataArguments, LoraArguments, HeadArguments, F
 
 def make_parser() -> HfArgumentParser:
     # No abbreviations: '--lora_drop' must not silently mean '--lora_dropout' (the recipe has none either).
-    parser = HfArgumentParser(CONFIG_CLASSES, allow_abbrev=False)
+    parser = HfArgumentParser(CONFIG_CLASSES, prog="fc-finetune train",
+                              description="Fine-tune with LoRA + selector and argument heads. Options come from "
+                                          "the recipe (--config) and the flags below; flags win.", allow_abbrev=False)
     parser.add_argument("--config", type=str, default=None,
                         help="YAML recipe; its keys are the options below. Flags given here override it.")
     return parser
