@@ -36,7 +36,7 @@ IGNORE = -100
 TRUNCATION = ("drop", "oldest_turns")
 
 
-def _tokenize_pieces(text: str, cuts: list[int], tokenizer) -> tuple[list[int], list[tuple[int, int]]]:
+def tokenize_pieces(text: str, cuts: list[int], tokenizer) -> tuple[list[int], list[tuple[int, int]]]:
     ids, offsets = [], []
     bounds = [0, *cuts, len(text)]
     for a, b in zip(bounds, bounds[1:], strict=False):
@@ -48,7 +48,7 @@ def _tokenize_pieces(text: str, cuts: list[int], tokenizer) -> tuple[list[int], 
     return ids, offsets
 
 
-def _overlapping(starts: list[int], ends: list[int], a: int, b: int) -> range:
+def overlapping_tokens(starts: list[int], ends: list[int], a: int, b: int) -> range:
     """Indices of tokens whose [start, end) overlaps [a, b) (tokens sorted by position)."""
     first = bisect.bisect_right(ends, a)
     last = bisect.bisect_left(starts, b)
@@ -56,17 +56,17 @@ def _overlapping(starts: list[int], ends: list[int], a: int, b: int) -> range:
 
 
 def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
-    ids, offsets = _tokenize_pieces(rendered.text, rendered.cuts, tokenizer)
+    ids, offsets = tokenize_pieces(rendered.text, rendered.cuts, tokenizer)
     starts = [s for s, _ in offsets]
     ends = [e if e > s else s + 1 for s, e in offsets]  # zero-width tokens still occupy their slot
     n = len(ids)
     labels = [IGNORE] * n
     for a, b in rendered.lm_spans:
-        for t in _overlapping(starts, ends, a, b):
+        for t in overlapping_tokens(starts, ends, a, b):
             labels[t] = ids[t]
     param_tool = [-1] * n
     for a, b, tool in rendered.value_spans:
-        for t in _overlapping(starts, ends, a, b):
+        for t in overlapping_tokens(starts, ends, a, b):
             param_tool[t] = tool
     decision_pos, decision_target = [], []
     for d in rendered.decisions:
@@ -77,7 +77,7 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
         decision_target.append(d.target)
     tool_spans = []
     for a, b in rendered.tool_spans:
-        span = _overlapping(starts, ends, a, b)
+        span = overlapping_tokens(starts, ends, a, b)
         tool_spans.append([span.start, span.stop])
     return {"input_ids": ids, "labels": labels, "param_tool": param_tool, "decision_pos": decision_pos,
             "decision_target": decision_target, "tool_spans": tool_spans, "length": n}

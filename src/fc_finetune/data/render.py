@@ -62,7 +62,7 @@ def _turn_end(segment: str, end_markers: tuple[str, ...]) -> int:
     return best if best >= 0 else len(segment.rstrip())
 
 
-def _tool_spans(text: str, tools: list[dict]) -> list[Span]:
+def locate_tool_spans(text: str, tools: list[dict]) -> list[Span]:
     spans, pos = [], 0
     for i, tool in enumerate(tools):
         needle = dumps(tool)
@@ -85,7 +85,7 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
     index = {t["function"]["name"]: i for i, t in enumerate(tools)}
     markers = end_markers or tuple(m for m in {tokenizer.eos_token, "<|im_end|>"} if m)
     full = render_prompt(tokenizer, messages, tools, add_generation_prompt=False)
-    out = RenderedRecord(text=full, tool_spans=_tool_spans(full, tools))
+    out = RenderedRecord(text=full, tool_spans=locate_tool_spans(full, tools))
 
     for m_idx, message in enumerate(messages):
         if message["role"] != "assistant":

@@ -1,0 +1,170 @@
+"""The agent loop: decide, call registered functions, feed results back, answer.
+
+    >>> agent = FunctionCallingAgent(model, tokenizer, REGISTRY, mode="heads")
+    >>> result = agent.chat([{"role": "user", "content": "What is 17 * 23?"}])
+    >>> result.response, [c.status for c in result.calls], result.stats.timings
+
+Two modes decode the assistant turns (DESIGN.md, "Inference: the loop"):
+
+* ``heads``: the selector picks the function (or ``NO_CALL``) at each decision point and
+  the arguments are decoded under the function's JSON schema with the argument head
+  (:mod:`fc_finetune.agent_heads`);
+* ``text``: the LM generates freely and its calls are parsed, as a server would
+  (:mod:`fc_finetune.text_mode`).
+
+Each turn's calls are run by the :class:`~fc_finetune.executor.Executor`: nothing that is not
+registered or does not fit its schema runs, and errors, timeouts and unusable results come
+back to the model as the tool's result. The loop ends at a turn without calls; once
+``max_calls_per_turn`` calls have been made for one user message, the model is asked for
+its final answer without calling (``stats.call_limit_hit``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .data.tool_format import FORMATS
+from .executor import Executor, ToolResult
+from .registry import FunctionRegistry
+from .text_mode import generate_turn
+
+logger = logging.getLogger(__name__)
+
+MODES = ("heads", "text")
+TIMINGS = ("selector", "arguments", "execution", "response")
+
+
+@dataclass
+class ChatStats:
+    """What the loop did for one user message.
+
+    ``timings`` (seconds): ``selector`` (prompt encoding and decisions), ``arguments``
+    (writing calls), ``execution`` (running tools), ``response`` (writing the answer). In
+    text mode the model decides and writes in one pass: a turn's generation time goes to
+    ``arguments`` when it wrote calls, else to ``response``; ``selector`` stays 0.
+    """
+
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+    turns: int = 0  # assistant turns decoded
+    call_limit_hit: bool = False
+    problems: list[str] = field(default_factory=list)  # calls that could not be parsed or decoded
+    decisions: list[dict] = field(default_factory=list)  # heads mode: selector output per decision
+    new_tokens: int = 0  # heads mode: tokens decoded
+
+    def add_time(self, key: str, seconds: float) -> None:
+        self.timings[key] += seconds
+
+
+@dataclass
+class ChatResult:
+    messages: list[dict]  # the whole conversation: the input, then the new assistant/tool messages
+    calls: list[ToolResult]  # every call the model made, in order, with its outcome
+    response: str  # the final answer
+    stats: ChatStats
+    n_input: int = 0  # how many of ``messages`` were given to chat()
+
+    @property
+    def new_messages(self) -> list[dict]:
+        return self.messages[self.n_input:]
+
+
+class FunctionCallingAgent:
+    """A model, its tokenizer and a :class:`FunctionRegistry`, in a call-and-answer loop.
+
+    ``model`` is a :class:`~fc_finetune.modeling.FunctionCallingModel` (heads mode needs its
+    selector head; text mode also takes a plain causal LM). ``timeout_s`` bounds each tool
+    call; ``max_new_tokens`` each generation (an answer, or one call's arguments).
+    """
+
+    def __init__(self, model, tokenizer, registry: FunctionRegistry, *, mode: str = "heads",
+                 max_calls_per_turn: int = 4, timeout_s: float = 10, max_new_tokens: int = 256,
+                 call_format: str | None = None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if max_calls_per_turn < 0:
+            raise ValueError(f"max_calls_per_turn must be >= 0, got {max_calls_per_turn}")
+        self.model, self.tokenizer, self.registry, self.mode = model, tokenizer, registry, mode
+        self.max_calls_per_turn, self.max_new_tokens = max_calls_per_turn, max_new_tokens
+        self.call_format = call_format or getattr(model, "call_format", "hermes")
+        if self.call_format not in FORMATS:
+            raise ValueError(f"unknown call format {self.call_format!r}; known: {', '.join(FORMATS)}")
+        self.fmt = FORMATS[self.call_format]
+        self.executor = Executor(registry, timeout_s=timeout_s)
+        self.lm = getattr(model, "lm", model)
+        self._heads = None
+        if mode == "heads":
+            from .agent_heads import HeadsDecoder
+
+            if not hasattr(model, "heads"):
+                raise ValueError("heads mode needs a FunctionCallingModel; use mode='text' for a plain LM")
+            self._heads = HeadsDecoder(model, tokenizer, self.fmt, max_new_tokens=max_new_tokens)
+
+    @property
+    def tools(self) -> list[dict]:
+        return self.registry.tools()
+
+    def chat(self, messages: list[dict]) -> ChatResult:
+        """Answer the conversation's last message, calling tools as the model decides."""
+        conversation = [dict(m) for m in messages]
+        result = ChatResult(conversation, [], "", ChatStats(), n_input=len(conversation))
+        module = self.model if isinstance(self.model, torch.nn.Module) else self.lm
+        was_training = module.training
+        module.eval()
+        try:
+            while True:
+                allowed = self.max_calls_per_turn - len(result.calls)
+                calls, content = self._turn(conversation, result.stats, max(allowed, 0))
+                result.stats.turns += 1
+                if not calls:
+                    result.response = content
+                    conversation.append({"role": "assistant", "content": content})
+                    return result
+                self._run(calls, content, conversation, result)
+                if len(result.calls) >= self.max_calls_per_turn:
+                    result.stats.call_limit_hit = True
+                    logger.info("call limit (%d) reached; asking for the final answer", self.max_calls_per_turn)
+        finally:
+            module.train(was_training)
+
+    # -- one assistant turn --------------------------------------------------------------
+    def _turn(self, conversation: list[dict], stats: ChatStats, allowed: int) -> tuple[list[dict], str]:
+        """(calls, content) of the next assistant turn; no calls when ``allowed`` is 0."""
+        if self.mode == "heads":
+            turn = self._heads.turn(conversation, self.tools, max_calls=allowed)
+            for key, seconds in turn.timings.items():
+                stats.add_time(key, seconds)
+            stats.decisions += turn.decisions
+            stats.problems += turn.problems
+            stats.new_tokens += turn.new_tokens
+            return turn.calls, turn.content
+        start = time.perf_counter()
+        parsed = generate_turn(self.lm, self.tokenizer, conversation, self.tools, call_format=self.call_format,
+                               max_new_tokens=self.max_new_tokens)
+        # Every call the model wrote goes to the executor, which refuses unknown functions and
+        # invalid arguments without running anything: the model sees why, as the tool result.
+        calls, parse_problems = self.fmt.parse(parsed.text)
+        stats.problems += parse_problems
+        if allowed <= 0:
+            if calls:
+                stats.problems.append(f"{len(calls)} call(s) written after the call limit were not run")
+            calls = []
+        elif len(calls) > allowed:
+            stats.problems.append(f"{len(calls) - allowed} call(s) beyond the limit of "
+                                  f"{self.max_calls_per_turn} were not run")
+            calls = calls[:allowed]
+        stats.add_time("arguments" if calls else "response", time.perf_counter() - start)
+        return calls, parsed.text.split(self.fmt.call_open.strip())[0].strip()  # the text outside calls
+
+    def _run(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult) -> None:
+        conversation.append({"role": "assistant", "content": content,
+                             "tool_calls": [{"name": c["name"], "arguments": c["arguments"]} for c in calls]})
+        for call in calls:
+            start = time.perf_counter()
+            outcome = self.executor.execute(call)
+            result.stats.add_time("execution", time.perf_counter() - start)
+            result.calls.append(outcome)
+            conversation.append(outcome.message())

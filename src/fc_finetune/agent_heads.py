@@ -1,0 +1,193 @@
+"""Heads mode: one assistant turn decoded with the selector and the argument head.
+
+The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
+``output_hidden_states`` at every step (which ``generate`` would not expose):
+
+1. render the conversation, tokenise it as training does (pieces cut at assistant turns),
+   one forward pass: the last hidden state ``h`` (the decision point) and the tools'
+   embeddings ``e_f`` pooled over their definitions in the prompt;
+2. selector: ``softmax(select_logits / selector_temperature)``; ``P(NO_CALL) >=
+   no_call_threshold`` (0.5 when unset) ends the calls;
+3. a call: the text up to ``"arguments":`` is forced, then the arguments object is decoded
+   under the tool's JSON schema, each step's logits from the argument head
+   ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
+   ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
+4. the state after ``call_close`` is the next decision point (another call after
+   ``call_separator``, or ``NO_CALL``: end of turn);
+5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .constrained import ArgumentDecodingError, decode_arguments
+from .data.collate import overlapping_tokens, tokenize_pieces
+from .data.render import locate_tool_spans, render_prompt, render_record
+from .data.tool_format import ToolCallFormat
+from .errors import DataError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HeadsTurn:
+    """What one assistant turn decoded in heads mode produced."""
+
+    calls: list[dict] = field(default_factory=list)  # {"name", "arguments"}, schema-valid
+    content: str = ""  # the answer, for a turn without calls
+    decisions: list[dict] = field(default_factory=list)  # {"p_no_call", "choice", "probs"} per decision
+    problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # selector, arguments, response (s)
+    new_tokens: int = 0
+
+
+def _eos_ids(tokenizer, lm) -> set[int]:
+    ids = {tokenizer.eos_token_id}
+    for marker in ("<|im_end|>", "<|endoftext|>"):
+        tid = tokenizer.convert_tokens_to_ids(marker) if marker in tokenizer.get_vocab() else None
+        if tid is not None:
+            ids.add(tid)
+    eos = getattr(getattr(lm, "generation_config", None), "eos_token_id", None)
+    ids.update(eos if isinstance(eos, list) else [eos])
+    return {i for i in ids if i is not None}
+
+
+def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[list[int], list[list[int]]]:
+    """Token ids of the prompt (cut at assistant turns as in training) and each tool's token span."""
+    prompt = render_prompt(tokenizer, messages, tools, add_generation_prompt=True)
+    try:
+        rendered = render_record({"messages": messages, "tools": tools}, tokenizer)
+        cuts, char_spans = rendered.cuts, rendered.tool_spans
+        if not prompt.startswith(rendered.text):
+            raise DataError("the generation prompt does not extend the conversation")
+    except DataError as exc:  # e.g. history with calls to tools not offered now: one piece
+        logger.debug("tokenising the prompt in one piece (%s)", exc)
+        cuts, char_spans = [], locate_tool_spans(prompt, tools)
+    ids, offsets = tokenize_pieces(prompt, [c for c in cuts if c < len(prompt)], tokenizer)
+    starts = [s for s, _ in offsets]
+    ends = [e if e > s else s + 1 for s, e in offsets]
+    spans = []
+    for a, b in char_spans:
+        span = overlapping_tokens(starts, ends, a, b)
+        spans.append([span.start, span.stop])
+    return ids, spans
+
+
+class HeadsDecoder:
+    """Decodes assistant turns of a :class:`~fc_finetune.modeling.FunctionCallingModel`."""
+
+    def __init__(self, model, tokenizer, fmt: ToolCallFormat, *, max_new_tokens: int = 256):
+        if model.heads.selector is None:
+            raise ValueError("heads mode needs the selector head (this model was trained without it); "
+                             "use mode='text'")
+        self.model, self.tokenizer, self.fmt = model, tokenizer, fmt
+        self.max_new_tokens = max_new_tokens
+        self.eos = _eos_ids(tokenizer, model.lm)
+        base = model.lm.get_base_model() if hasattr(model.lm, "get_base_model") else model.lm
+        self._keep_last = "logits_to_keep" in inspect.signature(base.forward).parameters
+        self.past = None
+
+    # -- model steps --------------------------------------------------------------------
+    def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed ``ids`` through the KV cache: (hidden states [L, H], next-token logits [V])."""
+        kwargs = {"logits_to_keep": 1} if self._keep_last else {}
+        out = self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), past_key_values=self.past,
+                            use_cache=True, output_hidden_states=True, **kwargs)
+        self.past = out.past_key_values
+        return out.hidden_states[-1][0], out.logits[0, -1]
+
+    def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int) -> tuple[int | None, dict]:
+        mask = torch.ones(1, n_tools, dtype=torch.bool, device=tool_emb.device)
+        logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask)[0, 0]
+        probs = torch.softmax(logits.float() / self.model.selector_temperature, dim=-1)
+        threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
+        p_no = float(probs[-1])
+        choice = None if p_no >= threshold else int(torch.argmax(probs[:-1]))
+        return choice, {"p_no_call": p_no, "choice": choice, "probs": probs.tolist()}
+
+    def _arguments_logits(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        if self.model.heads.argument is None:  # no argument head: the LM's own output layer
+            return self.model.output_layer()(h)
+        return self.model.param_logits(h, e)
+
+    # -- one turn -----------------------------------------------------------------------
+    @torch.inference_mode()
+    def turn(self, messages: list[dict], tools: list[dict], *, max_calls: int) -> HeadsTurn:
+        """Decode one assistant turn; at most ``max_calls`` calls (0: answer without calling)."""
+        out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
+        start = time.perf_counter()
+        ids, spans = encode_prompt(self.tokenizer, messages, tools)
+        self.past = None
+        hidden, logits = self._feed(ids)
+        h = hidden[-1]
+        tool_emb = None
+        if tools:
+            span_t = torch.tensor([spans], device=hidden.device)
+            mask = torch.ones(1, len(tools), dtype=torch.bool, device=hidden.device)
+            tool_emb = self.model.heads.tool_embeddings(hidden[None], span_t, mask)
+        out.timings["selector"] += time.perf_counter() - start
+        while len(out.calls) < max_calls and tool_emb is not None:
+            start = time.perf_counter()
+            choice, info = self._decide(h, tool_emb, len(tools))
+            out.decisions.append(info)
+            out.timings["selector"] += time.perf_counter() - start
+            if choice is None:
+                break
+            start = time.perf_counter()
+            try:
+                h = self._call(out, tools[choice]["function"], tool_emb[0, choice])
+            except ArgumentDecodingError as exc:
+                out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
+                out.timings["arguments"] += time.perf_counter() - start
+                break
+            out.timings["arguments"] += time.perf_counter() - start
+        if not out.calls:
+            start = time.perf_counter()
+            if out.problems:  # the cache holds a half-written call: start again from the prompt
+                self.past = None
+                _, logits = self._feed(ids)
+            out.content = self._respond(logits, out)
+            out.timings["response"] += time.perf_counter() - start
+        self.past = None
+        return out
+
+    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor) -> torch.Tensor:
+        """Write one call (name forced, arguments constrained); the hidden state after its close."""
+        fmt, name = self.fmt, spec["name"]
+        prefix = fmt.call_prefix(name)
+        forced = prefix.rstrip(" ")
+        lead = prefix[len(forced):]  # the space before the object: decoded under the grammar
+        if out.calls:
+            forced = fmt.call_separator + forced
+        hidden, _ = self._feed(self.tokenizer(forced, add_special_tokens=False)["input_ids"])
+        state = {"h": hidden[-1]}
+
+        def step(token: int | None) -> torch.Tensor:
+            if token is not None:
+                hid, _ = self._feed([token])
+                state["h"] = hid[-1]
+            return self._arguments_logits(state["h"], e)
+
+        decoded = decode_arguments(step, self.tokenizer, spec.get("parameters") or {"type": "object"},
+                                   max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close)
+        hidden, _ = self._feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
+        out.calls.append({"name": name, "arguments": decoded.arguments})
+        out.new_tokens += len(decoded.token_ids)
+        return hidden[-1]
+
+    def _respond(self, logits: torch.Tensor, out: HeadsTurn) -> str:
+        tokens: list[int] = []
+        for _ in range(self.max_new_tokens):
+            token = int(torch.argmax(logits))
+            if token in self.eos:
+                break
+            tokens.append(token)
+            _, logits = self._feed([token])
+        out.new_tokens += len(tokens)
+        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
