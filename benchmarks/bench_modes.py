@@ -20,6 +20,7 @@ def run() -> list[dict]:
     import torch
 
     from fc_finetune.agent_heads import HeadsDecoder
+    from fc_finetune.commands.demo_eval import first_turn
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.model_io import load_model, load_tokenizer_for
     from fc_finetune.text_mode import generate_turn
@@ -35,18 +36,17 @@ def run() -> list[dict]:
               for m in ("heads", "text")}
     should_call = 0
     for record in records:
-        messages = record["messages"]
-        i = next(k for k, m in enumerate(messages) if m["role"] == "assistant")
-        want = [{"name": c["name"], "arguments": c["arguments"]} for c in messages[i].get("tool_calls") or []]
+        prompt, gold = first_turn(record)
+        want = [{"name": c["name"], "arguments": c["arguments"]} for c in gold.get("tool_calls") or []]
         should_call += bool(want)
         for mode, s in scores.items():
             t = time.perf_counter()
             if mode == "heads":
                 with torch.inference_mode():
-                    calls = decoder.turn(messages[:i], record["tools"], max_calls=4).calls
+                    calls = decoder.turn(prompt, record["tools"], max_calls=4).calls
                 written = valid = len(calls)
             else:
-                turn = generate_turn(model.lm, tok, messages[:i], record["tools"], max_new_tokens=160)
+                turn = generate_turn(model.lm, tok, prompt, record["tools"], max_new_tokens=160)
                 calls = turn.calls  # parsed, then kept only if offered and schema-valid
                 written = len(fmt.parse(turn.text)[0])
                 valid = len(calls)

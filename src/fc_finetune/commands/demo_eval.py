@@ -19,7 +19,7 @@ def load_trained(folder: Path):
     return model, load_tokenizer_for(folder)
 
 
-def _first_turn(record: dict) -> tuple[list[dict], dict]:
+def first_turn(record: dict) -> tuple[list[dict], dict]:
     """The conversation up to the first assistant turn, and that turn (the reference)."""
     messages = record["messages"]
     i = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
@@ -33,7 +33,7 @@ def held_out_eval(model, tokenizer, eval_file: Path, *, n: int) -> dict:
     records = records[:: max(1, len(records) // n)][:n]  # spread over the file: every kind of example
     counts = {"decision": 0, "function": 0, "arguments": 0, "calls_expected": 0, "rejected": 0}
     for record in records:
-        prompt, gold = _first_turn(record)
+        prompt, gold = first_turn(record)
         turn = generate_turn(model.lm, tokenizer, prompt, record["tools"], max_new_tokens=160)
         want = gold.get("tool_calls") or []
         counts["decision"] += bool(turn.calls) == bool(want)
@@ -58,7 +58,7 @@ def exchange(model, tokenizer, eval_file: Path) -> list[str]:
     records = [json.loads(line) for line in Path(eval_file).read_text().splitlines() if line.strip()]
     # A single call to a function seen in training (step 4 covers the held-out ones).
     record = next(r for r in records if r["meta"].get("kind") == "single" and not r["meta"].get("heldout_function"))
-    messages, tools = _first_turn(record)[0], record["tools"]
+    messages, tools = first_turn(record)[0], record["tools"]
     lines = [f"tools offered: {', '.join(t['function']['name'] for t in tools)}",
              f"user: {messages[-1]['content']}"]
     for _ in range(3):  # at most three model turns
