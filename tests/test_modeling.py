@@ -135,6 +135,39 @@ def test_bf16_forward_backward():
     assert model.heads.selector.weight.grad is not None
 
 
+def test_lora_input_cast_skipped_under_autocast_with_the_same_loss_and_grads(monkeypatch):
+    """Under autocast the LoRA inputs stay bf16 (no fp32 copy); losses and gradients equal
+    those of peft's default casting, and the cast is back on outside autocast."""
+    model, tok = make("qwen2", dtype=torch.bfloat16)
+    perturb(model)
+    model.train()
+    batch = batch_for(tok)
+    lora_layers = [m for m in model.lm.modules() if hasattr(m, "cast_input_dtype_enabled")]
+    assert lora_layers and next(p for n, p in model.named_parameters() if "lora_A" in n).dtype == torch.float32
+
+    def run():
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(**batch)
+        out.loss.backward()
+        states = {m.cast_input_dtype_enabled for m in lora_layers}
+        return out.loss.detach(), [p.grad.clone() for p in model.parameters() if p.requires_grad], states
+
+    loss_fast, grads_fast, states = run()
+    assert states == {False}
+    model._set_lora_input_cast(True)  # the reference: peft's default casting, pinned
+    monkeypatch.setattr(model, "_set_lora_input_cast", lambda enabled: None)
+    loss_ref, grads_ref, states = run()
+    assert states == {True}
+    monkeypatch.undo()
+    assert torch.equal(loss_fast, loss_ref)
+    assert all(torch.allclose(a, b, rtol=1e-3, atol=1e-6) for a, b in zip(grads_fast, grads_ref, strict=True))
+    model.eval()
+    with torch.no_grad():
+        model(**batch)  # no autocast: bf16 activations meet fp32 LoRA weights through the cast
+    assert {m.cast_input_dtype_enabled for m in lora_layers} == {True}
+
+
 def test_merge_and_unload_matches_adapted_model():
     model, tok = make("mistral")
     perturb(model)
