@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # all of them
     python benchmarks/run.py load_generate   # one, by module suffix
+    python benchmarks/run.py latency         # per-turn latency split, constrained decoding cost, heads vs text
 
 Each ``bench_<name>.py`` module has ``run() -> list[dict]``. Results go to
 ``benchmarks/results/<name>.json`` (with the machine and versions) and a table to stdout.

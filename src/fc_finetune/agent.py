@@ -17,12 +17,19 @@ registered or does not fit its schema runs, and errors, timeouts and unusable re
 back to the model as the tool's result. The loop ends at a turn without calls; once
 ``max_calls_per_turn`` calls have been made for one user message, the model is asked for
 its final answer without calling (``stats.call_limit_hit``).
+
+Streaming and events: ``chat(messages, on_text=print_piece, on_event=show)`` passes the
+answer's text to ``on_text`` as it is decoded (never call markup) and tells ``on_event`` about
+decisions, calls and results as they happen (:data:`EVENTS`). :meth:`FunctionCallingAgent.chat_batch`
+runs many conversations, text mode batching their generation.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -30,12 +37,24 @@ import torch
 from .data.tool_format import FORMATS
 from .executor import Executor, ToolResult
 from .registry import FunctionRegistry
-from .text_mode import generate_turn
+from .text_mode import CallAwareStreamer, generate_turn, generate_turns, visible_text
 
 logger = logging.getLogger(__name__)
 
 MODES = ("heads", "text")
 TIMINGS = ("selector", "arguments", "execution", "response")
+
+TextCallback = Callable[[str], None]
+EventCallback = Callable[[dict], None]
+
+#: What ``on_event`` hears, in the order things happen (``type`` and the other keys).
+EVENTS = {
+    "decision": "function (name, or None: answer without calling), p_no_call (heads mode; None in text mode)",
+    "call": "name, arguments: a call about to run",
+    "result": "name, status (see executor.STATUSES), content (what the model sees), seconds",
+    "problem": "text: a call that could not be parsed, decoded or run (limit)",
+    "call_limit": "max_calls: the limit was reached; the model answers without calling",
+}
 
 
 @dataclass
@@ -107,34 +126,89 @@ class FunctionCallingAgent:
     def tools(self) -> list[dict]:
         return self.registry.tools()
 
-    def chat(self, messages: list[dict]) -> ChatResult:
-        """Answer the conversation's last message, calling tools as the model decides."""
+    def chat(self, messages: list[dict], *, on_text: TextCallback | None = None,
+             on_event: EventCallback | None = None) -> ChatResult:
+        """Answer the conversation's last message, calling tools as the model decides.
+
+        ``on_text(piece)`` receives the answer's text as it is decoded (greedy, so the result
+        is the same as without it); the pieces add up to ``result.response``. Call markup is
+        never streamed. One exception, text mode only: a turn that writes a few words *before*
+        its calls ("Let me check.") has streamed them by the time the calls appear; they are
+        that turn's ``content`` and are followed by its ``call`` events, so the pieces after
+        the last ``result`` event are the answer. ``on_event(event)`` hears what the loop does
+        as it happens (:data:`EVENTS`): decisions, calls before they run, results after.
+        """
         conversation = [dict(m) for m in messages]
         result = ChatResult(conversation, [], "", ChatStats(), n_input=len(conversation))
+        with self._eval_mode():
+            while True:
+                allowed = self.max_calls_per_turn - len(result.calls)
+                calls, content = self._turn(conversation, result.stats, max(allowed, 0), on_text, on_event)
+                if self._step(calls, content, conversation, result, on_event):
+                    return result
+
+    def chat_batch(self, conversations: list[list[dict]], *, batch_size: int = 8) -> list[ChatResult]:
+        """:meth:`chat` for many conversations, with the same results.
+
+        Text mode steps every unfinished conversation one assistant turn at a time, all
+        of them together through :func:`~fc_finetune.text_mode.generate_turns` (left-padded
+        batches of ``batch_size``); a batch's generation time is shared out equally among
+        its conversations' ``timings``. Heads mode decodes one conversation after the other:
+        its decode loop is per sequence (each call has its own grammar state and forced text).
+        """
+        if self.mode == "heads":
+            return [self.chat(messages) for messages in conversations]
+        results = [ChatResult([dict(m) for m in messages], [], "", ChatStats(), n_input=len(messages))
+                   for messages in conversations]
+        active = list(range(len(results)))
+        with self._eval_mode():
+            while active:
+                start = time.perf_counter()
+                turns = generate_turns(self.lm, self.tokenizer, [(results[i].messages, self.tools) for i in active],
+                                       call_format=self.call_format, max_new_tokens=self.max_new_tokens,
+                                       batch_size=batch_size)
+                share = (time.perf_counter() - start) / len(active)
+                still = []
+                for i, parsed in zip(active, turns, strict=True):
+                    result = results[i]
+                    allowed = max(self.max_calls_per_turn - len(result.calls), 0)
+                    calls, content = self._text_calls(parsed.text, result.stats, allowed, share, None)
+                    if not self._step(calls, content, result.messages, result, None):
+                        still.append(i)
+                active = still
+        return results
+
+    @contextmanager
+    def _eval_mode(self):
         module = self.model if isinstance(self.model, torch.nn.Module) else self.lm
         was_training = module.training
         module.eval()
         try:
-            while True:
-                allowed = self.max_calls_per_turn - len(result.calls)
-                calls, content = self._turn(conversation, result.stats, max(allowed, 0))
-                result.stats.turns += 1
-                if not calls:
-                    result.response = content
-                    conversation.append({"role": "assistant", "content": content})
-                    return result
-                self._run(calls, content, conversation, result)
-                if len(result.calls) >= self.max_calls_per_turn:
-                    result.stats.call_limit_hit = True
-                    logger.info("call limit (%d) reached; asking for the final answer", self.max_calls_per_turn)
+            yield
         finally:
             module.train(was_training)
 
+    def _step(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult,
+              on_event: EventCallback | None) -> bool:
+        """Record one decoded turn: the answer (True: done), or its calls run and their results added."""
+        result.stats.turns += 1
+        if not calls:
+            result.response = content
+            conversation.append({"role": "assistant", "content": content})
+            return True
+        self._run(calls, content, conversation, result, on_event)
+        if len(result.calls) >= self.max_calls_per_turn:
+            result.stats.call_limit_hit = True
+            logger.info("call limit (%d) reached; asking for the final answer", self.max_calls_per_turn)
+            _tell(on_event, {"type": "call_limit", "max_calls": self.max_calls_per_turn})
+        return False
+
     # -- one assistant turn --------------------------------------------------------------
-    def _turn(self, conversation: list[dict], stats: ChatStats, allowed: int) -> tuple[list[dict], str]:
+    def _turn(self, conversation: list[dict], stats: ChatStats, allowed: int, on_text: TextCallback | None = None,
+              on_event: EventCallback | None = None) -> tuple[list[dict], str]:
         """(calls, content) of the next assistant turn; no calls when ``allowed`` is 0."""
         if self.mode == "heads":
-            turn = self._heads.turn(conversation, self.tools, max_calls=allowed)
+            turn = self._heads.turn(conversation, self.tools, max_calls=allowed, on_text=on_text, on_event=on_event)
             for key, seconds in turn.timings.items():
                 stats.add_time(key, seconds)
             stats.decisions += turn.decisions
@@ -142,29 +216,48 @@ class FunctionCallingAgent:
             stats.new_tokens += turn.new_tokens
             return turn.calls, turn.content
         start = time.perf_counter()
+        extra = {} if on_text is None else {"streamer": CallAwareStreamer(self.tokenizer, on_text, self.fmt)}
         parsed = generate_turn(self.lm, self.tokenizer, conversation, self.tools, call_format=self.call_format,
-                               max_new_tokens=self.max_new_tokens)
+                               max_new_tokens=self.max_new_tokens, **extra)
+        return self._text_calls(parsed.text, stats, allowed, time.perf_counter() - start, on_event)
+
+    def _text_calls(self, text: str, stats: ChatStats, allowed: int, seconds: float,
+                    on_event: EventCallback | None) -> tuple[list[dict], str]:
         # Every call the model wrote goes to the executor, which refuses unknown functions and
         # invalid arguments without running anything: the model sees why, as the tool result.
-        calls, parse_problems = self.fmt.parse(parsed.text)
-        stats.problems += parse_problems
+        calls, problems = self.fmt.parse(text)
         if allowed <= 0:
             if calls:
-                stats.problems.append(f"{len(calls)} call(s) written after the call limit were not run")
+                problems.append(f"{len(calls)} call(s) written after the call limit were not run")
             calls = []
         elif len(calls) > allowed:
-            stats.problems.append(f"{len(calls) - allowed} call(s) beyond the limit of "
-                                  f"{self.max_calls_per_turn} were not run")
+            problems.append(f"{len(calls) - allowed} call(s) beyond the limit of "
+                            f"{self.max_calls_per_turn} were not run")
             calls = calls[:allowed]
-        stats.add_time("arguments" if calls else "response", time.perf_counter() - start)
-        return calls, parsed.text.split(self.fmt.call_open.strip())[0].strip()  # the text outside calls
+        stats.problems += problems
+        stats.add_time("arguments" if calls else "response", seconds)
+        for problem in problems:
+            _tell(on_event, {"type": "problem", "text": problem})
+        for call in calls or [None]:
+            _tell(on_event, {"type": "decision", "function": call and call["name"], "p_no_call": None})
+        return calls, visible_text(text, self.fmt.call_open)  # the text outside calls
 
-    def _run(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult) -> None:
+    def _run(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult,
+             on_event: EventCallback | None = None) -> None:
         conversation.append({"role": "assistant", "content": content,
                              "tool_calls": [{"name": c["name"], "arguments": c["arguments"]} for c in calls]})
         for call in calls:
+            _tell(on_event, {"type": "call", "name": call["name"], "arguments": call["arguments"]})
             start = time.perf_counter()
             outcome = self.executor.execute(call)
-            result.stats.add_time("execution", time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            result.stats.add_time("execution", seconds)
             result.calls.append(outcome)
             conversation.append(outcome.message())
+            _tell(on_event, {"type": "result", "name": outcome.name, "status": outcome.status,
+                             "content": outcome.content, "seconds": seconds})
+
+
+def _tell(on_event: EventCallback | None, event: dict) -> None:
+    if on_event is not None:
+        on_event(event)

@@ -14,7 +14,15 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn);
-5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM.
+5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
+   its text passed to ``on_text`` piece by piece as it is decoded.
+
+``on_event`` (optional) hears each decision as it is made: ``{"type": "decision", "function":
+name or None (NO_CALL), "p_no_call": float}``, and ``{"type": "problem", "text": ...}`` when a
+call's arguments cannot be decoded (the turn then answers without calling).
+
+Decoding is per sequence (batch size 1): each call's grammar state, the forced prefixes and
+the stopping points differ from one conversation to the next.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -31,6 +40,7 @@ from .data.collate import overlapping_tokens, tokenize_pieces
 from .data.render import locate_tool_spans, render_prompt, render_record
 from .data.tool_format import ToolCallFormat
 from .errors import DataError
+from .text_mode import TextStreamFilter
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +128,13 @@ class HeadsDecoder:
 
     # -- one turn -----------------------------------------------------------------------
     @torch.inference_mode()
-    def turn(self, messages: list[dict], tools: list[dict], *, max_calls: int) -> HeadsTurn:
-        """Decode one assistant turn; at most ``max_calls`` calls (0: answer without calling)."""
+    def turn(self, messages: list[dict], tools: list[dict], *, max_calls: int,
+             on_text: Callable[[str], None] | None = None,
+             on_event: Callable[[dict], None] | None = None) -> HeadsTurn:
+        """Decode one assistant turn; at most ``max_calls`` calls (0: answer without calling).
+
+        ``on_text`` receives the answer's text as it is decoded (the pieces add up to
+        ``content``); ``on_event`` each selector decision and decoding problem."""
         out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
         start = time.perf_counter()
         ids, spans = encode_prompt(self.tokenizer, messages, tools)
@@ -137,6 +152,9 @@ class HeadsDecoder:
             choice, info = self._decide(h, tool_emb, len(tools))
             out.decisions.append(info)
             out.timings["selector"] += time.perf_counter() - start
+            if on_event is not None:
+                on_event({"type": "decision", "function": None if choice is None else tools[choice]["function"]["name"],
+                          "p_no_call": info["p_no_call"]})
             if choice is None:
                 break
             start = time.perf_counter()
@@ -144,6 +162,8 @@ class HeadsDecoder:
                 h = self._call(out, tools[choice]["function"], tool_emb[0, choice])
             except ArgumentDecodingError as exc:
                 out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
+                if on_event is not None:
+                    on_event({"type": "problem", "text": out.problems[-1]})
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
@@ -152,7 +172,7 @@ class HeadsDecoder:
             if out.problems:  # the cache holds a half-written call: start again from the prompt
                 self.past = None
                 _, logits = self._feed(ids)
-            out.content = self._respond(logits, out)
+            out.content = self._respond(logits, out, on_text)
             out.timings["response"] += time.perf_counter() - start
         self.past = None
         return out
@@ -181,13 +201,21 @@ class HeadsDecoder:
         out.new_tokens += len(decoded.token_ids)
         return hidden[-1]
 
-    def _respond(self, logits: torch.Tensor, out: HeadsTurn) -> str:
+    def _respond(self, logits: torch.Tensor, out: HeadsTurn,
+                 on_text: Callable[[str], None] | None = None) -> str:
+        stream = TextStreamFilter(on_text) if on_text is not None else None
         tokens: list[int] = []
         for _ in range(self.max_new_tokens):
             token = int(torch.argmax(logits))
             if token in self.eos:
                 break
             tokens.append(token)
-            _, logits = self._feed([token])
+            if stream is not None:
+                stream.update(self.tokenizer.decode(tokens, skip_special_tokens=True))
+            if len(tokens) < self.max_new_tokens:  # the last token's successor is never needed
+                _, logits = self._feed([token])
         out.new_tokens += len(tokens)
-        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        if stream is not None:
+            stream.finish(text)
+        return text.strip()
