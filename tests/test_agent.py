@@ -271,3 +271,26 @@ def test_trained_tiny_model_calls_the_tool_then_answers():
     result = agent.chat([{"role": "user", "content": "hello"}])
     assert result.calls == [] and result.response == "hi"
     assert painted == COLOURS
+
+
+def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
+    """The turn after a call feeds only the new tokens (the call's result); the calls,
+    decisions and answer are those of encoding every prompt from scratch."""
+    model, tok = tiny
+    model.no_call_threshold = 1.01  # always call while calls are allowed
+    try:
+        results = {}
+        for reuse in (True, False):
+            agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads", max_calls_per_turn=2,
+                                         max_new_tokens=24)
+            agent._heads.reuse_cache = reuse
+            results[reuse] = agent.chat(USER)
+    finally:
+        model.no_call_threshold = None
+    fast, slow = results[True], results[False]
+    assert fast.stats.turns == slow.stats.turns == 2 and slow.stats.reused_tokens == 0
+    assert fast.stats.reused_tokens > 100  # the system prompt with the tools, the user turn, ...
+    assert [c.arguments for c in fast.calls] == [c.arguments for c in slow.calls] and len(fast.calls) == 2
+    assert fast.response == slow.response
+    for a, b in zip(fast.stats.decisions, slow.stats.decisions, strict=True):
+        assert a["choice"] == b["choice"] and abs(a["p_no_call"] - b["p_no_call"]) < 1e-4

@@ -200,6 +200,39 @@ def test_max_tokens_exhaustion_is_a_clear_error(tok, models):
         generate_arguments(lm, tok, ids, SCHEMAS["enum"], max_tokens=0)
 
 
+def test_digit_runs_are_bounded_so_a_repeating_model_still_finishes(tok):
+    """A model that always prefers the digit 1 would write an endless JSON number; the run
+    of digits stops at MAX_DIGIT_RUN and the object completes (seen with SmolLM2 on BFCL)."""
+    from fc_finetune.constrained import MAX_DIGIT_RUN
+
+    one = tok.convert_tokens_to_ids("1")
+    logits = torch.zeros(len(tok))
+    logits[one] = 10.0
+
+    def step(token):
+        return logits
+
+    schema = obj({"n": {"type": "integer"}, "x": {"type": "number"}, "s": {"type": "string", "maxLength": 40}})
+    args, _ = decode_arguments(step, tok, schema, max_tokens=200)
+    assert args["n"] == args["x"] == int("1" * MAX_DIGIT_RUN)
+    assert args["s"].startswith("1" * MAX_DIGIT_RUN) and "1" * (MAX_DIGIT_RUN + 1) not in args["s"]
+    assert jsonschema.Draft202012Validator(schema).is_valid(args)
+
+
+def test_special_tokens_never_appear_inside_arguments(tok):
+    """End-of-turn and other special tokens are text xgrammar would allow in a JSON string."""
+    logits = torch.zeros(len(tok))
+    specials = [i for i in tok.all_special_ids if i < len(tok)]
+    logits[specials] = 10.0  # the model wants to end the turn inside the string
+
+    def step(token):
+        return logits
+
+    schema = obj({"s": {"type": "string", "maxLength": 5}})
+    args, token_ids = decode_arguments(step, tok, schema, max_tokens=50)
+    assert not set(token_ids) & set(specials) and len(args["s"]) <= 5
+
+
 def test_step_fn_is_called_once_per_token_but_not_after_the_last(tok):
     calls: list[int | None] = []
     logits = torch.zeros(len(tok))

@@ -73,6 +73,7 @@ class ChatStats:
     problems: list[str] = field(default_factory=list)  # calls that could not be parsed or decoded
     decisions: list[dict] = field(default_factory=list)  # heads mode: selector output per decision
     new_tokens: int = 0  # heads mode: tokens decoded
+    reused_tokens: int = 0  # heads mode: prompt tokens taken from the previous turn's KV cache
 
     def add_time(self, key: str, seconds: float) -> None:
         self.timings[key] += seconds
@@ -214,6 +215,7 @@ class FunctionCallingAgent:
             stats.decisions += turn.decisions
             stats.problems += turn.problems
             stats.new_tokens += turn.new_tokens
+            stats.reused_tokens += turn.reused_tokens
             return turn.calls, turn.content
         start = time.perf_counter()
         extra = {} if on_text is None else {"streamer": CallAwareStreamer(self.tokenizer, on_text, self.fmt)}

@@ -28,6 +28,7 @@ the stopping points differ from one conversation to the next.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ class HeadsTurn:
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # selector, arguments, response (s)
     new_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens whose KV cache came from the previous turn
 
 
 def _eos_ids(tokenizer, lm) -> set[int]:
@@ -102,6 +104,9 @@ class HeadsDecoder:
         base = model.lm.get_base_model() if hasattr(model.lm, "get_base_model") else model.lm
         self._keep_last = "logits_to_keep" in inspect.signature(base.forward).parameters
         self.past = None
+        self.reuse_cache = True  # keep the KV cache between turns (see _encode)
+        self._fed: list[int] = []  # every token in self.past, in order
+        self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb"}
 
     # -- model steps --------------------------------------------------------------------
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,7 +115,49 @@ class HeadsDecoder:
         out = self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), past_key_values=self.past,
                             use_cache=True, output_hidden_states=True, **kwargs)
         self.past = out.past_key_values
+        self._fed += ids
         return out.hidden_states[-1][0], out.logits[0, -1]
+
+    def _reset(self) -> None:
+        self.past, self._fed = None, []
+
+    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict]):
+        """Hidden states of the prompt's new tokens, next-token logits, and the tools' embeddings.
+
+        KV reuse across turns: the cache of the previous turn (its prompt and everything
+        decoded after it) is kept; when the new prompt starts with the same tokens and offers
+        the same tools, the cache is cut back to the common prefix and only the rest is fed
+        (at least one token, for the decision point's hidden state). The tools' embeddings
+        come from their definitions at the start of the prompt, which a causal model does
+        not see change, so they are kept too. Caches that cannot be cut back exactly
+        (sliding-window or recurrent layers) are not reused.
+        """
+        from transformers.cache_utils import DynamicLayer
+
+        kept, self._kept = self._kept, None
+        tools_key = json.dumps(tools, sort_keys=True, ensure_ascii=False)
+        reuse = 0
+        if self.reuse_cache and kept is not None and kept["tools"] == tools_key:
+            fed = kept["fed"]
+            common = next((i for i, (a, b) in enumerate(zip(fed, ids, strict=False)) if a != b), min(len(fed), len(ids)))
+            reuse = min(common, len(ids) - 1)
+            layers = getattr(kept["past"], "layers", None)
+            if reuse < max((b for _, b in spans), default=1) or not layers or any(type(x) is not DynamicLayer for x in layers):
+                reuse = 0
+        if reuse:
+            self.past, self._fed = kept["past"], list(kept["fed"][:reuse])
+            if len(kept["fed"]) > reuse:
+                self.past.crop(reuse - len(kept["fed"]))
+            hidden, logits = self._feed(ids[reuse:])
+            return hidden, logits, kept["tool_emb"], reuse
+        self._reset()
+        hidden, logits = self._feed(ids)
+        tool_emb = None
+        if tools:
+            span_t = torch.tensor([spans], device=hidden.device)
+            mask = torch.ones(1, len(tools), dtype=torch.bool, device=hidden.device)
+            tool_emb = self.model.heads.tool_embeddings(hidden[None], span_t, mask)
+        return hidden, logits, tool_emb, 0
 
     def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int) -> tuple[int | None, dict]:
         mask = torch.ones(1, n_tools, dtype=torch.bool, device=tool_emb.device)
@@ -138,14 +185,8 @@ class HeadsDecoder:
         out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
         start = time.perf_counter()
         ids, spans = encode_prompt(self.tokenizer, messages, tools)
-        self.past = None
-        hidden, logits = self._feed(ids)
+        hidden, logits, tool_emb, out.reused_tokens = self._encode(ids, spans, tools)
         h = hidden[-1]
-        tool_emb = None
-        if tools:
-            span_t = torch.tensor([spans], device=hidden.device)
-            mask = torch.ones(1, len(tools), dtype=torch.bool, device=hidden.device)
-            tool_emb = self.model.heads.tool_embeddings(hidden[None], span_t, mask)
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
@@ -170,11 +211,14 @@ class HeadsDecoder:
         if not out.calls:
             start = time.perf_counter()
             if out.problems:  # the cache holds a half-written call: start again from the prompt
-                self.past = None
+                self._reset()
                 _, logits = self._feed(ids)
             out.content = self._respond(logits, out, on_text)
             out.timings["response"] += time.perf_counter() - start
-        self.past = None
+        if self.reuse_cache and self.past is not None:
+            self._kept = {"fed": self._fed, "past": self.past, "tools": json.dumps(tools, sort_keys=True, ensure_ascii=False),
+                          "tool_emb": tool_emb}
+        self._reset()
         return out
 
     def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor) -> torch.Tensor:
@@ -203,15 +247,23 @@ class HeadsDecoder:
 
     def _respond(self, logits: torch.Tensor, out: HeadsTurn,
                  on_text: Callable[[str], None] | None = None) -> str:
-        stream = TextStreamFilter(on_text) if on_text is not None else None
+        marker = self.fmt.call_open.strip()
+        stream = TextStreamFilter(on_text, marker) if on_text is not None else None
         tokens: list[int] = []
         for _ in range(self.max_new_tokens):
             token = int(torch.argmax(logits))
             if token in self.eos:
                 break
             tokens.append(token)
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            if marker and marker in text:
+                # The selector decided not to call: call markup the LM starts anyway is not
+                # part of the answer (and would never run). The answer ends there.
+                out.problems.append("the answer started a call after the selector chose NO_CALL; cut there")
+                tokens = self.tokenizer(text[:text.index(marker)], add_special_tokens=False)["input_ids"]
+                break
             if stream is not None:
-                stream.update(self.tokenizer.decode(tokens, skip_special_tokens=True))
+                stream.update(text)
             if len(tokens) < self.max_new_tokens:  # the last token's successor is never needed
                 _, logits = self._feed([token])
         out.new_tokens += len(tokens)

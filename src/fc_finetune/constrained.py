@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 #: Separators of ``json.dumps`` (and so of ``tool_format.dumps``): item, key.
 JSON_SEPARATORS = (", ", ": ")
+MAX_DIGIT_RUN = 16  # the longest run of digits a decoded value may have (see ConstrainedDecoder)
 
 
 class ArgumentDecodingError(FcFinetuneError):
@@ -138,6 +139,17 @@ class SchemaCompiler:
         self._compiler = xgr.GrammarCompiler(self.tokenizer_info, max_threads=max_threads)
         self._cache: dict[tuple[str, str, str], CompiledArguments] = {}
         self._lock = threading.Lock()
+        # Special tokens (end of turn, padding, ...): xgrammar does not know them as special
+        # for these tokenizers and would allow their text inside a JSON string.
+        special = set(tokenizer.all_special_ids) | {
+            i for i, t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).items() if t.special}
+        self.special_tokens = torch.tensor(sorted(i for i in special if 0 <= i < self.vocab_size), dtype=torch.long)
+        # Tokens made of ASCII digits only, and each token's trailing digit count: for the
+        # bound on digit runs in ConstrainedDecoder.
+        vocab = self.tokenizer_info.decoded_vocab
+        self.digit_tokens = torch.tensor([i for i, t in enumerate(vocab) if t.isdigit()], dtype=torch.long)
+        self.trailing_digits = [len(t) - len(t.rstrip(b"0123456789")) for t in vocab]
+        self.all_digits = [bool(t) and t.isdigit() for t in vocab]
         self.hits = self.misses = 0
 
     def compile(self, schema: dict | str, *, prefix: str = "", suffix: str = "") -> CompiledArguments:
@@ -184,10 +196,17 @@ def schema_compiler(tokenizer, vocab_size: int | None = None) -> SchemaCompiler:
 class ConstrainedDecoder:
     """One grammar matcher for one arguments object: mask -> select -> accept, until done."""
 
-    def __init__(self, compiled: CompiledArguments, vocab_size: int):
+    def __init__(self, compiled: CompiledArguments, vocab_size: int, *, compiler: SchemaCompiler | None = None,
+                 max_digit_run: int | None = MAX_DIGIT_RUN):
         xgr = _xgrammar()
         self.compiled = compiled
         self.vocab_size = vocab_size
+        # JSON numbers (and digit strings) may be arbitrarily long, and a weak model can
+        # repeat a digit until max_tokens runs out. With a compiler to say which tokens are
+        # digits, a run of max_digit_run digits may not grow further (None: no bound).
+        self._digits = compiler if max_digit_run else None
+        self._compiler = compiler
+        self.max_digit_run, self.digit_run = max_digit_run, 0
         # Terminate when the grammar is complete: the object is followed by the caller's
         # own text (call_close), never by an end-of-sequence token.
         self.matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
@@ -210,6 +229,14 @@ class ConstrainedDecoder:
         masked = flat.to(device="cpu", dtype=torch.float32).clone().reshape(1, -1)
         self.matcher.fill_next_token_bitmask(self._bitmask)
         _xgrammar().apply_token_bitmask_inplace(masked, self._bitmask)
+        if self._compiler is not None and self._compiler.special_tokens.numel():
+            masked[0, self._compiler.special_tokens] = float("-inf")
+        if self._digits is not None and self.digit_run >= self.max_digit_run:
+            digits = self._digits.digit_tokens
+            capped = masked.clone()
+            capped[0, digits[digits < self.vocab_size]] = float("-inf")
+            if torch.isfinite(capped).any():  # never leave nothing allowed
+                masked = capped
         return masked[0]
 
     def select(self, logits: torch.Tensor, *, temperature: float = 0.0,
@@ -229,6 +256,9 @@ class ConstrainedDecoder:
         if not self.matcher.accept_token(int(token_id)):
             raise ArgumentDecodingError(f"Token {token_id} is not allowed here by the schema's grammar.")
         self.token_ids.append(int(token_id))
+        if self._digits is not None and token_id < len(self._digits.trailing_digits):
+            trailing = self._digits.trailing_digits[token_id]
+            self.digit_run = self.digit_run + trailing if self._digits.all_digits[token_id] else trailing
 
     def text(self, tokenizer) -> str:
         return tokenizer.decode(self.token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -272,7 +302,8 @@ def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, s
     vocab_size = int(logits.shape[-1])
     if compiler is None:
         compiler = schema_compiler(tokenizer, vocab_size)
-    decoder = ConstrainedDecoder(compiler.compile(schema, prefix=prefix, suffix=suffix), vocab_size)
+    decoder = ConstrainedDecoder(compiler.compile(schema, prefix=prefix, suffix=suffix), vocab_size,
+                                 compiler=compiler)
     for step in range(max_tokens):
         token = decoder.select(logits, temperature=temperature, generator=generator)
         decoder.accept(token)
