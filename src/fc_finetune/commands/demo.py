@@ -27,8 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="Where the model goes (default: the recipe's output_dir).")
     parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
-    parser.add_argument("--eval-examples", type=int, default=24,
-                        help="Held-out conversations generated and scored in step 4 (default: 24).")
+    parser.add_argument("--eval-examples", type=int, default=4,
+                        help="Held-out examples of each kind (single, parallel, ..., no-call) scored in step 4, "
+                             "in each mode (default: 4).")
+    parser.add_argument("--eval-dir", type=Path, default=Path("outputs/eval/demo"),
+                        help="Where step 4 writes its reports (default: outputs/eval/demo).")
     parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
     parser.set_defaults(func=main)
 
@@ -81,13 +84,9 @@ def main(args: argparse.Namespace) -> int:
           f"L_select {summary.get('final_loss_select')}, L_param {summary.get('final_loss_param')} "
           f"({time.perf_counter() - t:.0f} s)")
 
-    t = _step(4, f"held-out evaluation ({args.eval_examples} generated turns, text mode)")
-    from .demo_eval import exchange, held_out_eval, load_trained
+    t = _step(4, f"held-out evaluation: {args.eval_examples} examples of each kind, heads mode and text mode")
+    from .demo_eval import exchange, held_out_eval
 
-    model, tokenizer = load_trained(output_dir)
-    report = held_out_eval(model, tokenizer, args.data_dir / "eval.jsonl", n=args.eval_examples)
-    for line in report["lines"]:
-        print(f"      {line}")
     if "eval_select_accuracy" in summary:
         print(f"      selector head on the held-out set (teacher forced): accuracy {summary['eval_select_accuracy']}")
     cal = summary.get("selector_calibration")
@@ -95,10 +94,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"      selector calibration ({cal['decisions']} held-out decisions): temperature {cal['temperature']:.2f}, "
               f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
               f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
+    for line in held_out_eval(output_dir, args.data_dir / "eval.jsonl", args.eval_dir, per_kind=args.eval_examples):
+        print(f"      {line}")
     print(f"      ({time.perf_counter() - t:.0f} s)")
 
-    t = _step(5, "a function-calling exchange (tools run for real, results fed back)")
-    for line in exchange(model, tokenizer, args.data_dir / "eval.jsonl"):
+    t = _step(5, "a function-calling exchange in heads mode (tools run for real, results fed back)")
+    for line in exchange(output_dir, args.data_dir / "eval.jsonl"):
         print(f"      {line}")
     print(f"      ({time.perf_counter() - t:.0f} s)")
     print(f"\ndone in {time.perf_counter() - started:.0f} s. Model, plot and summary: {output_dir}")

@@ -17,6 +17,7 @@ exists, and the seconds it took.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -157,27 +158,28 @@ def scores_for(example: EvalExample, calls: list[dict]) -> dict:
 
 
 def execute_calls(example: EvalExample, calls: list[dict], executor) -> dict | None:
-    """Run the schema-valid calls: the --tools registry, else the synthetic catalogue's own
-    implementations when every tool of the example is one of them. None: nothing to run with."""
-    if executor is not None:
-        runnable = [c for c in calls if c["name"] in executor.registry]
-        if not runnable:
-            return None
-        statuses = [executor.execute(c).status for c in runnable]
-        return {"run": len(statuses), "ok": statuses.count("ok"), "statuses": statuses}
-    from ..data.synthetic import BY_NAME
+    """Run the schema-valid calls through the executor: the --tools registry, else the
+    synthetic catalogue's own implementations when every tool of the example is one of
+    them. None: nothing to run them with."""
+    if executor is None:
+        from ..data.synthetic import BY_NAME
 
-    if not calls or not example.tools or any(t["function"]["name"] not in BY_NAME for t in example.tools):
+        if not calls or not example.tools or any(t["function"]["name"] not in BY_NAME for t in example.tools):
+            return None
+        executor = _catalogue_executor()
+    runnable = [c for c in calls if c["name"] in executor.registry]
+    if not runnable:
         return None
-    statuses = []
-    for call in calls:
-        try:
-            result = BY_NAME[call["name"]].execute(call["arguments"])
-            statuses.append("error" if isinstance(result, dict) and "error" in result else "ok")
-        except Exception as exc:  # noqa: BLE001 - a failing tool is an outcome, not a crash
-            logger.debug("%s raised %s", call["name"], exc)
-            statuses.append("error")
+    statuses = [executor.execute(c).status for c in runnable]
     return {"run": len(statuses), "ok": statuses.count("ok"), "statuses": statuses}
+
+
+@functools.cache
+def _catalogue_executor():
+    from ..data.synthetic.registry import catalogue_registry
+    from ..executor import Executor
+
+    return Executor(catalogue_registry(), timeout_s=10.0)
 
 
 def _unparsed_markup(text: str, fmt, calls: list, problems: list) -> list[str]:
