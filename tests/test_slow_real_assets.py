@@ -32,3 +32,23 @@ def test_bfcl_fetch_real_wheel():
         assert cats[name]["questions"] > 0
     assert cats["simple_python"]["possible_answers"] == cats["simple_python"]["questions"]
     assert cats["irrelevance"]["possible_answers"] is None
+
+
+def test_eval_base_model_on_real_bfcl_rows(tmp_path):
+    """`fc-finetune eval` end to end on the real SmolLM2 and two real questions per category."""
+    import json
+
+    from fc_finetune.cli import main
+
+    out = tmp_path / "eval"
+    rc = main(["eval", "--model", "smollm2-135m", "--data", "bfcl:simple_python,irrelevance", "--mode", "text",
+               "--limit", "2", "--max-new-tokens", "48", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["examples"] == 4 and set(results["summary"]["categories"]) == {"simple_python",
+                                                                                          "irrelevance"}
+    for example in results["examples"]:
+        assert example["verdict"]["reason"] in {"correct", "no_call", "unexpected_call", "wrong_function",
+                                                "missing_required", "unexpected_parameter", "wrong_type",
+                                                "wrong_value", "wrong_count", "invalid_output"}
+    assert (out / "report.md").is_file() and (out / "failure_reasons.png").read_bytes()[:4] == b"\x89PNG"

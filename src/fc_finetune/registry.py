@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import inspect
 import sys
 import types
@@ -374,3 +375,27 @@ def _parameters(func: Callable) -> dict[str, inspect.Parameter]:
 
 def _label(func: Callable) -> str:
     return f"function {getattr(func, '__qualname__', repr(func))!r}"
+
+
+def load_registry(spec: str) -> FunctionRegistry:
+    """The FunctionRegistry named by ``MODULE:NAME`` (as ``--tools`` takes it): the module is
+    imported and the attribute looked up, never evaluated."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise RegistryError(f"--tools '{spec}' must be MODULE:NAME, e.g. fc_finetune.tools:REGISTRY.")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # missing, or failing while it is imported: one line either way
+        raise RegistryError(f"--tools '{spec}': cannot import module '{module_name}' "
+                            f"({type(exc).__name__}: {exc}). Is it installed or on PYTHONPATH?") from exc
+    value = module
+    for part in attr.split("."):
+        if not part.isidentifier() or not hasattr(value, part):
+            raise RegistryError(f"--tools '{spec}': module '{module_name}' has no attribute '{attr}'.")
+        value = getattr(value, part)
+    if not isinstance(value, FunctionRegistry):
+        raise RegistryError(f"--tools '{spec}': '{attr}' is a {type(value).__name__}, not a FunctionRegistry; "
+                            "register your functions on a fc_finetune.registry.FunctionRegistry and name that.")
+    if not len(value):
+        raise RegistryError(f"--tools '{spec}': the registry has no functions.")
+    return value

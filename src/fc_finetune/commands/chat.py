@@ -18,12 +18,12 @@ decoded (``--no-stream``: printed when complete). In the REPL: ``/tools`` lists 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 
 from ..errors import FcFinetuneError
+from ..registry import load_registry
 
 DEFAULT_TOOLS = "fc_finetune.tools:REGISTRY"
 PROMPT = "you> "
@@ -55,31 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------- set-up
-def load_registry(spec: str):
-    """The FunctionRegistry named by ``MODULE:NAME`` (imported, never evaluated)."""
-    from ..registry import FunctionRegistry
-
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise FcFinetuneError(f"--tools '{spec}' must be MODULE:NAME, e.g. {DEFAULT_TOOLS}.")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # missing, or failing while it is imported: one line either way
-        raise FcFinetuneError(f"--tools '{spec}': cannot import module '{module_name}' "
-                              f"({type(exc).__name__}: {exc}). Is it installed or on PYTHONPATH?") from exc
-    value = module
-    for part in attr.split("."):
-        if not part.isidentifier() or not hasattr(value, part):
-            raise FcFinetuneError(f"--tools '{spec}': module '{module_name}' has no attribute '{attr}'.")
-        value = getattr(value, part)
-    if not isinstance(value, FunctionRegistry):
-        raise FcFinetuneError(f"--tools '{spec}': '{attr}' is a {type(value).__name__}, not a FunctionRegistry; "
-                              "register your functions on a fc_finetune.registry.FunctionRegistry and name that.")
-    if not len(value):
-        raise FcFinetuneError(f"--tools '{spec}': the registry has no functions.")
-    return value
-
-
 def _dtype(name: str):
     import torch
 

@@ -97,7 +97,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.data:
         raise FcFinetuneError("fc-finetune eval needs --model and --data (or --compare RESULTS...); see --help.")
-    from ..evaluation.runner import RunOptions, evaluate, load_registry
+    from ..evaluation.runner import RunOptions, evaluate
+    from ..registry import load_registry
 
     options = RunOptions(mode=args.mode, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                          max_calls=args.max_calls, responses=0 if args.no_responses else args.responses,

@@ -18,7 +18,6 @@ exists, and the seconds it took.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import logging
 import time
@@ -96,24 +95,6 @@ def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalMod
     fmt = prepare_tokenizer(tokenizer)
     name = str(spec) if not path.is_dir() else path.resolve().name
     return EvalModel(name.replace("/", "--"), resolved, lm, tokenizer, fmt.name, None)
-
-
-def load_registry(spec: str):
-    """``MODULE:NAME`` -> the FunctionRegistry ``NAME`` of module ``MODULE``."""
-    from ..registry import FunctionRegistry
-
-    module_name, _, attr = str(spec).partition(":")
-    if not module_name or not attr:
-        raise FcFinetuneError(f"--tools must be MODULE:REGISTRY (e.g. mytools:registry), got {spec!r}.")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise FcFinetuneError(f"--tools {spec}: cannot import module {module_name!r} ({exc}).") from exc
-    registry = getattr(module, attr, None)
-    if not isinstance(registry, FunctionRegistry):
-        raise FcFinetuneError(f"--tools {spec}: {module_name}.{attr} is {type(registry).__name__}, "
-                              "not a fc_finetune.registry.FunctionRegistry.")
-    return registry
 
 
 # ----------------------------------------------------------------------------- judging
