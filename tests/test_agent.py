@@ -294,3 +294,40 @@ def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
     assert fast.response == slow.response
     for a, b in zip(fast.stats.decisions, slow.stats.decisions, strict=True):
         assert a["choice"] == b["choice"] and abs(a["p_no_call"] - b["p_no_call"]) < 1e-4
+
+
+def test_heads_answer_after_no_call_never_contains_call_markup(tiny):
+    """When the LM starts the call marker in an answer the selector chose, decoding goes back
+    to where the marker began, bans that token there and goes on: an answer, not markup."""
+    import dataclasses
+
+    from fc_finetune.agent_heads import HeadsDecoder
+    from fc_finetune.data.tool_format import HERMES
+
+    model, tok = tiny
+    tools = fault_registry("raises").tools()
+    plain = HeadsDecoder(model, tok, HERMES, max_new_tokens=12).turn(USER, tools, max_calls=0).content
+    assert len(plain) >= 3
+    # Pretend the start of that very answer is the call marker: the LM is sure to "start a call".
+    fmt = dataclasses.replace(HERMES, call_open=plain[:3])
+    decoder = HeadsDecoder(model, tok, fmt, max_new_tokens=12)
+    turn = decoder.turn(USER, tools, max_calls=0)
+    assert plain[:3] not in turn.content
+    assert turn.content != plain
+
+
+def test_heads_decoder_rewinds_its_cache_exactly(tiny):
+    from fc_finetune.agent_heads import HeadsDecoder
+    from fc_finetune.data.tool_format import HERMES
+
+    model, tok = tiny
+    decoder = HeadsDecoder(model, tok, HERMES)
+    ids = tok("a tiny prompt with a few more tokens", add_special_tokens=False)["input_ids"]
+    with torch.inference_mode():
+        decoder._feed(ids[:4])
+        decoder._feed(ids[4:])
+        assert decoder._rewind(5)
+        logits = decoder._logits_at_end()
+        fresh = model.lm(input_ids=torch.tensor([ids[:5]])).logits[0, -1]
+    assert decoder._fed == ids[:5]
+    assert torch.allclose(logits, fresh, atol=1e-5)

@@ -45,6 +45,8 @@ from .text_mode import TextStreamFilter
 
 logger = logging.getLogger(__name__)
 
+MAX_ROLLBACKS = 4  # call markers avoided in one answer after NO_CALL before it is cut
+
 
 @dataclass
 class HeadsTurn:
@@ -247,27 +249,72 @@ class HeadsDecoder:
 
     def _respond(self, logits: torch.Tensor, out: HeadsTurn,
                  on_text: Callable[[str], None] | None = None) -> str:
+        """Greedy answer with the LM. The selector chose NO_CALL, so call markup is not an
+        answer: when the text starts the call marker, decoding goes back to the token where
+        it began, bans that token there and goes on (at most ``MAX_ROLLBACKS`` times, then the
+        answer is cut before the marker)."""
         marker = self.fmt.call_open.strip()
         stream = TextStreamFilter(on_text, marker) if on_text is not None else None
+        start = len(self._fed)  # the cache holds the prompt (and this turn's state) up to here
         tokens: list[int] = []
-        for _ in range(self.max_new_tokens):
-            token = int(torch.argmax(logits))
+        banned: dict[int, set[int]] = {}
+        rollbacks = 0
+        while len(tokens) < self.max_new_tokens:
+            scores = logits
+            if banned.get(len(tokens)):
+                scores = logits.clone()
+                scores[list(banned[len(tokens)])] = float("-inf")
+            token = int(torch.argmax(scores))
             if token in self.eos:
                 break
             tokens.append(token)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             if marker and marker in text:
-                # The selector decided not to call: call markup the LM starts anyway is not
-                # part of the answer (and would never run). The answer ends there.
-                out.problems.append("the answer started a call after the selector chose NO_CALL; cut there")
-                tokens = self.tokenizer(text[:text.index(marker)], add_special_tokens=False)["input_ids"]
+                at = self._token_at(tokens, text.index(marker))
+                if rollbacks < MAX_ROLLBACKS and self._rewind(start + at):
+                    rollbacks += 1
+                    banned.setdefault(at, set()).add(tokens[at])
+                    tokens = tokens[:at]
+                    logits = self._logits_at_end()
+                    continue
+                out.problems.append("the answer kept starting a call after the selector chose NO_CALL; cut there")
+                tokens = tokens[:at]
                 break
             if stream is not None:
                 stream.update(text)
             if len(tokens) < self.max_new_tokens:  # the last token's successor is never needed
                 _, logits = self._feed([token])
+        if rollbacks:
+            logger.debug("answer: %d call marker(s) avoided after NO_CALL", rollbacks)
         out.new_tokens += len(tokens)
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)
         if stream is not None:
             stream.finish(text)
         return text.strip()
+
+    def _token_at(self, tokens: list[int], char: int) -> int:
+        """Index of the token in which character ``char`` of the decoded ``tokens`` lies."""
+        for k in range(len(tokens)):
+            if len(self.tokenizer.decode(tokens[: k + 1], skip_special_tokens=True)) > char:
+                return k
+        return len(tokens) - 1
+
+    def _rewind(self, length: int) -> bool:
+        """Cut the KV cache back to its first ``length`` tokens; False when it cannot be cut."""
+        from transformers.cache_utils import DynamicLayer
+
+        layers = getattr(self.past, "layers", None)
+        if length < 1 or not layers or any(type(x) is not DynamicLayer for x in layers):
+            return False
+        if len(self._fed) > length:
+            self.past.crop(length - len(self._fed))
+            self._fed = self._fed[:length]
+        return True
+
+    def _logits_at_end(self) -> torch.Tensor:
+        """Next-token logits after the cache's last token (fed again: the cache keeps no logits)."""
+        last = self._fed[-1]
+        self.past.crop(-1)
+        self._fed = self._fed[:-1]
+        _, logits = self._feed([last])
+        return logits
