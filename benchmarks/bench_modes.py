@@ -20,8 +20,8 @@ def run() -> list[dict]:
     import torch
 
     from fc_finetune.agent_heads import HeadsDecoder
-    from fc_finetune.commands.demo_eval import first_turn
     from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.evaluation.sets import example_from_record
     from fc_finetune.model_io import load_model, load_tokenizer_for
     from fc_finetune.text_mode import generate_turn
 
@@ -35,8 +35,9 @@ def run() -> list[dict]:
     scores = {m: {"decision": 0, "function": 0, "arguments": 0, "calls": 0, "schema_valid": 0, "seconds": 0.0}
               for m in ("heads", "text")}
     should_call = 0
-    for record in records:
-        prompt, gold = first_turn(record)
+    for k, record in enumerate(records):
+        example = example_from_record(record, source=str(EVAL), index=k)
+        prompt, gold = example.messages, example.reference
         want = [{"name": c["name"], "arguments": c["arguments"]} for c in gold.get("tool_calls") or []]
         should_call += bool(want)
         for mode, s in scores.items():
