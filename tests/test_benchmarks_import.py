@@ -1,0 +1,31 @@
+"""The benchmarks import fc_finetune inside their run() functions (they need the real model
+to run); check every such import against the package so a rename cannot break them silently."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.name)
+def test_benchmark_imports_resolve(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    checked = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fc_finetune"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), (
+                    f"{path.name}:{node.lineno}: {node.module} has no {alias.name}")
+                checked += 1
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("fc_finetune"):
+                    importlib.import_module(alias.name)
+                    checked += 1
+    assert checked or path.name == "run.py"
