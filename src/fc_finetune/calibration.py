@@ -91,7 +91,7 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 20
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor) -> tuple[float, float]:

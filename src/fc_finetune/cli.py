@@ -17,6 +17,7 @@ import logging
 import sys
 
 from . import __version__
+from .commands import calibrate as calibrate_cmd
 from .commands import chat as chat_cmd
 from .commands import data as data_cmd
 from .commands import demo as demo_cmd
@@ -27,7 +28,7 @@ from .commands import push as push_cmd
 from .commands import train as train_cmd
 from .errors import FcFinetuneError
 
-COMMANDS = (train_cmd, eval_cmd, chat_cmd, models_cmd, data_cmd, push_cmd, export_cmd, demo_cmd)
+COMMANDS = (train_cmd, eval_cmd, chat_cmd, calibrate_cmd, models_cmd, data_cmd, push_cmd, export_cmd, demo_cmd)
 
 
 def make_parser() -> argparse.ArgumentParser:
