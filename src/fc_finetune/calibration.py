@@ -94,16 +94,22 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 20
     return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
+def balanced_call_accuracy(p_no_call: torch.Tensor, should_not_call: torch.Tensor, threshold: float) -> float:
+    """Mean recall of 'call' and 'no call' when NO_CALL wins at ``P(NO_CALL) >= threshold``
+    (plain accuracy when only one of the two occurs)."""
+    predicted_no = p_no_call >= threshold
+    recalls = [float((predicted_no[mask] == want).float().mean()) for mask, want in
+               ((should_not_call, True), (~should_not_call, False)) if mask.any()]
+    return sum(recalls) / len(recalls)
+
+
 def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor) -> tuple[float, float]:
     """Threshold t (call iff P(NO_CALL) < t) maximising balanced accuracy; returns (t, accuracy)."""
     if should_not_call.all() or (~should_not_call).all():
-        return 0.5, float(((p_no_call >= 0.5) == should_not_call).float().mean())
+        return 0.5, balanced_call_accuracy(p_no_call, should_not_call, 0.5)
     best = (0.5, -1.0)
     for t in torch.unique(torch.cat([p_no_call, torch.tensor([0.5])])).tolist():
-        call = p_no_call < t
-        recall_call = call[~should_not_call].float().mean()
-        recall_none = (~call)[should_not_call].float().mean()
-        score = float((recall_call + recall_none) / 2)
+        score = balanced_call_accuracy(p_no_call, should_not_call, t)
         if score > best[1]:
             best = (t, score)
     return best

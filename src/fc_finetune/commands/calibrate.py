@@ -34,21 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=main)
 
 
-def balanced_call_accuracy(p_no_call, should_not_call, threshold: float) -> float:
-    """Mean of the recall of 'call' and of 'no call' when NO_CALL wins at ``p >= threshold``."""
-    predicted_no = p_no_call >= threshold
-    recalls = [float((predicted_no[mask] == want).float().mean()) for mask, want in
-               ((should_not_call, True), (~should_not_call, False)) if mask.any()]
-    return sum(recalls) / len(recalls)
-
-
 def main(args: argparse.Namespace) -> int:
     import datasets
     import torch
     from torch.utils.data import DataLoader
 
     from ..cache import atomic_write_bytes
-    from ..calibration import calibrate_selector, collect_decisions, expected_calibration_error
+    from ..calibration import (
+        balanced_call_accuracy,
+        calibrate_selector,
+        collect_decisions,
+        expected_calibration_error,
+    )
     from ..data.collate import FunctionCallingCollator, encode_dataset
     from ..data.io import load_records
     from ..errors import FcFinetuneError
