@@ -123,7 +123,7 @@ class HeadsDecoder:
     def _reset(self) -> None:
         self.past, self._fed = None, []
 
-    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict]):
+    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict], tools_key: str):
         """Hidden states of the prompt's new tokens, next-token logits, and the tools' embeddings.
 
         KV reuse across turns: the cache of the previous turn (its prompt and everything
@@ -134,24 +134,17 @@ class HeadsDecoder:
         not see change, so they are kept too. Caches that cannot be cut back exactly
         (sliding-window or recurrent layers) are not reused.
         """
-        from transformers.cache_utils import DynamicLayer
-
         kept, self._kept = self._kept, None
-        tools_key = json.dumps(tools, sort_keys=True, ensure_ascii=False)
         reuse = 0
         if self.reuse_cache and kept is not None and kept["tools"] == tools_key:
             fed = kept["fed"]
             common = next((i for i, (a, b) in enumerate(zip(fed, ids, strict=False)) if a != b), min(len(fed), len(ids)))
             reuse = min(common, len(ids) - 1)
-            layers = getattr(kept["past"], "layers", None)
-            if reuse < max((b for _, b in spans), default=1) or not layers or any(type(x) is not DynamicLayer for x in layers):
-                reuse = 0
-        if reuse:
-            self.past, self._fed = kept["past"], list(kept["fed"][:reuse])
-            if len(kept["fed"]) > reuse:
-                self.past.crop(reuse - len(kept["fed"]))
-            hidden, logits = self._feed(ids[reuse:])
-            return hidden, logits, kept["tool_emb"], reuse
+            if reuse >= max((b for _, b in spans), default=1):
+                self.past, self._fed = kept["past"], list(fed)
+                if self._rewind(reuse):
+                    hidden, logits = self._feed(ids[reuse:])
+                    return hidden, logits, kept["tool_emb"], reuse
         self._reset()
         hidden, logits = self._feed(ids)
         tool_emb = None
@@ -187,7 +180,8 @@ class HeadsDecoder:
         out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
         start = time.perf_counter()
         ids, spans = encode_prompt(self.tokenizer, messages, tools)
-        hidden, logits, tool_emb, out.reused_tokens = self._encode(ids, spans, tools)
+        tools_key = json.dumps(tools, sort_keys=True, ensure_ascii=False)
+        hidden, logits, tool_emb, out.reused_tokens = self._encode(ids, spans, tools, tools_key)
         h = hidden[-1]
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
@@ -218,8 +212,7 @@ class HeadsDecoder:
             out.content = self._respond(logits, out, on_text)
             out.timings["response"] += time.perf_counter() - start
         if self.reuse_cache and self.past is not None:
-            self._kept = {"fed": self._fed, "past": self.past, "tools": json.dumps(tools, sort_keys=True, ensure_ascii=False),
-                          "tool_emb": tool_emb}
+            self._kept = {"fed": self._fed, "past": self.past, "tools": tools_key, "tool_emb": tool_emb}
         self._reset()
         return out
 
