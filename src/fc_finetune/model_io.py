@@ -169,6 +169,29 @@ def load_tokenizer_for(name_or_path: str | os.PathLike, revision: str | None = N
     return load_tokenizer(folder)
 
 
+def is_saved_model(name_or_path: str | os.PathLike) -> bool:
+    """Whether ``name_or_path`` is a local folder written by fc-finetune (adapter + heads)."""
+    return (Path(name_or_path).expanduser() / CONFIG_NAME).is_file()
+
+
+def load_for_inference(name_or_path: str | os.PathLike, *, dtype: Any = "auto", base_model: str | None = None):
+    """``(model, tokenizer, call_format)`` for generation: a folder written by fc-finetune
+    gives its FunctionCallingModel (heads and text mode); anything else (alias, model
+    folder, Hub id) a plain causal LM in eval mode whose tokenizer gets the tool template
+    (text mode only)."""
+    if is_saved_model(name_or_path):
+        path = Path(name_or_path).expanduser()
+        model = load_model(path, dtype=dtype, base_model=base_model)
+        return model, load_tokenizer_for(path), model.call_format
+    from .data.templates import prepare_tokenizer
+    from .loading import load_causal_lm, load_tokenizer
+
+    lm = load_causal_lm(name_or_path, dtype=dtype)
+    lm.eval()
+    tokenizer = load_tokenizer(name_or_path)
+    return lm, tokenizer, prepare_tokenizer(tokenizer).name
+
+
 def export_merged(model, directory: str | os.PathLike, *, tokenizer=None, dtype: Any = None) -> Path:
     """Merge LoRA into the base weights and save a plain transformers model (safetensors).
 

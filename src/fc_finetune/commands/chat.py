@@ -71,21 +71,6 @@ def saved_selector(model_ref: str) -> bool | None:
     return bool(read_config(path).get("heads", {}).get("selector_head", True))
 
 
-def load_for_chat(model_ref: str, *, dtype: str = "auto", base_model: str | None = None):
-    """(model, tokenizer, call format name): an fc-finetune folder, or a plain model with a tool template."""
-    if saved_selector(model_ref) is not None:
-        from ..model_io import load_model, load_tokenizer_for
-
-        model = load_model(Path(model_ref).expanduser(), dtype=_dtype(dtype), base_model=base_model)
-        return model, load_tokenizer_for(Path(model_ref).expanduser()), model.call_format
-    from ..data.templates import prepare_tokenizer
-    from ..loading import load_causal_lm, load_tokenizer
-
-    lm = load_causal_lm(model_ref, dtype=_dtype(dtype))
-    tokenizer = load_tokenizer(model_ref)
-    return lm, tokenizer, prepare_tokenizer(tokenizer).name
-
-
 def build_agent(args: argparse.Namespace):
     from ..agent import FunctionCallingAgent
 
@@ -103,7 +88,9 @@ def build_agent(args: argparse.Namespace):
                 else "was trained without the selector head")
         raise FcFinetuneError(f"--mode heads needs a model with a selector head, and '{args.model}' {what}. "
                               "Use --mode text, or train one with `fc-finetune train` and pass its output folder.")
-    model, tokenizer, call_format = load_for_chat(args.model, dtype=args.dtype, base_model=args.base_model)
+    from ..model_io import load_for_inference
+
+    model, tokenizer, call_format = load_for_inference(args.model, dtype=_dtype(args.dtype), base_model=args.base_model)
     return FunctionCallingAgent(model, tokenizer, registry, mode=mode, max_calls_per_turn=args.max_calls,
                                 timeout_s=args.timeout, max_new_tokens=args.max_new_tokens, call_format=call_format)
 

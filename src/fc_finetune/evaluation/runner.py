@@ -67,34 +67,25 @@ def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalMod
     """A folder saved by fc-finetune (adapter + heads), or a plain model path / alias (text mode only)."""
     import torch
 
-    from ..model_io import CONFIG_NAME
+    from ..model_io import is_saved_model, load_for_inference
 
     if mode not in MODES:
         raise FcFinetuneError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}.")
     torch_dtype = getattr(torch, dtype)
     path = Path(str(spec)).expanduser()
-    if path.is_dir() and (path / CONFIG_NAME).is_file():
-        from ..model_io import load_model, load_tokenizer_for
-
-        model = load_model(path, dtype=torch_dtype)
-        tokenizer = load_tokenizer_for(path)
+    if mode == "heads" and not is_saved_model(path):
+        raise FcFinetuneError(f"'{spec}' is a base model: the base model has no trained heads; use --mode text "
+                              "(or point --model at a folder written by `fc-finetune train`).")
+    model, tokenizer, call_format = load_for_inference(spec, dtype=torch_dtype)
+    if is_saved_model(path):
         if mode == "heads" and model.heads.selector is None:
             raise FcFinetuneError(f"'{path}' was trained without the selector head, so heads mode cannot run; "
                                   "use --mode text.")
-        return EvalModel(path.resolve().name, str(path), model.lm, tokenizer, model.call_format, model)
-    if mode == "heads":
-        raise FcFinetuneError(f"'{spec}' is a base model: the base model has no trained heads; use --mode text "
-                              "(or point --model at a folder written by `fc-finetune train`).")
-    from ..data.templates import prepare_tokenizer
-    from ..loading import load_causal_lm, load_tokenizer, resolve_model_path
+        return EvalModel(path.resolve().name, str(path), model.lm, tokenizer, call_format, model)
+    from ..loading import resolve_model_path
 
-    resolved = resolve_model_path(spec)
-    lm = load_causal_lm(spec, dtype=torch_dtype)
-    lm.eval()
-    tokenizer = load_tokenizer(spec)
-    fmt = prepare_tokenizer(tokenizer)
     name = str(spec) if not path.is_dir() else path.resolve().name
-    return EvalModel(name.replace("/", "--"), resolved, lm, tokenizer, fmt.name, None)
+    return EvalModel(name.replace("/", "--"), resolve_model_path(spec), model, tokenizer, call_format, None)
 
 
 # ----------------------------------------------------------------------------- judging
