@@ -148,3 +148,13 @@ def summarise(scores: list[dict]) -> dict:
         "metrics": metrics,
         "ast_reasons": {reason: reasons[reason] for reason in REASONS if reasons[reason]},
     }
+
+
+def string_pairs_info(description: str, inputs_description: str):
+    """The ``evaluate.MetricInfo`` of the bundled modules: predictions and references are strings."""
+    import datasets
+    import evaluate
+
+    return evaluate.MetricInfo(
+        description=description, citation="", inputs_description=inputs_description,
+        features=datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}))

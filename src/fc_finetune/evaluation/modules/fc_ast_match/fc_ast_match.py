@@ -3,10 +3,10 @@
 import json
 from collections import Counter
 
-import datasets
 import evaluate
 
 from fc_finetune.evaluation.ast_match import REASONS, match_calls
+from fc_finetune.evaluation.metrics import string_pairs_info
 
 _DESCRIPTION = """AST accuracy as the Berkeley Function Calling Leaderboard defines it: each prediction (a
 JSON list of calls {"name", "arguments"}) is matched against the possible answers of its
@@ -25,10 +25,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class FcAstMatch(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_KWARGS,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pairs_info(_DESCRIPTION, _KWARGS)
 
     def _compute(self, predictions, references):
         reasons = Counter()

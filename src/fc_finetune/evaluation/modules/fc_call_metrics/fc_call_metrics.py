@@ -2,10 +2,9 @@
 
 import json
 
-import datasets
 import evaluate
 
-from fc_finetune.evaluation.metrics import METRICS, score_turn, summarise
+from fc_finetune.evaluation.metrics import METRICS, score_turn, string_pairs_info, summarise
 
 _DESCRIPTION = """Call / no-call accuracy, function selection accuracy, irrelevance accuracy, argument exact
 match, AST accuracy, full-call accuracy and schema validity of predicted function calls
@@ -23,10 +22,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class FcCallMetrics(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_KWARGS,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pairs_info(_DESCRIPTION, _KWARGS)
 
     def _compute(self, predictions, references):
         scores = []

@@ -1,8 +1,8 @@
 """ROUGE-L and corpus BLEU of responses (fc-finetune); see fc_finetune.evaluation.text_metrics."""
 
-import datasets
 import evaluate
 
+from fc_finetune.evaluation.metrics import string_pairs_info
 from fc_finetune.evaluation.text_metrics import bleu, rouge_l
 
 _DESCRIPTION = """Overlap of generated responses with reference responses: mean ROUGE-L F1 (lower-cased word
@@ -21,10 +21,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class FcResponse(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_KWARGS,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pairs_info(_DESCRIPTION, _KWARGS)
 
     def _compute(self, predictions, references):
         return {"rouge_l": rouge_l(predictions, references), "bleu": bleu(predictions, references)}
