@@ -185,3 +185,50 @@ def test_hidden_state_scale_does_not_blow_up_the_selector():
         out = model(**batch_for(tok))
     finite = out.select_logits[torch.isfinite(out.select_logits)]
     assert torch.allclose(finite, torch.zeros_like(finite)), "W starts at zero: all candidates equally likely"
+
+
+def test_padding_mask_is_redundant_only_for_right_padding_without_a_cache():
+    from fc_finetune.modeling import padding_mask_is_redundant
+
+    right = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    left = torch.tensor([[1, 1, 1, 1], [0, 0, 1, 1]])
+    holes = torch.tensor([[1, 0, 1, 1]])
+    assert padding_mask_is_redundant(right, {})
+    assert not padding_mask_is_redundant(left, {})
+    assert not padding_mask_is_redundant(holes, {})
+    assert not padding_mask_is_redundant(None, {})
+    assert not padding_mask_is_redundant(right, {"past_key_values": object()})
+    assert not padding_mask_is_redundant(right, {"position_ids": torch.zeros(2, 4, dtype=torch.long)})
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_dropping_the_right_padding_mask_keeps_losses_and_gradients(arch, monkeypatch):
+    """The training forward runs causal-only attention on right-padded batches (faster SDPA
+    kernel); every loss and every gradient must equal those computed with the mask."""
+    import fc_finetune.modeling as modeling
+
+    model, tok = make(arch)
+    perturb(model)
+    model.train()
+    batch = batch_for(tok)
+    assert (batch["attention_mask"] == 0).any()  # the batch really is padded
+    seen = []
+    forward = model.lm.forward
+    monkeypatch.setattr(model.lm, "forward", lambda *a, **k: seen.append(k.get("attention_mask", "absent")) or forward(*a, **k))
+
+    def run():
+        model.zero_grad()
+        torch.manual_seed(0)  # gpt2 has dropout: the same masks in both runs
+        out = model(**batch)
+        out.loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        return out, grads
+
+    dropped, grads_dropped = run()
+    monkeypatch.setattr(modeling, "padding_mask_is_redundant", lambda *a: False)
+    masked, grads_masked = run()
+    assert seen[-2] is None and seen[-1] is batch["attention_mask"]  # the last two: the steps
+    for name in ("loss", "loss_lm", "loss_select", "loss_param"):
+        assert torch.allclose(getattr(dropped, name), getattr(masked, name), rtol=1e-5, atol=1e-6), name
+    for name, grad in grads_masked.items():
+        assert torch.allclose(grads_dropped[name], grad, rtol=1e-4, atol=1e-6), name

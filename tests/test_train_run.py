@@ -139,8 +139,11 @@ def test_saved_model_reloads_to_the_same_outputs(full_run, tiny_assets):  # noqa
     batch = _batch(tokenizer, tiny_assets["eval"])
     with torch.no_grad():
         a, b = trained(**batch), loaded(**batch)
-    for name in ("loss", "loss_lm", "loss_select", "loss_param", "logits", "select_logits"):
+        plain = {k: batch[k] for k in ("input_ids", "attention_mask")}
+        logits_a, logits_b = trained(**plain).logits, loaded(**plain).logits
+    for name in ("loss", "loss_lm", "loss_select", "loss_param", "select_logits"):
         assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert logits_a.shape[:2] == batch["input_ids"].shape and torch.equal(logits_a, logits_b)
     # and the weights themselves, file against memory
     heads = read_safetensors(out / "fc_heads.safetensors")
     assert all(torch.equal(heads[k], v) for k, v in trained.heads.state_dict().items())
