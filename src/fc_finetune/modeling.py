@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers.utils import ModelOutput
 
+from . import lora_forward
 from .config_model import HeadArguments, LoraArguments
 from .heads import IGNORE, FunctionCallingHeads, decision_targets
 
@@ -92,6 +93,7 @@ class FunctionCallingModel(nn.Module):
         self._lora_input_cast: bool | None = None
         hidden = self.fingerprint["hidden_size"]
         self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head)
+        lora_forward.install(self.lm)  # same math as peft's, cheaper scaling (see lora_forward)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
