@@ -219,6 +219,37 @@ def test_digit_runs_are_bounded_so_a_repeating_model_still_finishes(tok):
     assert jsonschema.Draft202012Validator(schema).is_valid(args)
 
 
+def test_token_cycles_in_strings_are_cut_so_a_looping_model_still_finishes(tok):
+    """A model that writes "-/-/-/..." forever inside an unbounded string (seen from the
+    quickstart model in `make demo`): after MAX_CYCLE_REPEATS copies of the cycle its next
+    repetition is not allowed, so the model's second choice (the closing quote) ends it."""
+    from fc_finetune.constrained import MAX_CYCLE_REPEATS
+
+    dash, slash, quote = (tok.convert_tokens_to_ids(t) for t in ("-", "/", '"'))
+
+    def step(token):
+        logits = torch.zeros(len(tok))
+        logits[slash if token == dash else dash] = 10.0  # a period-2 cycle
+        logits[quote] = 5.0
+        return logits
+
+    schema = obj({"s": {"type": "string"}})
+    args, _ = decode_arguments(step, tok, schema, max_tokens=100)
+    assert args["s"] == "-/" * MAX_CYCLE_REPEATS
+    # without the bound the same model never closes the string
+    with pytest.raises(ArgumentDecodingError, match="max_tokens"):
+        decoder_without = ConstrainedDecoder(schema_compiler(tok, len(tok)).compile(schema), len(tok),
+                                             compiler=schema_compiler(tok, len(tok)), max_cycle_repeats=None)
+        token = None
+        for _ in range(100):
+            token = decoder_without.select(step(token))
+            decoder_without.accept(token)
+            if decoder_without.done:
+                break
+        else:
+            raise ArgumentDecodingError("not complete after max_tokens=100")
+
+
 def test_special_tokens_never_appear_inside_arguments(tok):
     """End-of-turn and other special tokens are text xgrammar would allow in a JSON string."""
     logits = torch.zeros(len(tok))

@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 #: Separators of ``json.dumps`` (and so of ``tool_format.dumps``): item, key.
 JSON_SEPARATORS = (", ", ": ")
 MAX_DIGIT_RUN = 16  # the longest run of digits a decoded value may have (see ConstrainedDecoder)
+MAX_CYCLE_PERIOD, MAX_CYCLE_REPEATS = 4, 8  # a cycle of <= 4 tokens may repeat 8 times in a row
 
 
 class ArgumentDecodingError(FcFinetuneError):
@@ -197,7 +198,7 @@ class ConstrainedDecoder:
     """One grammar matcher for one arguments object: mask -> select -> accept, until done."""
 
     def __init__(self, compiled: CompiledArguments, vocab_size: int, *, compiler: SchemaCompiler | None = None,
-                 max_digit_run: int | None = MAX_DIGIT_RUN):
+                 max_digit_run: int | None = MAX_DIGIT_RUN, max_cycle_repeats: int | None = MAX_CYCLE_REPEATS):
         xgr = _xgrammar()
         self.compiled = compiled
         self.vocab_size = vocab_size
@@ -207,6 +208,11 @@ class ConstrainedDecoder:
         self._digits = compiler if max_digit_run else None
         self._compiler = compiler
         self.max_digit_run, self.digit_run = max_digit_run, 0
+        # Likewise a string can loop ("-/-/-/-/..." seen from a 135M model): when the last
+        # tokens are one cycle of up to MAX_CYCLE_PERIOD tokens repeated max_cycle_repeats
+        # times, the token that would repeat it once more is not allowed (digit cycles are
+        # left to the digit bound: 1000000000 is a fine number).
+        self.max_cycle_repeats = max_cycle_repeats
         # Terminate when the grammar is complete: the object is followed by the caller's
         # own text (call_close), never by an end-of-sequence token.
         self.matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
@@ -233,11 +239,28 @@ class ConstrainedDecoder:
             masked[0, self._compiler.special_tokens] = float("-inf")
         if self._digits is not None and self.digit_run >= self.max_digit_run:
             digits = self._digits.digit_tokens
-            capped = masked.clone()
-            capped[0, digits[digits < self.vocab_size]] = float("-inf")
-            if torch.isfinite(capped).any():  # never leave nothing allowed
-                masked = capped
+            masked = _ban(masked, digits[digits < self.vocab_size])
+        repeat = self.cycle_continuation()
+        if repeat is not None:
+            masked = _ban(masked, torch.tensor([repeat]))
         return masked[0]
+
+    def cycle_continuation(self) -> int | None:
+        """The token that would repeat the current cycle once more, if the decoded tokens
+        end with ``max_cycle_repeats`` copies of a cycle of at most MAX_CYCLE_PERIOD tokens."""
+        ids, repeats = self.token_ids, self.max_cycle_repeats
+        if not repeats:
+            return None
+        for period in range(1, MAX_CYCLE_PERIOD + 1):
+            span = period * repeats
+            if len(ids) < span or any(ids[-i] != ids[-i - period] for i in range(1, span - period + 1)):
+                continue
+            cycle = ids[-period:]
+            digits = self._compiler.all_digits if self._compiler is not None else None
+            if digits is not None and all(t < len(digits) and digits[t] for t in cycle):
+                continue
+            return ids[-period]
+        return None
 
     def select(self, logits: torch.Tensor, *, temperature: float = 0.0,
                generator: torch.Generator | None = None) -> int:
@@ -276,6 +299,13 @@ class ConstrainedDecoder:
             return json.loads(body)
         except json.JSONDecodeError as exc:  # would be an xgrammar/tokenizer bug
             raise ArgumentDecodingError(f"Decoded arguments are not JSON: {body!r} ({exc})") from exc
+
+
+def _ban(masked: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """``masked`` with ``tokens`` also at -inf, unless that would leave nothing allowed."""
+    capped = masked.clone()
+    capped[0, tokens] = float("-inf")
+    return capped if torch.isfinite(capped).any() else masked
 
 
 class DecodedArguments(NamedTuple):
