@@ -1,6 +1,6 @@
 """``fc-finetune demo``: the main job on the bundled default, end to end, offline on CPU.
 
-    fc-finetune demo                          # what `make demo` runs (about 15 minutes on 2 cores)
+    fc-finetune demo                          # what `make demo` runs (about 13 minutes on 2 cores)
     fc-finetune demo --max-steps 10           # a quick pass through every step
     fc-finetune demo --reuse                  # skip training when the output folder has a model
 
