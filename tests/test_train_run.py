@@ -165,3 +165,32 @@ def test_heads_off_run_is_plain_lora_and_logs_only_the_lm_loss(tiny_assets, tmp_
     assert not [n for n, p in seen["trainer"].model.named_parameters() if p.requires_grad and n.startswith("heads.")]
     loaded = FunctionCallingModel.from_pretrained(out)
     assert loaded.heads.selector is None and loaded.heads.argument is None
+
+
+def test_trainer_runs_right_padded_batches_without_the_padding_mask(tiny_assets, tmp_path, monkeypatch):  # noqa: F811
+    """The trainer drops a right-padding mask before the model (so a compiled model gets the
+    causal-only attention too)."""
+    masks, forward = [], FunctionCallingModel.forward
+
+    def spy(self, *args, **kwargs):
+        masks.append(kwargs.get("attention_mask", "absent"))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(FunctionCallingModel, "forward", spy)
+    run_capturing(run_args(tiny_assets, tmp_path / "out", max_steps=2))
+    assert len(masks) == 2 and all(m is None for m in masks)
+
+
+@pytest.mark.slow
+def test_torch_compile_run_trains_to_the_eager_losses(tiny_assets, tmp_path):  # noqa: F811
+    """`--torch_compile true` with both heads (dynamo breaks the graph at the data-dependent
+    indexing of the losses, and compiles the rest)."""
+    torch._dynamo.reset()
+    compiled = run_capturing(run_args(tiny_assets, tmp_path / "compiled", max_steps=2, torch_compile="true"))
+    eager = run_capturing(run_args(tiny_assets, tmp_path / "eager", max_steps=2))
+
+    def losses(seen):
+        return [e["loss"] for e in seen["trainer"].state.log_history if "loss" in e]
+
+    assert len(losses(compiled)) == 2
+    assert losses(compiled) == pytest.approx(losses(eager), rel=1e-3)

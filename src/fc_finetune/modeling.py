@@ -61,6 +61,8 @@ def padding_mask_is_redundant(attention_mask: torch.Tensor | None, kwargs: dict)
     reads them (their labels, decisions and argument targets are all ignored)."""
     if attention_mask is None or attention_mask.dim() != 2 or attention_mask.shape[1] < 2:
         return False
+    if torch.compiler.is_compiling():  # data-dependent: would break the graph (the trainer checks first)
+        return False
     if kwargs.get("past_key_values") is not None or kwargs.get("position_ids") is not None:
         return False
     mask = attention_mask.bool()

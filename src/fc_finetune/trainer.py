@@ -26,6 +26,7 @@ from transformers import Trainer
 
 from .errors import FcFinetuneError
 from .model_io import ADAPTER_WEIGHTS, HEADS_NAME
+from .modeling import padding_mask_is_redundant
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ class FunctionCallingTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         extra = self._norm if (model.training and num_items_in_batch is not None) else {}
+        if padding_mask_is_redundant(inputs.get("attention_mask"), inputs):
+            # Checked here, outside the model, so that a compiled model (--torch_compile)
+            # gets the causal-only attention too without a graph break on the check.
+            inputs = {**inputs, "attention_mask": None}
         outputs = model(**inputs, num_items_in_batch=num_items_in_batch, **extra)
         loss = outputs.loss
         if extra and self.args.average_tokens_across_devices and self.args.world_size > 1:
