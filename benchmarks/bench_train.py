@@ -1,10 +1,12 @@
-"""Training throughput on SmolLM2-135M: ours (heads on), ours (heads off), TRL's SFTTrainer.
+"""Training throughput on SmolLM2-135M: ours (heads on), ours (heads off), ours (heads on,
+``torch_compile_regions``), TRL's SFTTrainer.
 
 Same data rendered the same way (the quickstart mix through our tool template; TRL gets
 the identical token ids and labels, pre-tokenised), the same LoRA (r 16, all-linear,
 dropout 0), batch, maximum length, steps and dtype (bf16 autocast on CPU). Each system
 runs in its own process; tokens/s counts non-padding tokens over the timed steps (after
-``WARMUP`` steps). Hardware efficiency = (4 x 135M FLOP/token x tokens/s) / bf16 matmul
+``WARMUP`` steps; ``warmup_s`` is their time, which includes a cold compile for the compiled
+system: its inductor cache starts empty). Hardware efficiency = (4 x 135M FLOP/token x tokens/s) / bf16 matmul
 peak measured in the same run.
 
     python benchmarks/run.py train
@@ -24,7 +26,7 @@ from pathlib import Path
 BATCH, MAX_LENGTH, STEPS, WARMUP, N_RECORDS = 4, 1024, 12, 2, 400
 LORA = {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}
 FLOP_PER_TOKEN = 4 * 135e6
-SYSTEMS = ("ours", "ours_heads_off", "trl")
+SYSTEMS = ("ours", "ours_heads_off", "ours_compiled", "trl")
 
 
 def _encoded(tokenizer):
@@ -51,6 +53,9 @@ class _Timer:
         outer = self
 
         class Callback(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                outer.begin = time.perf_counter()
+
             def on_step_end(self, args, state, control, **kwargs):
                 if state.global_step == WARMUP:
                     outer.start, outer.tokens0 = time.perf_counter(), state.num_input_tokens_seen
@@ -61,6 +66,8 @@ class _Timer:
 
 
 def child(system: str, out: Path) -> None:
+    if system == "ours_compiled":  # a cold compile, not one served from an earlier run's cache
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
     import datasets
     import torch
 
@@ -96,7 +103,7 @@ def child(system: str, out: Path) -> None:
         from fc_finetune.modeling import FunctionCallingModel
         from fc_finetune.trainer import FunctionCallingTrainer
 
-        heads_on = system == "ours"
+        heads_on = system in ("ours", "ours_compiled")
         model = FunctionCallingModel.from_base(
             folder, lora=LoraArguments(**LORA), dtype=torch.bfloat16,
             heads=HeadArguments(selector_head=heads_on, argument_head=heads_on))
@@ -104,13 +111,15 @@ def child(system: str, out: Path) -> None:
         trainer = FunctionCallingTrainer(
             model=model, train_dataset=ds, processing_class=tokenizer,
             args=FunctionCallingTrainingArguments(remove_unused_columns=False, prediction_loss_only=True,
-                                                  train_sampling_strategy="group_by_length", **common),
+                                                  train_sampling_strategy="group_by_length",
+                                                  torch_compile_regions=system == "ours_compiled", **common),
             data_collator=FunctionCallingCollator(tokenizer.pad_token_id), callbacks=[timer.callback])
     trainer.train()
     seconds, tokens = timer.end - timer.start, timer.tokens1 - timer.tokens0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.write_text(json.dumps({"system": system, "tokens": tokens, "seconds": seconds,
-                               "tokens_per_s": tokens / seconds, "peak_rss_mib": rss}))
+                               "tokens_per_s": tokens / seconds, "peak_rss_mib": rss,
+                               "warmup_s": timer.start - timer.begin}))
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -139,6 +148,7 @@ def run() -> list[dict]:
     for system in SYSTEMS:
         r = results[system]
         rows.append({"system": system, "tokens_per_s": r["tokens_per_s"], "peak_rss_mib": r["peak_rss_mib"],
+                     "warmup_s": r["warmup_s"],
                      "vs_trl": r["tokens_per_s"] / results["trl"]["tokens_per_s"],
                      "vs_heads_off": r["tokens_per_s"] / results["ours_heads_off"]["tokens_per_s"],
                      "hw_efficiency": FLOP_PER_TOKEN * r["tokens_per_s"] / (peak * 1e9),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import MISSING, fields
 
@@ -191,3 +192,17 @@ def test_train_help_lists_every_option_with_its_help(capsys):
     for _, f in _own_fields():
         first_words = " ".join(f.metadata["help"].split()[:4])
         assert first_words in flat, f"help of --{f.name} missing from --help"
+
+
+def test_torch_compile_regions_turns_on_accelerates_regional_dynamic_compilation(tmp_path, monkeypatch):
+    for name in ("ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION", "ACCELERATE_DYNAMO_USE_DYNAMIC",
+                 "ACCELERATE_DYNAMO_BACKEND"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test, whatever __post_init__ sets
+    plain = parse(["--output_dir", str(tmp_path)])["training"]
+    assert not plain.torch_compile and "ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION" not in os.environ
+    args = parse(["--output_dir", str(tmp_path), "--torch_compile_regions", "true"])["training"]
+    assert args.torch_compile and args.torch_compile_backend == "inductor"
+    from accelerate.utils import TorchDynamoPlugin
+
+    plugin = TorchDynamoPlugin(backend=args.torch_compile_backend)  # as the Trainer builds it
+    assert plugin.use_regional_compilation and plugin.dynamic

@@ -90,6 +90,19 @@ class FunctionCallingTrainingArguments(TrainingArguments):
                 "start from zero and need a larger step than LoRA."})
     plot_losses: bool = field(default=True, metadata={
         "help": "Write loss_curves.png (L_lm, L_select, L_param) in output_dir at the end."})
+    torch_compile_regions: bool = field(default=False, metadata={
+        "help": "Compile the model with torch.compile region by region (accelerate's regional compilation, "
+                "dynamic shapes): the decoder layers share one compiled graph, so the cold start is about 30-60 s "
+                "on 2 CPU cores instead of ~10 min for --torch_compile alone, for ~15%% faster steps. Implies "
+                "--torch_compile; worth it for runs much longer than the compile."})
+
+    def __post_init__(self):
+        if self.torch_compile_regions:
+            self.torch_compile = True
+            # accelerate's TorchDynamoPlugin (built by the Trainer) reads these when not told otherwise.
+            os.environ["ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION"] = "1"
+            os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "1")
+        super().__post_init__()
 
 
 CONFIG_CLASSES = (ModelArguments, DataArguments, LoraArguments, HeadArguments, FunctionCallingTrainingArguments)
