@@ -25,7 +25,7 @@ _PEFT_FORWARD = LoraLinear.forward
 
 def _plain_lora(module: LoraLinear) -> bool:
     for name in module.active_adapters:
-        if name in module.lora_A and (name in module.lora_variant or module.lora_B[name].bias is not None):
+        if name in module.lora_A and (name in getattr(module, "lora_variant", {}) or module.lora_B[name].bias is not None):
             return False
     return True
 
@@ -49,6 +49,8 @@ def install(model: torch.nn.Module) -> int:
     """Use :func:`scaled_inside_forward` in every LoRA ``Linear`` of ``model``; returns how
     many. A bound method (not a closure), so ``copy.deepcopy`` rebinds it to the copy."""
     count = 0
+    if not hasattr(LoraLinear, "_cast_input_dtype"):  # a peft without it: keep peft's own forward
+        return count
     for module in model.modules():
         if isinstance(module, LoraLinear):
             module.forward = types.MethodType(scaled_inside_forward, module)
