@@ -23,6 +23,21 @@ def private_cache(request, tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def no_leaked_compile_settings():
+    """TrainingArguments with torch_compile (and our torch_compile_regions) write
+    ACCELERATE_DYNAMO_* into os.environ, where every later Trainer of the process would read
+    them: after each test they are put back as they were."""
+    def dynamo_env():
+        return {k: v for k, v in os.environ.items() if k.startswith("ACCELERATE_DYNAMO_")}
+
+    before = dynamo_env()
+    yield
+    for name in dynamo_env():
+        os.environ.pop(name)
+    os.environ.update(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_tok():
     from fc_finetune.testing import tiny_tokenizer

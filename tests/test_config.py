@@ -194,10 +194,8 @@ def test_train_help_lists_every_option_with_its_help(capsys):
         assert first_words in flat, f"help of --{f.name} missing from --help"
 
 
-def test_torch_compile_regions_turns_on_accelerates_regional_dynamic_compilation(tmp_path, monkeypatch):
-    for name in ("ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION", "ACCELERATE_DYNAMO_USE_DYNAMIC",
-                 "ACCELERATE_DYNAMO_BACKEND"):
-        monkeypatch.delenv(name, raising=False)  # restored after the test, whatever __post_init__ sets
+def test_torch_compile_regions_turns_on_accelerates_regional_dynamic_compilation(tmp_path):
+    # (conftest's no_leaked_compile_settings puts the ACCELERATE_DYNAMO_* variables back)
     plain = parse(["--output_dir", str(tmp_path)])["training"]
     assert not plain.torch_compile and "ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION" not in os.environ
     args = parse(["--output_dir", str(tmp_path), "--torch_compile_regions", "true"])["training"]

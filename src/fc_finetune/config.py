@@ -93,7 +93,8 @@ class FunctionCallingTrainingArguments(TrainingArguments):
     torch_compile_regions: bool = field(default=False, metadata={
         "help": "Compile the model with torch.compile region by region (accelerate's regional compilation, "
                 "dynamic shapes): the decoder layers share one compiled graph, so the cold start is about 30-60 s "
-                "on 2 CPU cores instead of ~10 min for --torch_compile alone, for ~15%% faster steps. Implies "
+                "on 2 CPU cores instead of ~10 min for --torch_compile alone, for 1.15-1.24x faster steps on "
+                "SmolLM2-135M. Implies "
                 "--torch_compile; worth it for runs much longer than the compile."})
 
     def __post_init__(self):
