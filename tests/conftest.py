@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -43,3 +44,31 @@ def tiny_tok():
     from fc_finetune.testing import tiny_tokenizer
 
     return tiny_tokenizer()
+
+
+class _DeprecationLines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        if "deprecated" in message.lower():
+            self.lines.append(f"{record.name}: {message}")
+
+
+@pytest.fixture(autouse=True)
+def no_library_deprecation_lines():
+    """transformers and peft log some deprecations (the past_key_values -> cache rename of
+    transformers 5.24) through their loggers, which do not propagate and which no warnings
+    filter sees: a test whose code makes a library log one fails here, so nothing a user
+    runs prints one. (Deprecations raised as warnings fail through pyproject's
+    filterwarnings.)"""
+    handler = _DeprecationLines()
+    loggers = [logging.getLogger(name) for name in ("transformers", "peft", "accelerate", "datasets")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield
+    for logger in loggers:
+        logger.removeHandler(handler)
+    assert not handler.lines, "a library logged a deprecation: " + "; ".join(handler.lines)

@@ -8,13 +8,15 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora.layer import Linear as LoraLinear
 
 from fc_finetune import lora_forward
+from fc_finetune.hf_compat import quiet_library_deprecations
 from fc_finetune.testing import tiny_model_and_tokenizer
 
 
 def peft_pair(**config):
     lm, _ = tiny_model_and_tokenizer("llama")
     torch.manual_seed(0)
-    model = get_peft_model(lm, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear", **config))
+    with quiet_library_deprecations():  # plain peft reads transformers' deprecated is_gradient_checkpointing
+        model = get_peft_model(lm, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear", **config))
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():  # lora_B starts at zero: give every adapter weight a value
         for p in model.parameters():

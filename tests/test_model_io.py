@@ -7,6 +7,7 @@ import torch
 from test_modeling import batch_for, perturb
 
 from fc_finetune.errors import ModelLoadError, ModelNotFoundError
+from fc_finetune.hf_compat import quiet_library_deprecations
 from fc_finetune.model_io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, load_tokenizer_for
 from fc_finetune.modeling import FunctionCallingModel
 
@@ -64,7 +65,8 @@ def test_adapter_loads_in_plain_peft_and_generates(saved):
 
     root, model, tok = saved
     base = AutoModelForCausalLM.from_pretrained(root / "base", dtype=torch.float32)
-    plain = PeftModel.from_pretrained(base, root / "out").eval()
+    with quiet_library_deprecations():  # plain peft reads transformers' deprecated is_gradient_checkpointing
+        plain = PeftModel.from_pretrained(base, root / "out").eval()
     ids = batch_for(tok)["input_ids"]
     with torch.no_grad():
         # Same weights, same map; ours scales LoRA's rank-r intermediate instead of its

@@ -10,6 +10,7 @@ from fc_finetune.config_model import HeadArguments, LoraArguments
 from fc_finetune.data.collate import FunctionCallingCollator, encode_record
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
+from fc_finetune.hf_compat import enable_activation_checkpointing, quiet_library_deprecations
 from fc_finetune.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
 
@@ -63,7 +64,8 @@ def test_heads_off_is_exactly_plain_lora():
     torch.manual_seed(0)
     ours = FunctionCallingModel.from_base(lm, lora=lora, heads=HeadArguments(selector_head=False, argument_head=False))
     torch.manual_seed(0)
-    plain = get_peft_model(plain_base, lora.to_peft())
+    with quiet_library_deprecations():  # plain peft reads transformers' deprecated is_gradient_checkpointing
+        plain = get_peft_model(plain_base, lora.to_peft())
     perturb(ours)
     perturb(plain)
     batch = batch_for(tok)
@@ -113,7 +115,7 @@ def test_gradient_checkpointing_matches():
     plain, tok = make("llama")
     perturb(plain)
     checkpointed = copy.deepcopy(plain)
-    checkpointed.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    enable_activation_checkpointing(checkpointed.lm, {"use_reentrant": False})
     plain.train()
     checkpointed.train()
     batch = batch_for(tok)

@@ -41,6 +41,7 @@ from .data.collate import overlapping_tokens, tokenize_pieces
 from .data.render import locate_tool_spans, render_prompt, render_record
 from .data.tool_format import ToolCallFormat
 from .errors import DataError
+from .hf_compat import cache_of, with_cache
 from .text_mode import TextStreamFilter
 
 logger = logging.getLogger(__name__)
@@ -114,9 +115,9 @@ class HeadsDecoder:
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Feed ``ids`` through the KV cache: (hidden states [L, H], next-token logits [V])."""
         kwargs = {"logits_to_keep": 1} if self._keep_last else {}
-        out = self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), past_key_values=self.past,
-                            use_cache=True, output_hidden_states=True, **kwargs)
-        self.past = out.past_key_values
+        out = self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), use_cache=True,
+                            output_hidden_states=True, **with_cache(self.past), **kwargs)
+        self.past = cache_of(out)
         self._fed += ids
         return out.hidden_states[-1][0], out.logits[0, -1]
 

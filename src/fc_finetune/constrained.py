@@ -56,6 +56,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .errors import FcFinetuneError
+from .hf_compat import cache_of, with_cache
 
 logger = logging.getLogger(__name__)
 
@@ -360,11 +361,11 @@ def generate_arguments(lm, tokenizer, prompt_ids: Sequence[int] | torch.Tensor, 
     ids = torch.as_tensor(prompt_ids, dtype=torch.long).reshape(1, -1)
     device = next(lm.parameters()).device
     out = lm(input_ids=ids.to(device), use_cache=True)
-    state = {"past": out.past_key_values}
+    state = {"past": cache_of(out)}
 
     def step(token: int | None) -> torch.Tensor:
-        out = lm(input_ids=torch.tensor([[token]], device=device), past_key_values=state["past"], use_cache=True)
-        state["past"] = out.past_key_values
+        out = lm(input_ids=torch.tensor([[token]], device=device), use_cache=True, **with_cache(state["past"]))
+        state["past"] = cache_of(out)
         return out.logits[0, -1]
 
     return decode_arguments(step, tokenizer, schema, max_tokens=max_tokens, first_logits=out.logits[0, -1],

@@ -24,6 +24,7 @@ from . import __version__
 from .cache import atomic_directory
 from .config_model import HeadArguments, LoraArguments
 from .errors import ModelLoadError, ModelNotFoundError
+from .hf_compat import quiet_library_deprecations
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ def load_model(name_or_path: str | os.PathLike, *, base_model: str | None = None
         raise ModelLoadError(f"'{folder}' was trained on base '{config['base_model']}', which does not match "
                              f"'{base_name}' ({diffs}). Pass the right base with base_model=... / --base-model.")
     try:
-        lm = PeftModel.from_pretrained(base, str(folder), is_trainable=is_trainable)
+        with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
+            lm = PeftModel.from_pretrained(base, str(folder), is_trainable=is_trainable)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"Could not load the LoRA adapter in '{folder}' ({type(exc).__name__}: {exc}).") from exc
     heads = HeadArguments(**config["heads"])

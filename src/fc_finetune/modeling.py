@@ -23,6 +23,14 @@ from transformers.utils import ModelOutput
 from . import lora_forward
 from .config_model import HeadArguments, LoraArguments
 from .heads import IGNORE, FunctionCallingHeads, decision_targets
+from .hf_compat import (
+    CACHE_KEY,
+    cache_of,
+    enable_activation_checkpointing,
+    has_cache,
+    quiet_library_deprecations,
+    with_cache,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +45,11 @@ class FunctionCallingOutput(ModelOutput):
     select_logits: torch.Tensor | None = None
     select_correct: torch.Tensor | None = None  # number of decisions the selector got right
     select_total: torch.Tensor | None = None
-    past_key_values: Any = None
+    # The LM's KV cache, under the field name this transformers release uses (hf_compat).
+    if CACHE_KEY == "cache":
+        cache: Any = None
+    else:
+        past_key_values: Any = None
 
 
 def _mean_or_normalised(total: torch.Tensor, local_count, global_count) -> torch.Tensor:
@@ -63,7 +75,7 @@ def padding_mask_is_redundant(attention_mask: torch.Tensor | None, kwargs: dict)
         return False
     if torch.compiler.is_compiling():  # data-dependent: would break the graph (the trainer checks first)
         return False
-    if kwargs.get("past_key_values") is not None or kwargs.get("position_ids") is not None:
+    if has_cache(kwargs) or kwargs.get("position_ids") is not None:
         return False
     mask = attention_mask.bool()
     return bool((mask[:, 1:] <= mask[:, :-1]).all())
@@ -123,10 +135,11 @@ class FunctionCallingModel(nn.Module):
 
             lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=gradient_checkpointing)
         if gradient_checkpointing:
-            lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            enable_activation_checkpointing(lm, {"use_reentrant": False})
             lm.enable_input_require_grads()
             lm.config.use_cache = False
-        lm = get_peft_model(lm, lora.to_peft())
+        with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
+            lm = get_peft_model(lm, lora.to_peft())
         model = cls(lm, heads, base_model=name, lora=lora, **kwargs)
         model.heads.to(device=next(lm.parameters()).device)
         return model
@@ -182,7 +195,7 @@ class FunctionCallingModel(nn.Module):
             out = self.lm(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
                           output_hidden_states=use_select or use_param, **kwargs)
             loss_lm = out.loss
-        result = FunctionCallingOutput(logits=out.logits, loss_lm=loss_lm, past_key_values=out.get("past_key_values"))
+        result = FunctionCallingOutput(logits=out.logits, loss_lm=loss_lm, **with_cache(cache_of(out)))
         terms = []
         if loss_lm is not None and (h_args.w_lm or not (use_select or use_param)):
             terms.append(h_args.w_lm * loss_lm)
@@ -292,7 +305,9 @@ class FunctionCallingModel(nn.Module):
         return trainable, total
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        self.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+        enable_activation_checkpointing(self.lm, gradient_checkpointing_kwargs)
+
+    activation_checkpointing_enable = gradient_checkpointing_enable  # the name transformers 5.2x calls
 
     def merge_and_unload(self) -> nn.Module:
         """The LM with LoRA merged into its weights: a plain transformers model for servers."""
