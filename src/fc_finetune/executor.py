@@ -170,7 +170,9 @@ class Executor:
         return ToolResult(name, arguments, "ok", content, duration)
 
     def _log(self, result: ToolResult) -> None:
-        logger.info("tool call %s(%s) -> %s in %.3f s", result.name,
+        # DEBUG: an evaluation runs hundreds of calls, and the loop reports each one to its
+        # caller (the agent's events, chat's console) already; `--log-level DEBUG` shows them.
+        logger.debug("tool call %s(%s) -> %s in %.3f s", result.name,
                     loggable_arguments(result.arguments, self.log_chars), result.status, result.duration_s,
                     extra={"tool_name": result.name, "tool_status": result.status,
                            "tool_duration_s": result.duration_s})
