@@ -38,8 +38,8 @@ def _environment() -> dict:
 
 
 def run(limit: int = LIMIT, out: Path = OUT, max_new_tokens: int = 256, batch_size: int = 8) -> list[dict]:
-    from fc_finetune.data.bfcl_fetch import load_index
     from fc_finetune.errors import FcFinetuneError
+    from fc_finetune.evaluation.bfcl_fetch import load_index
     from fc_finetune.evaluation.compare import write_comparison
     from fc_finetune.evaluation.runner import RunOptions, evaluate, load_eval_model
 

@@ -47,7 +47,7 @@ def _median(values: list[float]) -> float:
 
 
 def _modes(model, tok, registry, queries, max_new_tokens: int) -> tuple[list[dict], dict]:
-    from fc_finetune.agent import TIMINGS, FunctionCallingAgent
+    from fc_finetune.inference.agent import TIMINGS, FunctionCallingAgent
 
     rows, per_mode = [], {}
     for mode in ("heads", "text"):
@@ -90,9 +90,9 @@ def _stepper(decoder, state: dict, e):
 def _argument_decoding(model, tok, registry, queries, max_tokens: int) -> list[dict]:
     import torch
 
-    from fc_finetune.agent_heads import HeadsDecoder, encode_prompt
-    from fc_finetune.constrained import ArgumentDecodingError, decode_arguments, schema_compiler
     from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.constrained import ArgumentDecodingError, decode_arguments, schema_compiler
+    from fc_finetune.inference.heads_decoder import HeadsDecoder, encode_prompt
 
     fmt = FORMATS[model.call_format]
     decoder = HeadsDecoder(model, tok, fmt, max_new_tokens=max_tokens)
@@ -162,7 +162,8 @@ def _argument_decoding(model, tok, registry, queries, max_tokens: int) -> list[d
 def run() -> list[dict]:
     import torch
 
-    from fc_finetune.model_io import load_model, load_tokenizer_for
+    from fc_finetune.model.io import load_tokenizer_for
+    from fc_finetune.model.modeling import load_model
     from fc_finetune.tools import REGISTRY
 
     if not (MODEL / "fc_finetune_config.json").is_file():

@@ -16,7 +16,7 @@ PROMPT = [{"role": "user", "content": "Write a short paragraph about why unit te
 def run() -> list[dict]:
     import torch
 
-    from fc_finetune.loading import load_causal_lm, load_tokenizer, resolve_model_path
+    from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
 
     folder = resolve_model_path("smollm2-135m")
     tok = load_tokenizer(folder)

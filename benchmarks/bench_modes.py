@@ -19,11 +19,12 @@ N = 30
 def run() -> list[dict]:
     import torch
 
-    from fc_finetune.agent_heads import HeadsDecoder
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.evaluation.sets import example_from_record
-    from fc_finetune.model_io import load_model, load_tokenizer_for
-    from fc_finetune.text_mode import generate_turn
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+    from fc_finetune.inference.text_decoder import generate_turn
+    from fc_finetune.model.io import load_tokenizer_for
+    from fc_finetune.model.modeling import load_model
 
     if not (MODEL / "fc_finetune_config.json").is_file() or not EVAL.is_file():
         raise SystemExit(f"{MODEL} or {EVAL} is missing: run `make demo` first")

@@ -72,10 +72,10 @@ def child(system: str, out: Path) -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    from fc_finetune.config_model import HeadArguments, LoraArguments
     from fc_finetune.data.collate import FunctionCallingCollator
     from fc_finetune.data.templates import prepare_tokenizer
-    from fc_finetune.loading import load_causal_lm, load_tokenizer, resolve_model_path
+    from fc_finetune.model.config import HeadArguments, LoraArguments
+    from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
 
     folder = resolve_model_path("smollm2-135m")
     tokenizer = load_tokenizer(folder)
@@ -99,9 +99,9 @@ def child(system: str, out: Path) -> None:
                                    target_modules="all-linear", task_type="CAUSAL_LM"),
             callbacks=[timer.callback])
     else:
-        from fc_finetune.config import FunctionCallingTrainingArguments
-        from fc_finetune.modeling import FunctionCallingModel
-        from fc_finetune.trainer import FunctionCallingTrainer
+        from fc_finetune.model.modeling import FunctionCallingModel
+        from fc_finetune.training.config import FunctionCallingTrainingArguments
+        from fc_finetune.training.trainer import FunctionCallingTrainer
 
         heads_on = system in ("ours", "ours_compiled")
         model = FunctionCallingModel.from_base(

@@ -10,16 +10,16 @@ import torch
 from jsonschema import Draft202012Validator
 from selection_task import COMPACT_TOOL_TEMPLATE
 
-from fc_finetune.agent import ChatResult, FunctionCallingAgent
-from fc_finetune.agent_heads import encode_prompt
-from fc_finetune.config_model import HeadArguments, LoraArguments
 from fc_finetune.data.collate import FunctionCallingCollator, encode_record
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
-from fc_finetune.modeling import FunctionCallingModel
-from fc_finetune.registry import FunctionRegistry
+from fc_finetune.inference.agent import ChatResult, FunctionCallingAgent
+from fc_finetune.inference.heads_decoder import encode_prompt
+from fc_finetune.inference.text_decoder import ParsedTurn
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
-from fc_finetune.text_mode import ParsedTurn
+from fc_finetune.tools.registry import FunctionRegistry
 
 USER = [{"role": "user", "content": "hello"}]
 
@@ -79,7 +79,7 @@ def scripted(monkeypatch, turns):
         seen.append([dict(m) for m in messages])
         return ParsedTurn(text=next(texts, "All done."))
 
-    monkeypatch.setattr("fc_finetune.agent.generate_turn", fake)
+    monkeypatch.setattr("fc_finetune.inference.engine.generate_turn", fake)
     return seen
 
 
@@ -283,7 +283,7 @@ def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
         for reuse in (True, False):
             agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads", max_calls_per_turn=2,
                                          max_new_tokens=24)
-            agent._heads.reuse_cache = reuse
+            agent.engine.heads.reuse_cache = reuse
             results[reuse] = agent.chat(USER)
     finally:
         model.no_call_threshold = None
@@ -301,8 +301,8 @@ def test_heads_answer_after_no_call_never_contains_call_markup(tiny):
     to where the marker began, bans that token there and goes on: an answer, not markup."""
     import dataclasses
 
-    from fc_finetune.agent_heads import HeadsDecoder
     from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
 
     model, tok = tiny
     tools = fault_registry("raises").tools()
@@ -318,8 +318,8 @@ def test_heads_answer_after_no_call_never_contains_call_markup(tiny):
 
 
 def test_heads_decoder_rewinds_its_cache_exactly(tiny):
-    from fc_finetune.agent_heads import HeadsDecoder
     from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
 
     model, tok = tiny
     decoder = HeadsDecoder(model, tok, HERMES)

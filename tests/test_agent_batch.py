@@ -4,8 +4,8 @@ order, and chat_batch runs the whole loop for many conversations with chat's res
 import pytest
 from test_agent import call_text, fault_registry, make
 
-from fc_finetune.agent import FunctionCallingAgent
-from fc_finetune.text_mode import ParsedTurn, generate_turn, generate_turns
+from fc_finetune.inference.agent import FunctionCallingAgent
+from fc_finetune.inference.text_decoder import ParsedTurn, generate_turn, generate_turns
 
 CONVERSATIONS = [
     [{"role": "user", "content": "hello"}],
@@ -82,8 +82,8 @@ def test_chat_batch_runs_the_loop_per_conversation(tiny, monkeypatch):
     def fake_turn(lm, tokenizer, messages, tools, **kwargs):
         return turn_for(messages)
 
-    monkeypatch.setattr("fc_finetune.agent.generate_turns", fake_turns)
-    monkeypatch.setattr("fc_finetune.agent.generate_turn", fake_turn)
+    monkeypatch.setattr("fc_finetune.inference.engine.generate_turns", fake_turns)
+    monkeypatch.setattr("fc_finetune.inference.engine.generate_turn", fake_turn)
     agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="text", max_calls_per_turn=2)
     batched = agent.chat_batch(conversations)
     assert batch_sizes == [4, 3, 2]  # finished conversations leave the batch

@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from fc_finetune.data import bfcl_fetch
 from fc_finetune.errors import DataFetchError
+from fc_finetune.evaluation import bfcl_fetch
 
 
 def _line(record):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fc_finetune.data.bfcl_fetch import BFCL_VERSION, bfcl_dir
 from fc_finetune.data.formats.bfcl import attach_possible_answers, to_canonical
 from fc_finetune.evaluation.ast_match import match_calls
+from fc_finetune.evaluation.bfcl_fetch import BFCL_VERSION, bfcl_dir
 
 # Resolved at import, before the autouse fixture points FC_FINETUNE_CACHE at an empty folder.
 BFCL_ROOT: Path = bfcl_dir(BFCL_VERSION)

@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from fc_finetune import cache
 from fc_finetune.errors import CacheError
+from fc_finetune.utils import cache
 
 
 def test_cache_root_env_override(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ from test_eval_runner import save_tiny
 
 from fc_finetune.cli import main
 from fc_finetune.data.synthetic import write_mix
-from fc_finetune.model_io import CONFIG_NAME, load_model
+from fc_finetune.model.io import CONFIG_NAME
+from fc_finetune.model.modeling import load_model
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import json
 import torch
 from train_fixtures import run_args, tiny_assets  # noqa: F401
 
-from fc_finetune.calibration import (
+from fc_finetune.training.calibration import (
     calibrate_selector,
     collect_decisions,
     expected_calibration_error,
@@ -61,8 +61,8 @@ def test_collect_decisions_puts_no_call_last():
 
 
 def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path):  # noqa: F811
-    from fc_finetune.modeling import FunctionCallingModel
-    from fc_finetune.train import main
+    from fc_finetune.model.modeling import FunctionCallingModel
+    from fc_finetune.training.run import main
 
     out = tmp_path / "run"
     assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True)) == 0

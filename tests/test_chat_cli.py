@@ -5,9 +5,9 @@ import builtins
 import pytest
 from test_agent import make
 
-from fc_finetune.agent import FunctionCallingAgent
 from fc_finetune.cli import main
-from fc_finetune.registry import FunctionRegistry
+from fc_finetune.inference.agent import FunctionCallingAgent
+from fc_finetune.tools.registry import FunctionRegistry
 
 PAINT = {"type": "object", "properties": {"colour": {"type": "string", "enum": ["red", "blue"]}},
          "required": ["colour"]}
@@ -133,7 +133,7 @@ def test_bad_numbers_are_refused(saved, capsys):
 
 
 def test_heads_mode_needs_the_selector_head(tmp_path, saved, capsys):
-    from fc_finetune.config_model import HeadArguments
+    from fc_finetune.model.config import HeadArguments
 
     model, tok = make(heads=HeadArguments(selector_head=False))
     model.base_model = str(saved / "base")

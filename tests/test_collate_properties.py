@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from fc_finetune.data.collate import encode_record
-from fc_finetune.data.render import NO_CALL, render_record
+from fc_finetune.data.contract import NO_CALL
+from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
 from fc_finetune.testing import tiny_tokenizer
 

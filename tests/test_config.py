@@ -10,7 +10,9 @@ import pytest
 from transformers import TrainingArguments
 
 from fc_finetune.cli import main as cli_main
-from fc_finetune.config import (
+from fc_finetune.errors import FcFinetuneError
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.training.config import (
     CONFIG_CLASSES,
     FunctionCallingTrainingArguments,
     known_keys,
@@ -18,8 +20,6 @@ from fc_finetune.config import (
     make_parser,
     parse_args,
 )
-from fc_finetune.config_model import HeadArguments, LoraArguments
-from fc_finetune.errors import FcFinetuneError
 
 
 def parse(argv):

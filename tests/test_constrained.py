@@ -1,4 +1,4 @@
-"""Schema-constrained argument decoding (fc_finetune.constrained) with tiny random models."""
+"""Schema-constrained argument decoding (fc_finetune.inference.constrained) with tiny random models."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import torch
 jsonschema = pytest.importorskip("jsonschema")
 xgr = pytest.importorskip("xgrammar")
 
-from fc_finetune.constrained import (  # noqa: E402
+from fc_finetune.data.tool_format import HERMES  # noqa: E402
+from fc_finetune.inference.constrained import (  # noqa: E402
     ArgumentDecodingError,
     ConstrainedDecoder,
     SchemaCompiler,
@@ -19,7 +20,6 @@ from fc_finetune.constrained import (  # noqa: E402
     generate_arguments,
     schema_compiler,
 )
-from fc_finetune.data.tool_format import HERMES  # noqa: E402
 from fc_finetune.testing import tiny_model, tiny_tokenizer  # noqa: E402
 
 
@@ -203,7 +203,7 @@ def test_max_tokens_exhaustion_is_a_clear_error(tok, models):
 def test_digit_runs_are_bounded_so_a_repeating_model_still_finishes(tok):
     """A model that always prefers the digit 1 would write an endless JSON number; the run
     of digits stops at MAX_DIGIT_RUN and the object completes (seen with SmolLM2 on BFCL)."""
-    from fc_finetune.constrained import MAX_DIGIT_RUN
+    from fc_finetune.inference.constrained import MAX_DIGIT_RUN
 
     one = tok.convert_tokens_to_ids("1")
     logits = torch.zeros(len(tok))
@@ -223,7 +223,7 @@ def test_token_cycles_in_strings_are_cut_so_a_looping_model_still_finishes(tok, 
     """A model that writes "-/-/-/..." forever inside an unbounded string (seen from the
     quickstart model in `make demo`): after MAX_CYCLE_REPEATS copies of the cycle its next
     repetition is not allowed, so the model's second choice (the closing quote) ends it."""
-    from fc_finetune.constrained import MAX_CYCLE_REPEATS
+    from fc_finetune.inference.constrained import MAX_CYCLE_REPEATS
 
     dash, slash, quote = (tok.convert_tokens_to_ids(t) for t in ("-", "/", '"'))
 

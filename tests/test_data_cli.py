@@ -10,7 +10,7 @@ from data_samples import good_records, no_call_record, parallel_record, write_js
 
 from fc_finetune.cli import main
 from fc_finetune.data.io import load_records
-from fc_finetune.schema import KIND_ARGS, KIND_NOT_OFFERED, validate_record
+from fc_finetune.data.schema import KIND_ARGS, KIND_NOT_OFFERED, validate_record
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 

@@ -18,8 +18,8 @@ from fc_finetune.data.io import (
     to_dataset,
     write_jsonl,
 )
+from fc_finetune.data.schema import KIND_ARGS, KIND_EMPTY, KIND_NOT_OFFERED, KIND_ORDER, validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import KIND_ARGS, KIND_EMPTY, KIND_NOT_OFFERED, KIND_ORDER, validate_record
 
 
 def _bad_file(tmp_path, bad_line: bytes, name: str = "data.jsonl"):

@@ -13,7 +13,7 @@ from test_eval_runner import EXPECTED_REASONS, PNG_MAGIC, save_tiny, scripted_te
 from fc_finetune.cli import main
 
 TOOLS_MODULE = '''
-from fc_finetune.registry import FunctionRegistry
+from fc_finetune.tools.registry import FunctionRegistry
 
 registry = FunctionRegistry()
 calls = []
@@ -56,7 +56,7 @@ def test_heads_mode_writes_report_and_model_card_numbers(saved, tmp_path, capsys
     card = json.loads((saved["trained"] / "eval_results.json").read_text())
     assert not (out / "eval_results.json").exists()
     assert {"dataset_type", "dataset_name", "metric_type", "metric_name", "value"} <= set(card[0])
-    from fc_finetune.hub import build_model_card
+    from fc_finetune.hub.push import build_model_card
 
     assert "AST accuracy (heads mode)" in build_model_card(saved["trained"], repo_id="me/tiny")
 

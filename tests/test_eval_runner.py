@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from fc_finetune.data.synthetic import BY_NAME
+from fc_finetune.data.synthetic.registry import catalogue_registry
 from fc_finetune.evaluation.ast_match import match_calls
 from fc_finetune.evaluation.compare import write_comparison
 from fc_finetune.evaluation.report import build_results, write_report
@@ -59,7 +60,7 @@ EXPECTED_REASONS = ["correct", "invalid_output", "correct", "invalid_output"]
 def scripted_text(monkeypatch) -> list[int]:
     """Replace text-mode generation by :data:`SCRIPT`; returns the list of batch sizes seen."""
     from fc_finetune.data.tool_format import FORMATS
-    from fc_finetune.text_mode import parse_turn
+    from fc_finetune.inference.text_decoder import parse_turn
 
     batches: list[int] = []
 
@@ -76,8 +77,8 @@ def scripted_text(monkeypatch) -> list[int]:
         batches.append(1)
         return answer(messages, tools, call_format)
 
-    monkeypatch.setattr("fc_finetune.text_mode.generate_turns", generate_turns)
-    monkeypatch.setattr("fc_finetune.text_mode.generate_turn", generate_turn)
+    monkeypatch.setattr("fc_finetune.inference.engine.generate_turns", generate_turns)
+    monkeypatch.setattr("fc_finetune.inference.engine.generate_turn", generate_turn)
     return batches
 
 
@@ -91,9 +92,9 @@ def perturb(model, seed: int = 0) -> None:
 
 
 def tiny_fc_model():
-    from fc_finetune.config_model import HeadArguments, LoraArguments
     from fc_finetune.data.templates import prepare_tokenizer
-    from fc_finetune.modeling import FunctionCallingModel
+    from fc_finetune.model.config import HeadArguments, LoraArguments
+    from fc_finetune.model.modeling import FunctionCallingModel
     from fc_finetune.testing import tiny_model_and_tokenizer
 
     lm, tok = tiny_model_and_tokenizer("llama")
@@ -107,9 +108,9 @@ def tiny_fc_model():
 
 def save_tiny(root: Path) -> dict[str, Path]:
     """A base model folder and a trained-looking fc-finetune folder on it."""
-    from fc_finetune.config_model import HeadArguments, LoraArguments
     from fc_finetune.data.templates import prepare_tokenizer
-    from fc_finetune.modeling import FunctionCallingModel
+    from fc_finetune.model.config import HeadArguments, LoraArguments
+    from fc_finetune.model.modeling import FunctionCallingModel
     from fc_finetune.testing import tiny_model_and_tokenizer
 
     lm, tok = tiny_model_and_tokenizer("llama")
@@ -180,7 +181,8 @@ def test_heads_mode_records_report_and_plots(tiny, examples, tmp_path):
 
 def test_text_mode_judges_raw_output(tiny, examples, tmp_path, monkeypatch):
     batches = scripted_text(monkeypatch)
-    options = RunOptions(mode="text", batch_size=3, responses=5, progress=False)
+    options = RunOptions(mode="text", batch_size=3, responses=5, progress=False,
+                         fallback_registry=catalogue_registry())  # runs the mix's calls
     records = to_json(run_examples(tiny, examples, options))
     assert [r["verdict"]["reason"] for r in records] == EXPECTED_REASONS
     assert batches[:2] == [3, 1]  # batched through generate_turns, then the rest alone

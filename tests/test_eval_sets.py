@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from fc_finetune.data.bfcl_fetch import BFCL_VERSION
 from fc_finetune.errors import DataError, DataFetchError, FcFinetuneError
+from fc_finetune.evaluation.bfcl_fetch import BFCL_VERSION
 from fc_finetune.evaluation.sets import BFCL_SUMMARY, load_eval_set, parse_bfcl_spec
 
 WEATHER = {"type": "function", "function": {"name": "get_current_weather", "description": "Weather now.",

@@ -10,8 +10,8 @@ from typing import Literal
 
 import pytest
 
-from fc_finetune.executor import Executor, ToolResult, loggable_arguments, to_content
-from fc_finetune.registry import FunctionRegistry
+from fc_finetune.tools.executor import Executor, ToolResult, loggable_arguments, to_content
+from fc_finetune.tools.registry import FunctionRegistry
 
 
 class Unit(enum.Enum):
@@ -198,11 +198,11 @@ def test_every_outcome_in_one_loop(executor):
 
 
 def test_calls_are_logged_with_name_duration_status_and_no_secrets(executor, caplog):
-    caplog.set_level(logging.DEBUG, logger="fc_finetune.executor")
+    caplog.set_level(logging.DEBUG, logger="fc_finetune.tools.executor")
     executor.execute({"name": "get_weather", "arguments": {"city": "Oslo"}})
     executor.execute({"name": "boom", "arguments": {"reason": "x" * 1000}})
     executor.execute({"name": "nope", "arguments": {"api_key": "sk-123", "nested": [{"password": "hunter2"}]}})
-    records = [r for r in caplog.records if r.name == "fc_finetune.executor" and hasattr(r, "tool_name")]
+    records = [r for r in caplog.records if r.name == "fc_finetune.tools.executor" and hasattr(r, "tool_name")]
     assert [(r.tool_name, r.tool_status) for r in records] == [("get_weather", "ok"), ("boom", "error"),
                                                                ("nope", "unknown_function")]
     assert all(r.levelno == logging.DEBUG and isinstance(r.tool_duration_s, float) for r in records)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from format_samples import bfcl_answers, bfcl_rows
 
-from fc_finetune.cache import cache_root
-from fc_finetune.data.bfcl_fetch import BFCL_VERSION
 from fc_finetune.data.formats import FORMATS, attach_possible_answers, category_of, convert_row, to_format
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
+from fc_finetune.evaluation.bfcl_fetch import BFCL_VERSION
+from fc_finetune.utils.cache import cache_root
 
 # The user's real cache, read at import: fast tests get a private empty cache later.
 BFCL_CACHE = cache_root() / "bfcl" / BFCL_VERSION

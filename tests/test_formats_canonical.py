@@ -5,7 +5,7 @@ from __future__ import annotations
 from format_samples import WEATHER_FN
 
 from fc_finetune.data.formats import convert_row, to_format
-from fc_finetune.schema import validate_record
+from fc_finetune.data.schema import validate_record
 
 
 def test_valid_records_are_unchanged():

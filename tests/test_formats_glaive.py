@@ -7,8 +7,8 @@ from format_samples import glaive_row
 
 from fc_finetune.data.formats import convert_row, to_format
 from fc_finetune.data.formats.glaive import WITHOUT_FUNCTIONS, parse_functioncall
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
 
 
 def test_sample_converts():

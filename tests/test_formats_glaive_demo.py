@@ -22,8 +22,8 @@ import pytest
 from format_samples import external_dir
 
 from fc_finetune.data.formats import convert_rows, detect_format
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
 
 FILES = {"en": "glaive_toolcall_en_demo.json", "zh": "glaive_toolcall_zh_demo.json"}
 CONVERT_FAILURES = {"zh": {197: ("conversations[2].value", "an observation that follows no function_call"),

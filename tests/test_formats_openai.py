@@ -6,8 +6,8 @@ import pytest
 from format_samples import WEATHER_FN, openai_legacy_row, openai_row
 
 from fc_finetune.data.formats import convert_row, to_format
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
 
 
 def test_tool_calls_become_canonical_and_ids_map_back_to_names():

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fc_finetune.data.formats import FORMATS, convert_row, to_format
-from fc_finetune.schema import validate_record
+from fc_finetune.data.schema import validate_record
 
 WRITABLE = [name for name, conv in FORMATS.items() if conv.from_canonical is not None]
 

@@ -8,8 +8,8 @@ import pytest
 from format_samples import WEATHER_FN, sharegpt_row
 
 from fc_finetune.data.formats import convert_row, to_format
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
 
 TIME_FN = {"name": "get_time", "description": "Local time.",
            "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}

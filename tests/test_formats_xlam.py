@@ -8,8 +8,8 @@ import pytest
 from format_samples import xlam_row
 
 from fc_finetune.data.formats import convert_row, to_format
+from fc_finetune.data.schema import validate_record
 from fc_finetune.errors import DataError
-from fc_finetune.schema import validate_record
 
 
 def test_query_then_one_assistant_message_with_the_calls():

@@ -10,8 +10,8 @@ from test_model_io import saved  # noqa: F401  (fixture)
 
 from fc_finetune.cli import main as cli_main
 from fc_finetune.errors import FcFinetuneError
-from fc_finetune.hub import EVAL_RESULTS_NAME, RECIPE_NAME, build_model_card, push_to_hub
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.hub.push import EVAL_RESULTS_NAME, RECIPE_NAME, build_model_card, push_to_hub
+from fc_finetune.model.modeling import FunctionCallingModel
 
 
 class RecordingApi(HfApi):
@@ -106,7 +106,7 @@ def test_cli_card_only(model_dir, capsys):
 
 
 def test_from_pretrained_by_hub_id(saved, monkeypatch):  # noqa: F811
-    import huggingface_hub
+    from fc_finetune.model import io
 
     root, model, _ = saved
     requested = []
@@ -115,7 +115,7 @@ def test_from_pretrained_by_hub_id(saved, monkeypatch):  # noqa: F811
         requested.append((repo_id, revision))
         return str(root / "out")
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.setattr(io, "snapshot_download", fake_snapshot_download)
     loaded = FunctionCallingModel.from_pretrained("me/tiny-fc", revision="v1", dtype=torch.float32)
     assert requested == [("me/tiny-fc", "v1")]
     assert torch.equal(loaded.heads.selector.weight, model.heads.selector.weight)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from fc_finetune.errors import ModelLoadError, ModelNotFoundError
-from fc_finetune.loading import load_causal_lm, load_tokenizer, resolve_model_path
+from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
 from fc_finetune.testing import tiny_model_and_tokenizer
 
 

@@ -7,8 +7,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from peft.tuners.lora.layer import Linear as LoraLinear
 
-from fc_finetune import lora_forward
-from fc_finetune.hf_compat import quiet_library_deprecations
+from fc_finetune.model import lora_forward
+from fc_finetune.model.compat import quiet_library_deprecations
 from fc_finetune.testing import tiny_model_and_tokenizer
 
 

@@ -7,16 +7,16 @@ import torch
 from test_modeling import batch_for, perturb
 
 from fc_finetune.errors import ModelLoadError, ModelNotFoundError
-from fc_finetune.hf_compat import quiet_library_deprecations
-from fc_finetune.model_io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, load_tokenizer_for
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.model.compat import quiet_library_deprecations
+from fc_finetune.model.io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, load_tokenizer_for
+from fc_finetune.model.modeling import FunctionCallingModel
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A trained-looking model on a base saved to disk, and its saved folder."""
-    from fc_finetune.config_model import HeadArguments, LoraArguments
     from fc_finetune.data.templates import prepare_tokenizer
+    from fc_finetune.model.config import HeadArguments, LoraArguments
     from fc_finetune.testing import tiny_model_and_tokenizer
 
     root = tmp_path_factory.mktemp("io")

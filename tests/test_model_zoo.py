@@ -7,9 +7,9 @@ import pytest
 import torch
 from gguf_fixtures import write_tiny_llama_gguf
 
-from fc_finetune import model_zoo
 from fc_finetune.errors import CacheError, ModelFetchError, ModelNotFoundError
-from fc_finetune.loading import load_causal_lm, load_tokenizer, resolve_model_path
+from fc_finetune.model import zoo as model_zoo
+from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import pytest
 import torch
 from fc_records import multi_turn_record, parallel_record
 
-from fc_finetune.config_model import HeadArguments, LoraArguments
 from fc_finetune.data.collate import FunctionCallingCollator, encode_record
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
-from fc_finetune.hf_compat import enable_activation_checkpointing, quiet_library_deprecations
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.model.compat import enable_activation_checkpointing, quiet_library_deprecations
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
 
 
@@ -190,7 +190,7 @@ def test_hidden_state_scale_does_not_blow_up_the_selector():
 
 
 def test_padding_mask_is_redundant_only_for_right_padding_without_a_cache():
-    from fc_finetune.modeling import padding_mask_is_redundant
+    from fc_finetune.model.modeling import padding_mask_is_redundant
 
     right = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
     left = torch.tensor([[1, 1, 1, 1], [0, 0, 1, 1]])
@@ -207,7 +207,7 @@ def test_padding_mask_is_redundant_only_for_right_padding_without_a_cache():
 def test_dropping_the_right_padding_mask_keeps_losses_and_gradients(arch, monkeypatch):
     """The training forward runs causal-only attention on right-padded batches (faster SDPA
     kernel); every loss and every gradient must equal those computed with the mask."""
-    import fc_finetune.modeling as modeling
+    import fc_finetune.model.modeling as modeling
 
     model, tok = make(arch)
     perturb(model)

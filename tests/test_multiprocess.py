@@ -88,7 +88,7 @@ def work(tmp_path_factory):
 def _one_process(work, name: str, batch: int, accumulation: int = 1) -> Path:
     root, env = work
     out = root / name
-    _run([sys.executable, "-m", "fc_finetune.train", *_train_flags(root, out, batch, accumulation)], env, name)
+    _run([sys.executable, "-m", "fc_finetune.training.run", *_train_flags(root, out, batch, accumulation)], env, name)
     return out
 
 
@@ -97,7 +97,7 @@ def _two_processes(work, name: str, batch: int, accumulation: int = 1) -> Path:
     out = root / name
     _run([sys.executable, "-m", "accelerate.commands.launch", "--config_file", CPU_2PROC,
           "--main_process_port", str(_free_port()),
-          "-m", "fc_finetune.train", *_train_flags(root, out, batch, accumulation)], env, name)
+          "-m", "fc_finetune.training.run", *_train_flags(root, out, batch, accumulation)], env, name)
     return out
 
 

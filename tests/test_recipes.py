@@ -1,7 +1,7 @@
 """Every recipe stays loadable by the code it is meant for.
 
 * Training recipes (``recipes/<model>/*.yaml``) load into the dataclasses through the real
-  parser (``fc_finetune.config.parse_args``), keep every key they set, and name their own
+  parser (``fc_finetune.training.config.parse_args``), keep every key they set, and name their own
   launch command in the header; the flags of each launch command parse too, and multi-GPU
   commands keep the recipe's global batch.
 * accelerate configs (``recipes/accelerate/*.yaml``) load with accelerate's own config
@@ -82,7 +82,7 @@ def _flag(argv: list[str], name: str) -> str | None:
 
 
 def _parse(argv: list[str]):
-    from fc_finetune.config import parse_args
+    from fc_finetune.training.config import parse_args
 
     return parse_args(None, [*argv, *_needs_cpu_flag()])
 
@@ -131,7 +131,7 @@ def test_recipe_loads_into_the_dataclasses(path):
 
 @pytest.mark.parametrize("path", TRAINING_RECIPES)
 def test_recipe_header_names_its_launch_command(path):
-    commands = _commands(path, "fc_finetune.train") + _commands(path, "fc-finetune train")
+    commands = _commands(path, "fc_finetune.training.run") + _commands(path, "fc-finetune train")
     own = [argv for argv in commands if _flag(argv, "--config") == path]
     assert own, f"{path}: the header comment has no launch command with --config {path}"
 
@@ -320,7 +320,7 @@ def test_recipe_trains_a_step_with_a_tiny_model(path, tiny_assets, tmp_path):
     """Each recipe as written (LoRA, heads, sampler, precision, checkpointing, logging) runs one
     optimizer step and one eval on CPU; only the model, the data, the length of the run and
     what needs a GPU (4-bit loading) are swapped."""
-    from fc_finetune.train import main
+    from fc_finetune.training.run import main
 
     argv = ["--config", path, "--model_name_or_path", str(tiny_assets / "model"),
             "--train_data", str(tiny_assets / "train.jsonl"), "--eval_data", str(tiny_assets / "eval.jsonl"),

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from fc_finetune.errors import FcFinetuneError
-from fc_finetune.registry import FunctionRegistry, RegistryError, UnknownFunctionError
+from fc_finetune.tools.registry import FunctionRegistry, RegistryError, UnknownFunctionError
 
 
 class Unit(enum.Enum):

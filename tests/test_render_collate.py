@@ -13,7 +13,8 @@ from fc_finetune.data.collate import (
     encode_record,
     encode_with_truncation,
 )
-from fc_finetune.data.render import NO_CALL, render_prompt, render_record
+from fc_finetune.data.contract import NO_CALL
+from fc_finetune.data.render import render_prompt, render_record
 from fc_finetune.data.templates import builtin_template, check_template, prepare_tokenizer
 from fc_finetune.data.tool_format import HERMES
 from fc_finetune.errors import DataError

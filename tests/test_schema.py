@@ -8,8 +8,7 @@ import json
 import pytest
 from data_samples import good_records, multi_turn_record, no_call_record, parallel_record, weather_tool
 
-from fc_finetune.errors import DataError
-from fc_finetune.schema import (
+from fc_finetune.data.schema import (
     KIND_ARGS,
     KIND_ARGS_TYPE,
     KIND_EMPTY,
@@ -25,6 +24,7 @@ from fc_finetune.schema import (
     validate_record,
     validate_tools,
 )
+from fc_finetune.errors import DataError
 
 
 def _error(record, **kwargs) -> DataError:

@@ -6,11 +6,11 @@ import random
 import torch
 from selection_task import COLOURS, COMPACT_TOOL_TEMPLATE, dataset
 
-from fc_finetune.config_model import HeadArguments, LoraArguments
 from fc_finetune.data.collate import FunctionCallingCollator, encode_record
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
 
 

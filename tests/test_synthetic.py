@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from fc_finetune.data.schema import validate_record
 from fc_finetune.data.synthetic import (
     BY_NAME,
     CATALOGUE,
@@ -30,7 +31,6 @@ from fc_finetune.data.synthetic import (
 from fc_finetune.data.synthetic.generator import excluded_with
 from fc_finetune.data.synthetic.phrasing import KNOWLEDGE_UNFIT, describe
 from fc_finetune.data.synthetic.spec import template_fields
-from fc_finetune.schema import validate_record
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_EVAL, HELDOUT = 900, 300, 6

@@ -4,8 +4,8 @@ from fc_records import WEATHER
 
 from fc_finetune.data.templates import prepare_tokenizer
 from fc_finetune.data.tool_format import HERMES
+from fc_finetune.inference.text_decoder import generate_turn, parse_turn
 from fc_finetune.testing import tiny_model_and_tokenizer
-from fc_finetune.text_mode import generate_turn, parse_turn
 
 
 def test_parse_keeps_only_valid_calls_and_explains_the_rest():

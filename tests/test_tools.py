@@ -7,9 +7,8 @@ import time
 import pytest
 from jsonschema import Draft202012Validator
 
-from fc_finetune.executor import Executor
-from fc_finetune.schema import validate_tools
-from fc_finetune.tools import (
+from fc_finetune.data.schema import validate_tools
+from fc_finetune.tools.builtin import (
     REGISTRY,
     add_to_date,
     build_registry,
@@ -20,6 +19,7 @@ from fc_finetune.tools import (
     lookup_fact,
     search_facts,
 )
+from fc_finetune.tools.executor import Executor
 from fc_finetune.tools.knowledge import load_facts
 
 NAMES = ["calculate", "convert_units", "date_difference", "add_to_date", "day_of_week", "lookup_fact",

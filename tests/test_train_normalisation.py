@@ -19,16 +19,17 @@ import pytest
 import torch
 from train_fixtures import read_safetensors, run_args, tiny_assets  # noqa: F401
 
-from fc_finetune.config import FunctionCallingTrainingArguments
-from fc_finetune.config_model import HeadArguments, LoraArguments
-from fc_finetune.data.collate import IGNORE, FunctionCallingCollator, encode_record
+from fc_finetune.data.collate import FunctionCallingCollator, encode_record
+from fc_finetune.data.contract import IGNORE
 from fc_finetune.data.io import load_records
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
-from fc_finetune.train import main
-from fc_finetune.trainer import FunctionCallingTrainer
+from fc_finetune.training.config import FunctionCallingTrainingArguments
+from fc_finetune.training.run import main
+from fc_finetune.training.trainer import FunctionCallingTrainer
 
 LOSSES = ("loss", "loss_lm", "loss_select", "loss_param")
 

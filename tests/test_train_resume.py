@@ -25,8 +25,8 @@ import torch
 from train_fixtures import read_safetensors, run_args, tiny_assets  # noqa: F401
 
 from fc_finetune.errors import FcFinetuneError
-from fc_finetune.train import main
-from fc_finetune.trainer import COMPLETE_MARKER, last_complete_checkpoint
+from fc_finetune.training.run import main
+from fc_finetune.training.trainer import COMPLETE_MARKER, last_complete_checkpoint
 
 STEPS, SAVE_EVERY = 6, 2
 WEIGHTS = ("adapter_model.safetensors", "fc_heads.safetensors")
@@ -62,7 +62,7 @@ def killed(tiny_assets, tmp_path_factory) -> Path:  # noqa: F811
     out = tmp_path_factory.mktemp("killed")
     marker = out / f"checkpoint-{SAVE_EVERY}" / COMPLETE_MARKER
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "fc_finetune.train", *resume_args(tiny_assets, out)],
+    proc = subprocess.Popen([sys.executable, "-m", "fc_finetune.training.run", *resume_args(tiny_assets, out)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:

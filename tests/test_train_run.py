@@ -1,4 +1,4 @@
-"""A whole tiny training run through ``fc_finetune.train.main``: what it changes and writes."""
+"""A whole tiny training run through ``fc_finetune.training.run.main``: what it changes and writes."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import torch
 import yaml
 from train_fixtures import read_safetensors, run_args, tiny_assets  # noqa: F401
 
-import fc_finetune.reporting as reporting
+import fc_finetune.training.reporting as reporting
+import fc_finetune.training.run as run_module
 from fc_finetune.data.collate import FunctionCallingCollator, encode_record
 from fc_finetune.data.io import load_records
 from fc_finetune.data.render import render_record
-from fc_finetune.model_io import load_tokenizer_for
-from fc_finetune.modeling import FunctionCallingModel
-from fc_finetune.train import main
+from fc_finetune.model.io import load_tokenizer_for
+from fc_finetune.model.modeling import FunctionCallingModel
+from fc_finetune.training.run import main
 
 SERIES = ("loss_lm", "loss_select", "loss_param", "select_accuracy")
 
@@ -37,7 +38,7 @@ def run_capturing(argv: list[str]) -> dict:
         return model
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(reporting, "finish_run", finish_run)
+        mp.setattr(run_module, "finish_run", finish_run)
         mp.setattr(FunctionCallingModel, "from_base", classmethod(from_base))
         assert main(argv) == 0
     return seen

@@ -55,12 +55,11 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["train"]:
-        # Training has its own (HfArgumentParser) options; hand them over untouched.
-        return _run_train(argv[1:])
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra  # a command with its own option parser (train) reads them
     setup_logging(args.log_level)
     try:
         return int(args.func(args) or 0)
@@ -72,16 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fc-finetune: interrupted", file=sys.stderr)
         return 130
-
-
-def _run_train(argv: list[str]) -> int:
-    from .train import main as train_main
-
-    try:
-        return train_main(argv)
-    except FcFinetuneError as exc:
-        print(f"fc-finetune: error: {exc}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -15,6 +15,20 @@ import json
 import random
 from typing import Any
 
+import jinja2
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import (
+    AutoModelForCausalLM,
+    GPT2Config,
+    LlamaConfig,
+    MistralConfig,
+    PreTrainedTokenizerFast,
+    Qwen2Config,
+)
+
+from .data.templates import builtin_template
+
 TINY_ARCHS = ("llama", "qwen2", "mistral", "gpt2")
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -52,10 +66,6 @@ def _corpus(seed: int = 0) -> list[str]:
 
 def _rendered_builtin_template() -> str:
     """The built-in tool template rendered once, so its fixed text tokenises compactly."""
-    import jinja2
-
-    from .data.templates import builtin_template
-
     env = jinja2.Environment()
     env.filters["tojson"] = lambda x: json.dumps(x, ensure_ascii=False)
     tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather.",
@@ -68,8 +78,6 @@ def _rendered_builtin_template() -> str:
 
 @functools.lru_cache(maxsize=4)
 def _tokenizer_json(vocab_size: int) -> str:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
@@ -84,9 +92,6 @@ def _tokenizer_json(vocab_size: int) -> str:
 
 def tiny_tokenizer(vocab_size: int = 1024):
     """A fast byte-level BPE tokenizer with ChatML special tokens and chat template."""
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
     backend = Tokenizer.from_str(_tokenizer_json(vocab_size))
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>",
@@ -100,8 +105,6 @@ def tiny_config(arch: str = "llama", *, vocab_size: int = 512, hidden_size: int 
                 num_heads: int = 4, tie_word_embeddings: bool | None = None, max_positions: int = 2048,
                 **overrides: Any):
     """A transformers config for a tiny decoder of the given architecture family."""
-    from transformers import GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
-
     if arch not in TINY_ARCHS:
         raise ValueError(f"Unknown tiny architecture '{arch}'; choose one of {TINY_ARCHS}.")
     ids = {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}
@@ -124,9 +127,6 @@ def tiny_config(arch: str = "llama", *, vocab_size: int = 512, hidden_size: int 
 
 def tiny_model(arch: str = "llama", *, seed: int = 0, dtype: Any = None, **config_kwargs: Any):
     """A randomly initialised ``AutoModelForCausalLM`` (seeded, so weights are reproducible)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
     cfg = tiny_config(arch, **config_kwargs)
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(cfg, dtype=dtype or torch.float32)

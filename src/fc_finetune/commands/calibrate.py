@@ -35,57 +35,45 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Heavy imports (torch, transformers) here, not at the top: `fc-finetune --help` stays fast.
     import datasets
     import torch
     from torch.utils.data import DataLoader
 
-    from ..cache import atomic_write_bytes
-    from ..calibration import (
-        balanced_call_accuracy,
-        calibrate_selector,
-        collect_decisions,
-        expected_calibration_error,
-    )
     from ..data.collate import FunctionCallingCollator, encode_dataset
     from ..data.io import load_records
     from ..errors import FcFinetuneError
-    from ..model_io import CONFIG_NAME, load_model, load_tokenizer_for
+    from ..model import io
+    from ..model.modeling import load_model
+    from ..training.calibration import apply_calibration, calibrate_model
 
-    config_path = args.model / CONFIG_NAME
-    if not config_path.is_file():
-        raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` (no {CONFIG_NAME}).")
+    if not io.is_saved_model(args.model):
+        raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
+                              f"(no {io.CONFIG_NAME}).")
     records = load_records(args.data, limit=args.max_examples).records
     model = load_model(args.model, dtype=torch.float32)
     if model.heads.selector is None:
         raise FcFinetuneError(f"'{args.model}' was trained without the selector head: nothing to calibrate.")
-    tokenizer = load_tokenizer_for(args.model)
+    tokenizer = io.load_tokenizer_for(args.model)
     rows = datasets.Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
     encoded, _ = encode_dataset(rows, tokenizer, max_length=args.max_length)
     encoded = encoded.select_columns([c for c in encoded.column_names if c not in ("record", "length")])
     loader = DataLoader(encoded, batch_size=args.batch_size, collate_fn=FunctionCallingCollator(tokenizer.pad_token_id))
-    with torch.no_grad():
-        logits, targets = collect_decisions(model, loader)
-    fitted = calibrate_selector(logits, targets)
+    report = calibrate_model(model, loader)
+    fitted = report.fitted
     if fitted is None:
-        raise FcFinetuneError(f"'{args.data}' gives only {targets.numel()} decision points; calibration needs "
+        raise FcFinetuneError(f"'{args.data}' gives only {report.decisions} decision points; calibration needs "
                               "at least 10 (more is better: hundreds).")
-    clean = logits.masked_fill(torch.isinf(logits), -1e4)
-    current_t = model.selector_temperature
-    current_p = torch.softmax(clean / current_t, -1)
-    current_thr = 0.5 if model.no_call_threshold is None else model.no_call_threshold
-    should_not = targets == logits.shape[1] - 1
-    print(f"{fitted.decisions} decision points ({int(should_not.sum())} NO_CALL) from {len(encoded)} conversations")
-    print(f"current:  temperature {current_t:.3f}, NO_CALL threshold {current_thr:.3f}: ECE "
-          f"{expected_calibration_error(current_p, targets):.3f}, call/no-call balanced accuracy "
-          f"{balanced_call_accuracy(current_p[:, -1], should_not, current_thr):.3f}")
+    print(f"{fitted.decisions} decision points ({report.no_call_decisions} NO_CALL) from {len(encoded)} conversations")
+    print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f}: "
+          f"ECE {report.current_ece:.3f}, call/no-call balanced accuracy {report.current_balanced_accuracy:.3f}")
     print(f"refitted: temperature {fitted.temperature:.3f}, NO_CALL threshold {fitted.no_call_threshold:.3f}: ECE "
           f"{fitted.ece_after:.3f}, call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}")
     if args.dry_run:
         print("--dry-run: the model folder is unchanged")
         return 0
-    config = json.loads(config_path.read_text())
-    config.update(selector_temperature=fitted.temperature, no_call_threshold=fitted.no_call_threshold,
-                  selector_calibration={**fitted.to_dict(), "data": str(args.data)})
-    atomic_write_bytes(config_path, (json.dumps(config, indent=2) + "\n").encode())
-    print(f"written to {config_path}")
+    apply_calibration(model, fitted)
+    io.update_config(args.model, selector_temperature=fitted.temperature, no_call_threshold=fitted.no_call_threshold,
+                     selector_calibration={**fitted.to_dict(), "data": str(args.data)})
+    print(f"written to {args.model / io.CONFIG_NAME}")
     return 0

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FcFinetuneError
-from ..registry import load_registry
+from ..tools.registry import load_registry
 
 DEFAULT_TOOLS = "fc_finetune.tools:REGISTRY"
 PROMPT = "you> "
@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------- set-up
 def _dtype(name: str):
+    # Imported when the command runs: the command line imports every command module at start-up.
     import torch
 
     return name if name == "auto" else getattr(torch, name)
@@ -63,7 +64,8 @@ def _dtype(name: str):
 
 def saved_selector(model_ref: str) -> bool | None:
     """None for a plain model; for a folder saved by fc-finetune, whether it has a selector head."""
-    from ..model_io import CONFIG_NAME, read_config
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..model.io import CONFIG_NAME, read_config
 
     path = Path(model_ref).expanduser()
     if not (path / CONFIG_NAME).is_file():
@@ -72,7 +74,8 @@ def saved_selector(model_ref: str) -> bool | None:
 
 
 def build_agent(args: argparse.Namespace):
-    from ..agent import FunctionCallingAgent
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..inference.agent import FunctionCallingAgent
 
     if args.max_calls < 0:
         raise FcFinetuneError("--max-calls must be 0 or more.")
@@ -88,7 +91,8 @@ def build_agent(args: argparse.Namespace):
                 else "was trained without the selector head")
         raise FcFinetuneError(f"--mode heads needs a model with a selector head, and '{args.model}' {what}. "
                               "Use --mode text, or train one with `fc-finetune train` and pass its output folder.")
-    from ..model_io import load_for_inference
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..model.modeling import load_for_inference
 
     model, tokenizer, call_format = load_for_inference(args.model, dtype=_dtype(args.dtype), base_model=args.base_model)
     return FunctionCallingAgent(model, tokenizer, registry, mode=mode, max_calls_per_turn=args.max_calls,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data.bfcl_fetch import BFCL_VERSION, fetch_bfcl, load_index
+from ..evaluation.bfcl_fetch import BFCL_VERSION, fetch_bfcl, load_index
 
 FORMAT_CHOICES = ("auto", "canonical", "openai", "sharegpt", "xlam", "glaive", "hermes", "bfcl")
 
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     generate = dsub.add_parser("generate", help="Write the bundled synthetic training mix (train/eval JSONL).",
                                description="Seeded, reproducible synthetic function-calling data; see data/README.md.")
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.synthetic.cli import add_arguments as add_generate_arguments
 
     add_generate_arguments(generate)
@@ -80,6 +81,7 @@ def _add_input_options(parser: argparse.ArgumentParser, *, on_error: str) -> Non
 
 
 def _load(args: argparse.Namespace, **kwargs):
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.io import load_records
 
     return load_records(args.input, fmt=args.format, on_error=args.on_error,
@@ -87,6 +89,7 @@ def _load(args: argparse.Namespace, **kwargs):
 
 
 def _convert(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.io import write_jsonl
 
     result = _load(args, limit=args.limit)
@@ -104,12 +107,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.stats import dataset_stats, rendered_token_length
 
     result = _load(args)
     token_length = None
     if args.model:
-        from ..loading import load_tokenizer
+        # Imported when the command runs: the command line imports every command module at start-up.
+        from ..model.loading import load_tokenizer
 
         token_length = rendered_token_length(load_tokenizer(args.model))
     print(result.report(show_errors=3))
@@ -118,6 +123,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.synthetic.cli import run
 
     return run(args)

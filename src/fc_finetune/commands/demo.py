@@ -42,9 +42,10 @@ def _step(n: int, text: str) -> float:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..config import load_recipe
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..errors import FcFinetuneError
-    from ..loading import resolve_model_path
+    from ..model.loading import resolve_model_path
+    from ..training.config import load_recipe
 
     if not args.recipe.is_file():
         raise FcFinetuneError(f"Recipe '{args.recipe}' not found: run the demo from the repository root, "
@@ -58,6 +59,7 @@ def main(args: argparse.Namespace) -> int:
 
     t = _step(2, f"data: the bundled synthetic mix in {args.data_dir}")
     if not (args.data_dir / "train.jsonl").is_file():
+        # Imported when the command runs: the command line imports every command module at start-up.
         from ..data.synthetic import write_mix
 
         write_mix(args.data_dir, 3000, 300, 0, max_tools=3)
@@ -69,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
     if args.reuse and (output_dir / "fc_finetune_config.json").is_file():
         print("      reusing the trained model (--reuse)")
     else:
-        from ..train import main as train_main
+        # Imported when the command runs: the command line imports every command module at start-up.
+        from ..training.run import main as train_main
 
         argv = ["--config", str(args.recipe), "--output_dir", str(output_dir),
                 "--train_data", str(args.data_dir / "train.jsonl"), "--eval_data", str(args.data_dir / "eval.jsonl")]
@@ -85,6 +88,7 @@ def main(args: argparse.Namespace) -> int:
           f"({time.perf_counter() - t:.0f} s)")
 
     t = _step(4, f"held-out evaluation: {args.eval_examples} examples of each kind, heads mode and text mode")
+    # Imported when the command runs: the command line imports every command module at start-up.
     from .demo_eval import exchange, held_out_eval
 
     if "eval_select_accuracy" in summary:

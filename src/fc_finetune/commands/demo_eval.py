@@ -23,13 +23,16 @@ def _rate(value) -> str:
 
 def held_out_eval(model_dir: Path, eval_file: Path, out_dir: Path, *, per_kind: int, responses: int = 6) -> list[str]:
     """Evaluate ``model_dir`` in both modes on ``per_kind`` examples of each kind; report lines."""
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..data.synthetic.registry import catalogue_registry
     from ..evaluation.compare import write_comparison
     from ..evaluation.runner import RunOptions, evaluate, load_eval_model
 
     model = load_eval_model(str(model_dir), mode="heads")
     overall, written = {}, []
     for mode in ("heads", "text"):
-        options = RunOptions(mode=mode, max_new_tokens=160, responses=responses, progress=True)
+        options = RunOptions(mode=mode, max_new_tokens=160, responses=responses, progress=True,
+                             fallback_registry=catalogue_registry())
         results, paths = evaluate(str(model_dir), str(eval_file), options, limit=per_kind,
                                   out=out_dir / f"{model.name}-{mode}", model=model)
         overall[mode] = results["summary"]["overall"]
@@ -52,11 +55,13 @@ def held_out_eval(model_dir: Path, eval_file: Path, out_dir: Path, *, per_kind: 
 
 def exchange(model_dir: Path, eval_file: Path) -> list[str]:
     """One request through the agent loop in heads mode, shown as it happens."""
+    # Imported when the command runs: the command line imports every command module at start-up.
     import torch
 
-    from ..agent import FunctionCallingAgent
     from ..data.synthetic.registry import catalogue_registry
-    from ..model_io import load_model, load_tokenizer_for
+    from ..inference.agent import FunctionCallingAgent
+    from ..model.io import load_tokenizer_for
+    from ..model.modeling import load_model
 
     records = [json.loads(line) for line in Path(eval_file).read_text().splitlines() if line.strip()]
     # A single call to a function seen in training (step 4 covers the held-out ones).

@@ -83,11 +83,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
     from ..errors import FcFinetuneError
 
     if args.compare:
         if args.model or args.data:
             raise FcFinetuneError("--compare reads earlier results; do not pass --model or --data with it.")
+        # Imported when the command runs: the command line imports every command module at start-up.
         from ..evaluation.compare import write_comparison
 
         markdown, paths = write_comparison(args.compare, args.out or Path("outputs/eval/comparison"))
@@ -97,12 +99,15 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.data:
         raise FcFinetuneError("fc-finetune eval needs --model and --data (or --compare RESULTS...); see --help.")
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..data.synthetic.registry import catalogue_registry
     from ..evaluation.runner import RunOptions, evaluate
-    from ..registry import load_registry
+    from ..tools.registry import load_registry
 
     options = RunOptions(mode=args.mode, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                          max_calls=args.max_calls, responses=0 if args.no_responses else args.responses,
                          registry=load_registry(args.tools) if args.tools else None,
+                         fallback_registry=catalogue_registry(),  # runs the bundled mix's calls
                          progress=not args.no_progress and sys.stderr.isatty(), extra={"tools": args.tools})
     results, paths = evaluate(args.model, args.data, options, limit=args.limit, out=args.out,
                               write_model_card_results=args.write_model_card_results, dtype=args.dtype)

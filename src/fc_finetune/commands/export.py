@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
     import torch
 
-    from ..model_io import export_merged, load_model, load_tokenizer_for
+    from ..model.io import export_merged, load_tokenizer_for
+    from ..model.modeling import load_model
 
     model = load_model(args.model, base_model=args.base_model, dtype=torch.float32)
     export_merged(model, args.out, tokenizer=load_tokenizer_for(args.model), dtype=args.dtype)

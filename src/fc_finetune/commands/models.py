@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..model_zoo import BUNDLED_MODELS, fetch_model, get_bundled, is_fetched, model_dir
+from ..model.zoo import BUNDLED_MODELS, fetch_model, get_bundled, is_fetched, model_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:

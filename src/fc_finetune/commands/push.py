@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..hub import build_model_card, files_to_push, push_to_hub
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..hub.push import build_model_card, files_to_push, push_to_hub
 
     if args.card_only:
         print(build_model_card(args.model, repo_id=args.repo_id))

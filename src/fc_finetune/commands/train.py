@@ -1,4 +1,9 @@
-"""``fc-finetune train``: see :mod:`fc_finetune.train` (every option: ``fc-finetune train --help``)."""
+"""``fc-finetune train``: one training run (:func:`fc_finetune.training.run.main`).
+
+Training has its own parser (one dataclass per concern, defaults < YAML recipe < flags,
+unknown keys are errors): every option after ``train`` goes to it untouched, and
+``fc-finetune train --help`` lists them all.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", add_help=False, help="Fine-tune with LoRA + heads from a YAML recipe "
                             "(`fc-finetune train --config RECIPE.yaml [--key value ...]`; --help lists every option).")
-    parser.add_argument("train_args", nargs=argparse.REMAINDER,
-                        help="--config RECIPE.yaml and any training option, e.g. --max_steps 20.")
-    parser.set_defaults(func=main)
+    parser.set_defaults(func=main, passthrough=True)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..train import main as train_main
+    # Imported here, not at the top: it loads torch and transformers, which `fc-finetune --help`
+    # and the other commands do not need.
+    from ..training.run import main as run
 
-    return train_main(args.train_args)
+    return run(args.extra)

@@ -28,11 +28,11 @@ from typing import Any
 import torch
 
 from ..errors import DataError
-from .render import NO_CALL, RenderedRecord, render_record
+from .contract import IGNORE, NO_POSITION, NO_TOOL
+from .render import RenderedRecord, render_record
 
 logger = logging.getLogger(__name__)
 
-IGNORE = -100
 TRUNCATION = ("drop", "oldest_turns")
 
 
@@ -64,7 +64,7 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
     for a, b in rendered.lm_spans:
         for t in overlapping_tokens(starts, ends, a, b):
             labels[t] = ids[t]
-    param_tool = [-1] * n
+    param_tool = [NO_TOOL] * n
     for a, b, tool in rendered.value_spans:
         for t in overlapping_tokens(starts, ends, a, b):
             param_tool[t] = tool
@@ -176,9 +176,8 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
 class FunctionCallingCollator:
     """Pad encoded examples into a batch of tensors (right padding).
 
-    Returns ``input_ids``, ``attention_mask``, ``labels`` (-100 padded), ``param_tool``
-    (-1), ``decision_pos`` (-1 padded, ``[B, D]``), ``decision_target`` (-100 padded),
-    ``tool_spans`` (``[B, T, 2]``) and ``tool_mask`` (``[B, T]``).
+    Returns the keys of :data:`~fc_finetune.data.contract.BATCH_KEYS`, padded as
+    :mod:`fc_finetune.data.contract` says.
     """
 
     pad_token_id: int
@@ -194,8 +193,8 @@ class FunctionCallingCollator:
             "input_ids": torch.full((len(features), longest), self.pad_token_id, dtype=torch.long),
             "attention_mask": torch.zeros((len(features), longest), dtype=torch.long),
             "labels": torch.full((len(features), longest), IGNORE, dtype=torch.long),
-            "param_tool": torch.full((len(features), longest), -1, dtype=torch.long),
-            "decision_pos": torch.full((len(features), n_dec), -1, dtype=torch.long),
+            "param_tool": torch.full((len(features), longest), NO_TOOL, dtype=torch.long),
+            "decision_pos": torch.full((len(features), n_dec), NO_POSITION, dtype=torch.long),
             "decision_target": torch.full((len(features), n_dec), IGNORE, dtype=torch.long),
             "tool_spans": torch.zeros((len(features), n_tools, 2), dtype=torch.long),
             "tool_mask": torch.zeros((len(features), n_tools), dtype=torch.bool),
@@ -217,5 +216,5 @@ class FunctionCallingCollator:
         return batch
 
 
-__all__ = ["IGNORE", "NO_CALL", "EncodeStats", "FunctionCallingCollator", "encode_dataset", "encode_record",
+__all__ = ["EncodeStats", "FunctionCallingCollator", "encode_dataset", "encode_record",
            "encode_with_truncation"]

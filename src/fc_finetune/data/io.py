@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cache import atomic_file
 from ..errors import DataError
-from ..schema import error_kind, validate_record
+from ..utils.cache import atomic_file
+from .schema import error_kind, validate_record
 
 logger = logging.getLogger(__name__)
 

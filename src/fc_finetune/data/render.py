@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import DataError
+from .contract import NO_CALL
 from .templates import hf_messages
 from .tool_format import HERMES, ToolCallFormat, dumps
-
-NO_CALL = -1
 
 Span = tuple[int, int]
 

@@ -16,6 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .render import render_record
+from .templates import prepare_tokenizer
+
 logger = logging.getLogger(__name__)
 
 
@@ -121,9 +124,6 @@ def rendered_token_length(tokenizer) -> Callable[[dict], int]:
 
     The tokenizer gets a tool-aware chat template first when its own ignores tools.
     """
-    from .render import render_record
-    from .templates import prepare_tokenizer
-
     call_format = prepare_tokenizer(tokenizer)
 
     def length(record: dict) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..cache import atomic_write_bytes
 from ..errors import FcFinetuneError
+from ..utils.cache import atomic_write_bytes
+from .plots import plot_comparison
 from .report import RESULTS_NAME, write_json
 
 SUMMARY_COLUMN = "summary"
@@ -72,8 +73,6 @@ def render_comparison(table: dict) -> str:
 
 def write_comparison(specs: list[str | Path], out: Path) -> tuple[str, dict[str, Path]]:
     """Compare the runs in ``specs``; write the table, its JSON and the chart into ``out``."""
-    from .plots import plot_comparison
-
     if len(specs) < 1:
         raise FcFinetuneError("--compare needs at least one results folder or file.")
     table = comparison_table([load_results(s) for s in specs])

@@ -29,7 +29,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..schema import argument_error
+import datasets
+import evaluate
+
+from ..data.schema import argument_error
 from .ast_match import REASONS, Match, match_calls, possible_answers_from_calls
 
 MODULES = ("fc_ast_match", "fc_call_metrics", "fc_response")
@@ -152,9 +155,6 @@ def summarise(scores: list[dict]) -> dict:
 
 def string_pairs_info(description: str, inputs_description: str):
     """The ``evaluate.MetricInfo`` of the bundled modules: predictions and references are strings."""
-    import datasets
-    import evaluate
-
     return evaluate.MetricInfo(
         description=description, citation="", inputs_description=inputs_description,
         features=datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}))

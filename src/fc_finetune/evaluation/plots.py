@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cache import atomic_file
+from ..utils.cache import atomic_file
 
 
 def _pyplot():

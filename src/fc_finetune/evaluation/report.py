@@ -5,7 +5,7 @@ Into the output folder:
 * ``results.json``: ``config`` (model, mode, data spec, limit, versions, date), ``summary``
   (per-category and overall metrics, the headline number) and ``examples`` (one record each);
 * ``report.md``: the summary table, failure reasons, calibration and a few failing examples;
-* ``eval_results.json``: the numbers in the shape :mod:`fc_finetune.hub` puts into the
+* ``eval_results.json``: the numbers in the shape :mod:`fc_finetune.hub.push` puts into the
   model card (a list of ``{dataset_type, dataset_name, split, metric_type, metric_name,
   value}``); with ``--write-model-card-results`` it is merged into the model folder instead;
 * PNG plots (see :mod:`.plots`).
@@ -18,16 +18,24 @@ the AST accuracy over all its examples.
 from __future__ import annotations
 
 import json
+import platform
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..cache import atomic_write_bytes
+import torch
+import transformers
+
+from .. import __version__
+from ..errors import FcFinetuneError
+from ..utils.cache import atomic_write_bytes
+from .plots import write_plots
+from .text_metrics import bleu, rouge_l
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.md"
-EVAL_RESULTS_NAME = "eval_results.json"  # = fc_finetune.hub.EVAL_RESULTS_NAME
+EVAL_RESULTS_NAME = "eval_results.json"  # = fc_finetune.hub.push.EVAL_RESULTS_NAME
 INVALID_OUTPUT = "invalid_output"
 REASON_TEXT = {
     "correct": "the calls match a possible answer",
@@ -53,8 +61,6 @@ def _rate(num: float, den: float) -> float | None:
 
 def aggregate(records: list[dict]) -> dict:
     """Metrics over ``records`` (each rate with the counts behind it)."""
-    from .text_metrics import bleu, rouge_l
-
     n = len(records)
     correct = sum(bool(r["verdict"]["ok"]) for r in records)
     should = [r for r in records if r["score"]["should_call"]]
@@ -132,13 +138,6 @@ def summarise_records(records: list[dict], categories: list[str], *, kind: str) 
 
 
 def versions() -> dict:
-    import platform
-
-    import torch
-    import transformers
-
-    from .. import __version__
-
     return {"fc_finetune": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
             "python": platform.python_version()}
 
@@ -221,7 +220,7 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
 
 
 def eval_results_entries(results: dict) -> list[dict]:
-    """The model-card numbers (see :func:`fc_finetune.hub.build_model_card`)."""
+    """The model-card numbers (see :func:`fc_finetune.hub.push.build_model_card`)."""
     config, summary = results["config"], results["summary"]
     mode = config["mode"]
     limited = f" (first {config['limit']} per category)" if config.get("limit") else ""
@@ -250,8 +249,6 @@ def eval_results_entries(results: dict) -> list[dict]:
 
 def merge_eval_results(path: Path, entries: list[dict]) -> list[dict]:
     """Entries already in ``path`` (other sets, other modes) kept; the same metric replaced."""
-    from ..errors import FcFinetuneError
-
     old: list[dict] = []
     if path.is_file():
         try:
@@ -271,8 +268,6 @@ def merge_eval_results(path: Path, entries: list[dict]) -> list[dict]:
 
 def write_report(results: dict, out: Path, *, model_card_dir: Path | None = None) -> dict[str, Path]:
     """Write results.json, the plots, report.md and eval_results.json; returns their paths."""
-    from .plots import write_plots
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results": write_json(out / RESULTS_NAME, results)}

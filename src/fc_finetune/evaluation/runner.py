@@ -2,7 +2,7 @@
 
 Two modes, as DESIGN.md's "Inference" describes:
 
-* ``heads``: :class:`~fc_finetune.agent_heads.HeadsDecoder` (selector head, schema-constrained
+* ``heads``: :class:`~fc_finetune.inference.heads_decoder.HeadsDecoder` (selector head, schema-constrained
   arguments); needs a model trained by fc-finetune.
 * ``text``: plain generation, then the calls are parsed from the text as a server would.
   The AST matcher judges the calls *as written* (before the schema filter); output with
@@ -17,7 +17,6 @@ exists, and the seconds it took.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -25,12 +24,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+from tqdm.auto import tqdm
+
+from ..data.schema import call_problems
 from ..errors import FcFinetuneError
-from .sets import EvalExample
+from ..inference.engine import MODES, TurnEngine
+from ..model.io import is_saved_model
+from ..model.loading import resolve_model_path
+from ..model.modeling import load_for_inference
+from ..tools.executor import Executor
+from .ast_match import match_calls, possible_answers_from_calls
+from .bfcl_fetch import BFCL_VERSION
+from .metrics import score_turn
+from .report import build_results, write_report
+from .sets import EvalExample, load_eval_set
+from .text_metrics import bleu, rouge_l
 
 logger = logging.getLogger(__name__)
 
-MODES = ("heads", "text")
 INVALID_OUTPUT = "invalid_output"
 
 
@@ -58,6 +70,9 @@ class RunOptions:
     max_calls: int = 8  # per turn, heads mode
     responses: int = 50  # at most this many final answers are generated and scored (0: none)
     registry: Any = None  # a FunctionRegistry whose functions valid calls are run against
+    # A registry for the examples whose every tool it holds (the synthetic catalogue's own
+    # implementations, for the bundled mix), used when ``registry`` is None.
+    fallback_registry: Any = None
     tool_timeout_s: float = 10.0
     progress: bool = True
     extra: dict = field(default_factory=dict)
@@ -65,10 +80,6 @@ class RunOptions:
 
 def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalModel:
     """A folder saved by fc-finetune (adapter + heads), or a plain model path / alias (text mode only)."""
-    import torch
-
-    from ..model_io import is_saved_model, load_for_inference
-
     if mode not in MODES:
         raise FcFinetuneError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}.")
     torch_dtype = getattr(torch, dtype)
@@ -82,8 +93,6 @@ def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalMod
             raise FcFinetuneError(f"'{path}' was trained without the selector head, so heads mode cannot run; "
                                   "use --mode text.")
         return EvalModel(path.resolve().name, str(path), model.lm, tokenizer, call_format, model)
-    from ..loading import resolve_model_path
-
     name = str(spec) if not path.is_dir() else path.resolve().name
     return EvalModel(name.replace("/", "--"), resolve_model_path(spec), model, tokenizer, call_format, None)
 
@@ -91,8 +100,6 @@ def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalMod
 # ----------------------------------------------------------------------------- judging
 def expected_answers(example: EvalExample) -> list[dict] | None:
     """BFCL-shaped possible answers of an example (None / [] = no call expected)."""
-    from .ast_match import possible_answers_from_calls
-
     if example.expect == "no_call":
         return None
     if example.reference is not None:
@@ -101,8 +108,6 @@ def expected_answers(example: EvalExample) -> list[dict] | None:
 
 
 def verdict_for(example: EvalExample, calls: list[dict], parse_problems: list[str]) -> dict:
-    from .ast_match import match_calls
-
     if parse_problems:
         return {"ok": False, "reason": INVALID_OUTPUT, "detail": "; ".join(parse_problems)[:500]}
     if example.expect == "any_call":  # BFCL relevance: any call is right
@@ -114,11 +119,7 @@ def verdict_for(example: EvalExample, calls: list[dict], parse_problems: list[st
 
 def scores_for(example: EvalExample, calls: list[dict]) -> dict:
     """Call / no-call, function and argument scores (score_turn for file sets)."""
-    from ..text_mode import check_calls
-
     if example.reference is not None:
-        from .metrics import score_turn
-
         score = score_turn(example.reference, calls, example.tools)
         return {k: (int(v) if k in ("schema_valid", "calls") else v) for k, v in score.items() if k != "ast"}
     should = example.should_call
@@ -126,19 +127,18 @@ def scores_for(example: EvalExample, calls: list[dict]) -> dict:
     gold = sorted(name for answer in (example.possible_answers or []) for name in answer)
     return {"should_call": should, "called": bool(calls), "decision_ok": bool(calls) == should,
             "function_ok": (names == gold if gold else bool(calls)) if should else None,
-            "arguments_exact": None, "schema_valid": len(check_calls(calls, example.tools)[0]), "calls": len(calls)}
+            "arguments_exact": None, "schema_valid": sum(not call_problems(c, example.tools) for c in calls),
+            "calls": len(calls)}
 
 
-def execute_calls(example: EvalExample, calls: list[dict], executor) -> dict | None:
-    """Run the schema-valid calls through the executor: the --tools registry, else the
-    synthetic catalogue's own implementations when every tool of the example is one of
-    them. None: nothing to run them with."""
+def execute_calls(example: EvalExample, calls: list[dict], executor, fallback=None) -> dict | None:
+    """Run the schema-valid calls through ``executor`` (the --tools registry), else through
+    ``fallback`` when it holds every tool of the example. None: nothing to run them with."""
     if executor is None:
-        from ..data.synthetic import BY_NAME
-
-        if not calls or not example.tools or any(t["function"]["name"] not in BY_NAME for t in example.tools):
+        if fallback is None or not calls or not example.tools or \
+                any(t["function"]["name"] not in fallback.registry for t in example.tools):
             return None
-        executor = _catalogue_executor()
+        executor = fallback
     runnable = [c for c in calls if c["name"] in executor.registry]
     if not runnable:
         return None
@@ -146,123 +146,57 @@ def execute_calls(example: EvalExample, calls: list[dict], executor) -> dict | N
     return {"run": len(statuses), "ok": statuses.count("ok"), "statuses": statuses}
 
 
-@functools.cache
-def _catalogue_executor():
-    from ..data.synthetic.registry import catalogue_registry
-    from ..executor import Executor
-
-    return Executor(catalogue_registry(), timeout_s=10.0)
-
-
-def _unparsed_markup(text: str, fmt, calls: list, problems: list) -> list[str]:
-    opened = text.count(fmt.call_open.strip())
-    if opened > len(calls) + len(problems):
-        return [f"{opened - len(calls) - len(problems)} call(s) opened with {fmt.call_open.strip()!r} but never closed"]
-    return []
-
-
 # ----------------------------------------------------------------------------- decoding
-def _text_turns(model: EvalModel, items: list[tuple[list[dict], list[dict]]], options: RunOptions, bar):
-    """One ParsedTurn per (messages, tools), batched through generate_turns when it exists."""
-    from .. import text_mode
-
-    many = getattr(text_mode, "generate_turns", None)
-    size = max(1, options.batch_size)
-    for start in range(0, len(items), size):
-        chunk = items[start:start + size]
-        t0 = time.perf_counter()
-        if many is not None and len(chunk) > 1:
-            turns = many(model.lm, model.tokenizer, chunk, call_format=model.call_format,
-                         max_new_tokens=options.max_new_tokens, batch_size=size)
-        else:
-            turns = [text_mode.generate_turn(model.lm, model.tokenizer, m, t, call_format=model.call_format,
-                                             max_new_tokens=options.max_new_tokens) for m, t in chunk]
-        seconds = (time.perf_counter() - t0) / len(chunk)
-        for turn in turns:
-            if bar is not None:
-                bar.update(1)
-            yield turn, seconds
-
-
-def _heads_record(decoder, example: EvalExample, options: RunOptions) -> dict:
-    t0 = time.perf_counter()
-    turn = decoder.turn(example.messages, example.tools, max_calls=options.max_calls)
-    seconds = time.perf_counter() - t0
-    fmt = decoder.fmt
-    output = fmt.call_separator.join(fmt.render_call(c["name"], c["arguments"]) for c in turn.calls) or turn.content
-    decisions = [{"p_no_call": round(d["p_no_call"], 6),
-                  "choice": None if d["choice"] is None else example.tools[d["choice"]]["function"]["name"]}
-                 for d in turn.decisions]
-    return {"output": output, "calls": turn.calls, "parse_problems": [], "problems": list(turn.problems),
-            "selector": {"p_no_call": decisions[0]["p_no_call"] if decisions else None, "decisions": decisions},
-            "seconds": seconds}
-
-
-def _text_record(turn, fmt, seconds: float) -> dict:
-    raw_calls, parse_problems = fmt.parse(turn.text)
-    parse_problems = parse_problems + _unparsed_markup(turn.text, fmt, raw_calls, parse_problems)
-    return {"output": turn.text, "calls": raw_calls, "parse_problems": parse_problems,
-            "problems": list(turn.problems), "seconds": seconds}
-
-
 def run_examples(model: EvalModel, examples: list[EvalExample], options: RunOptions) -> list[dict]:
-    """Decode and judge every example; records in the order of ``examples``."""
-    from tqdm.auto import tqdm
-
-    from ..data.tool_format import FORMATS
-    from ..text_mode import check_calls
-
-    if options.mode not in MODES:
-        raise FcFinetuneError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}.")
-    fmt = FORMATS[model.call_format]
+    """Decode (through the agent's own turn engine) and judge every example; records in the
+    order of ``examples``."""
+    engine = _engine(model, options)
     bar = tqdm(total=len(examples), desc=f"eval ({options.mode})", unit="ex", disable=not options.progress)
-    raw: list[dict] = []
-    if options.mode == "heads":
-        if not model.trained:
-            raise FcFinetuneError("the base model has no trained heads; use --mode text.")
-        decoder = _decoder(model, options)
-        for example in examples:
-            raw.append(_heads_record(decoder, example, options))
-            bar.update(1)
-    else:
-        items = [(ex.messages, ex.tools) for ex in examples]
-        raw = [_text_record(turn, fmt, seconds) for turn, seconds in _text_turns(model, items, options, bar)]
+    turns = []
+    size = 1 if options.mode == "heads" else max(1, options.batch_size)
+    for begin in range(0, len(examples), size):
+        chunk = examples[begin:begin + size]
+        turns += engine.turns([(ex.messages, ex.tools) for ex in chunk], max_calls=options.max_calls,
+                              batch_size=size)
+        bar.update(len(chunk))
     bar.close()
-    executor = None
-    if options.registry is not None:
-        from ..executor import Executor
-
-        executor = Executor(options.registry, timeout_s=options.tool_timeout_s)
+    executor = None if options.registry is None else Executor(options.registry, timeout_s=options.tool_timeout_s)
+    fallback = None if options.fallback_registry is None else \
+        Executor(options.fallback_registry, timeout_s=options.tool_timeout_s)
     records = []
-    for example, out in zip(examples, raw, strict=True):
-        calls = out["calls"]
-        valid = check_calls(calls, example.tools)[0]
+    for example, turn in zip(examples, turns, strict=True):
+        valid = [c for c in turn.calls if not call_problems(c, example.tools)]
         record = {
             "id": example.id, "category": example.category,
             "prompt": example.messages, "tools": [t["function"]["name"] for t in example.tools],
             "expected": _expected_for_report(example),
-            "output": out["output"], "calls": calls, "calls_written": len(calls) + len(out["parse_problems"]),
-            "schema_valid": len(valid), "problems": out["problems"] + out["parse_problems"],
-            "verdict": verdict_for(example, calls, out["parse_problems"]),
-            "score": scores_for(example, calls),
-            "execution": execute_calls(example, valid, executor),
-            "seconds": round(out["seconds"], 4),
+            "output": turn.output, "calls": turn.calls, "calls_written": len(turn.calls) + len(turn.parse_problems),
+            "schema_valid": len(valid), "problems": turn.problems + turn.parse_problems,
+            "verdict": verdict_for(example, turn.calls, turn.parse_problems),
+            "score": scores_for(example, turn.calls),
+            "execution": execute_calls(example, valid, executor, fallback),
+            "seconds": round(turn.seconds, 4),
         }
-        if "selector" in out:
-            record["selector"] = out["selector"]
+        if options.mode == "heads":
+            decisions = [{"p_no_call": round(d["p_no_call"], 6),
+                          "choice": None if d["choice"] is None else example.tools[d["choice"]]["function"]["name"]}
+                         for d in turn.decisions]
+            record["selector"] = {"p_no_call": decisions[0]["p_no_call"] if decisions else None,
+                                  "decisions": decisions}
         records.append(record)
     if options.responses > 0:
-        score_responses(model, examples, records, options)
+        score_responses(model, examples, records, options, engine)
     return records
 
 
-def _decoder(model: EvalModel, options: RunOptions):
-    from ..agent_heads import HeadsDecoder
-    from ..data.tool_format import FORMATS
-
+def _engine(model: EvalModel, options: RunOptions) -> TurnEngine:
+    if options.mode not in MODES:
+        raise FcFinetuneError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}.")
+    if options.mode == "heads" and not model.trained:
+        raise FcFinetuneError("the base model has no trained heads; use --mode text.")
     try:
-        return HeadsDecoder(model.fc_model, model.tokenizer, FORMATS[model.call_format],
-                            max_new_tokens=options.max_new_tokens)
+        return TurnEngine(model.fc_model if options.mode == "heads" else model.lm, model.tokenizer,
+                          mode=options.mode, call_format=model.call_format, max_new_tokens=options.max_new_tokens)
     except ValueError as exc:
         raise FcFinetuneError(str(exc)) from exc
 
@@ -278,27 +212,24 @@ def _expected_for_report(example: EvalExample) -> Any:
 
 
 # ----------------------------------------------------------------------------- responses
-def score_responses(model: EvalModel, examples: list[EvalExample], records: list[dict], options: RunOptions) -> None:
+def score_responses(model: EvalModel, examples: list[EvalExample], records: list[dict], options: RunOptions,
+                    engine: TurnEngine | None = None) -> None:
     """Generate the final answer from the gold history (teacher-forced) for the first
     ``options.responses`` examples that have a reference answer; ROUGE-L and BLEU each."""
-    from tqdm.auto import tqdm
-
-    from .text_metrics import bleu, rouge_l
-
     todo = [(ex, rec) for ex, rec in zip(examples, records, strict=True)
             if ex.reference_response is not None and ex.response_history][:options.responses]
     if not todo:
         return
-    if options.mode == "heads":
-        decoder = _decoder(model, options)
-        answers = []
-        for ex, _ in tqdm(todo, desc="responses (heads)", unit="ex", disable=not options.progress):
-            answers.append(decoder.turn(ex.response_history, ex.tools, max_calls=0).content)
-    else:
-        bar = tqdm(total=len(todo), desc="responses (text)", unit="ex", disable=not options.progress)
-        items = [(ex.response_history, ex.tools) for ex, _ in todo]
-        answers = [turn.content for turn, _ in _text_turns(model, items, options, bar)]
-        bar.close()
+    engine = engine or _engine(model, options)
+    size = 1 if options.mode == "heads" else max(1, options.batch_size)
+    bar = tqdm(total=len(todo), desc=f"responses ({options.mode})", unit="ex", disable=not options.progress)
+    answers = []
+    for begin in range(0, len(todo), size):
+        chunk = todo[begin:begin + size]
+        answers += [t.content for t in engine.turns([(ex.response_history, ex.tools) for ex, _ in chunk],
+                                                    max_calls=0, batch_size=size)]
+        bar.update(len(chunk))
+    bar.close()
     for (ex, rec), answer in zip(todo, answers, strict=True):
         rec["response"] = {"text": answer, "reference": ex.reference_response,
                            "rouge_l": rouge_l([answer], [ex.reference_response]),
@@ -320,9 +251,6 @@ def evaluate(model_spec: str, data_spec: str, options: RunOptions, *, limit: int
     """Load the set and the model, run, and write the report. Returns (results, written paths).
 
     ``model``: an already loaded model (e.g. to evaluate one model in two modes)."""
-    from .report import build_results, write_report
-    from .sets import load_eval_set
-
     eval_set = load_eval_set(data_spec, limit=limit)  # first: a bad --data fails before the model loads
     if write_model_card_results:
         model_dir = Path(str(model_spec))
@@ -340,8 +268,6 @@ def evaluate(model_spec: str, data_spec: str, options: RunOptions, *, limit: int
               "batch_size": options.batch_size, "max_calls": options.max_calls, "responses": options.responses,
               "tools": options.extra.get("tools"), "seconds": round(time.perf_counter() - start, 2)}
     if eval_set.kind == "bfcl":
-        from ..data.bfcl_fetch import BFCL_VERSION
-
         config["bfcl_version"] = BFCL_VERSION
     results = build_results(config, records, eval_set.categories, kind=eval_set.kind)
     out = Path(out) if out is not None else default_out(model, options.mode)

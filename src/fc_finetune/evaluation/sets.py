@@ -26,7 +26,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.formats.bfcl import attach_possible_answers, to_canonical
+from ..data.io import load_records
 from ..errors import DataError, DataFetchError, FcFinetuneError
+from .bfcl_fetch import BFCL_VERSION, bfcl_dir, load_index
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +161,6 @@ def _take(examples: list[EvalExample], limit: int | None) -> tuple[list[EvalExam
 
 
 def _load_file(spec: str, *, limit: int | None) -> EvalSet:
-    from ..data.io import load_records
-
     result = load_records(spec, require_final_assistant=False)
     if not result.records:
         raise DataError("holds no records to evaluate on", source=spec)
@@ -187,9 +188,6 @@ def _read_jsonl(path: Path, limit: int | None) -> list[dict]:
 
 
 def _load_bfcl(spec: str, *, limit: int | None, version: str | None) -> EvalSet:
-    from ..data.bfcl_fetch import BFCL_VERSION, bfcl_dir, load_index
-    from ..data.formats.bfcl import attach_possible_answers, to_canonical
-
     version = version or BFCL_VERSION
     categories = parse_bfcl_spec(spec)
     for cat in categories:

@@ -1,32 +1,16 @@
-"""Bundled offline tools for the chat demo: a calculator, unit conversion, date arithmetic and
-a small local knowledge base. Nothing here touches the network.
+"""Functions a model may call: the registry (Python callables -> JSON schemas), the executor
+(one schema check, a hard timeout, results as tool messages) and the built-in offline tools.
 
-:data:`REGISTRY` holds them all; point the demo at it with ``--tools fc_finetune.tools:REGISTRY``.
-
->>> REGISTRY.names()[:2]
-['calculate', 'convert_units']
+Imports :mod:`fc_finetune.data` (the record schema, for the one call check) and nothing
+above it. ``--tools fc_finetune.tools:REGISTRY`` names the built-in tools: a calculator, unit
+conversion, date arithmetic and a small local knowledge base; nothing here touches the
+network.
 """
 
-from __future__ import annotations
+from ..utils.lazy import lazy_exports
 
-from ..registry import FunctionRegistry
-from .calculator import calculate
-from .dates import add_to_date, date_difference, day_of_week
-from .knowledge import lookup_fact, search_facts
-from .units import convert_units
-
-__all__ = ["REGISTRY", "build_registry", "calculate", "convert_units", "date_difference", "add_to_date",
-           "day_of_week", "lookup_fact", "search_facts"]
-
-TOOLS = (calculate, convert_units, date_difference, add_to_date, day_of_week, lookup_fact, search_facts)
-
-
-def build_registry() -> FunctionRegistry:
-    """A fresh :class:`FunctionRegistry` with every bundled tool, in a fixed order."""
-    registry = FunctionRegistry()
-    for func in TOOLS:
-        registry.register(func)
-    return registry
-
-
-REGISTRY = build_registry()
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "FunctionRegistry": ".registry", "RegistryError": ".registry", "load_registry": ".registry",
+    "Executor": ".executor", "ToolResult": ".executor",
+    "REGISTRY": ".builtin", "build_registry": ".builtin",
+})

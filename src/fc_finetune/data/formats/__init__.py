@@ -15,7 +15,7 @@ True
 
 ``convert_row`` raises :class:`~fc_finetune.errors.DataError` whose ``field`` is a path in
 the *raw* row (``conversations[3].value: function_call is not valid JSON ...``). It does
-not check calls against their tools' schemas: :func:`fc_finetune.schema.validate_record`
+not check calls against their tools' schemas: :func:`fc_finetune.data.schema.validate_record`
 does, so a call that breaks its schema is reported, never silently fixed.
 """
 

@@ -4,7 +4,7 @@ Normalisation only: tools given as bare function definitions are wrapped
 (``{"type": "function", "function": {...}}``) and their ``parameters`` repaired as for
 every format (:mod:`.params`); call ``arguments`` given as a JSON string are parsed; a
 tool-calling assistant message without ``content`` gets ``""``. Everything else,
-``meta`` included, is kept. Full checking is :func:`fc_finetune.schema.validate_record`.
+``meta`` included, is kept. Full checking is :func:`fc_finetune.data.schema.validate_record`.
 """
 
 from __future__ import annotations

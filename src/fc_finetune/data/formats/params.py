@@ -15,7 +15,7 @@ below are each reported in ``fixes``, which converters keep in ``meta["schema_fi
 - a list-valued ``items`` (tuple, draft 4) becomes ``prefixItems`` (noted).
 
 Nothing here touches call arguments: a call that does not match its (repaired) schema is
-reported by :func:`fc_finetune.schema.validate_record`, never fixed.
+reported by :func:`fc_finetune.data.schema.validate_record`, never fixed.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help=f"Mix of example kinds as KIND=WEIGHT pairs, normalised to sum to 1 "
                              f"(default: {defaults}).")
     parser.add_argument("--no-validate", action="store_true",
-                        help="Skip checking every record with fc_finetune.schema.validate_record before writing.")
+                        help="Skip checking every record with fc_finetune.data.schema.validate_record before writing.")
     return parser
 
 

@@ -17,8 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from ... import __version__
-from ...cache import atomic_file
 from ...errors import DataError
+from ...utils.cache import atomic_file
 from .chains import CHAINS
 from .functions import CATALOGUE, DOMAINS
 from .generator import KINDS, Pools, RecordBuilder
@@ -155,14 +155,14 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
-    every record is checked with :func:`fc_finetune.schema.validate_record` first. Returns
+    every record is checked with :func:`fc_finetune.data.schema.validate_record` first. Returns
     the statistics written to ``stats.json``.
     """
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
                                      max_tools=max_tools)
     if validate:
-        from ...schema import validate_record
+        from ..schema import validate_record
 
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):

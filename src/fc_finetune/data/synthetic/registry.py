@@ -1,4 +1,4 @@
-"""The synthetic catalogue's fake implementations as a :class:`~fc_finetune.registry.FunctionRegistry`,
+"""The synthetic catalogue's fake implementations as a :class:`~fc_finetune.tools.registry.FunctionRegistry`,
 so the agent loop and the evaluation run them like any user's tools (schema check, timeout,
 logging). They are pure Python and deterministic: the same arguments give the same output.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...registry import FunctionRegistry
+from ...tools.registry import FunctionRegistry
 from .functions import BY_NAME, CATALOGUE
 
 

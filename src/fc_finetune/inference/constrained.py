@@ -55,8 +55,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from .errors import FcFinetuneError
-from .hf_compat import cache_of, with_cache
+from ..errors import FcFinetuneError
+from ..model.compat import cache_of, with_cache
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelLoadError, ModelNotFoundError
-from .model_zoo import BUNDLED_MODELS, fetch_model, is_fetched, model_dir
+from safetensors import SafetensorError
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from ..errors import ModelLoadError, ModelNotFoundError
+from .zoo import BUNDLED_MODELS, fetch_model, is_fetched, model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ def _load_error(kind: str, ref: str, resolved: str, exc: Exception) -> ModelLoad
 
 def load_tokenizer(name_or_path: str | os.PathLike, *, trust_remote_code: bool = False, **kwargs: Any):
     """Load a tokenizer; a pad token is set to EOS when the tokenizer has none."""
-    from transformers import AutoTokenizer
-
     resolved = resolve_model_path(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=trust_remote_code, **kwargs)
@@ -84,9 +85,6 @@ def load_tokenizer(name_or_path: str | os.PathLike, *, trust_remote_code: bool =
 def load_causal_lm(name_or_path: str | os.PathLike, *, dtype: Any = "auto", trust_remote_code: bool = False,
                    **kwargs: Any):
     """Load ``AutoModelForCausalLM`` from safetensors only (never pickle)."""
-    from safetensors import SafetensorError
-    from transformers import AutoModelForCausalLM
-
     resolved = resolve_model_path(name_or_path)
     try:
         return AutoModelForCausalLM.from_pretrained(

@@ -8,11 +8,11 @@ Two modes decode the assistant turns (DESIGN.md, "Inference: the loop"):
 
 * ``heads``: the selector picks the function (or ``NO_CALL``) at each decision point and
   the arguments are decoded under the function's JSON schema with the argument head
-  (:mod:`fc_finetune.agent_heads`);
+  (:mod:`fc_finetune.inference.heads_decoder`);
 * ``text``: the LM generates freely and its calls are parsed, as a server would
-  (:mod:`fc_finetune.text_mode`).
+  (:mod:`fc_finetune.inference.text_decoder`).
 
-Each turn's calls are run by the :class:`~fc_finetune.executor.Executor`: nothing that is not
+Each turn's calls are run by the :class:`~fc_finetune.tools.executor.Executor`: nothing that is not
 registered or does not fit its schema runs, and errors, timeouts and unusable results come
 back to the model as the tool's result. The loop ends at a turn without calls; once
 ``max_calls_per_turn`` calls have been made for one user message, the model is asked for
@@ -34,14 +34,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .data.tool_format import FORMATS
-from .executor import Executor, ToolResult
-from .registry import FunctionRegistry
-from .text_mode import CallAwareStreamer, generate_turn, generate_turns, visible_text
+from ..tools.executor import Executor, ToolResult
+from ..tools.registry import FunctionRegistry
+from .engine import Turn, TurnEngine
 
 logger = logging.getLogger(__name__)
 
-MODES = ("heads", "text")
 TIMINGS = ("selector", "arguments", "execution", "response")
 
 TextCallback = Callable[[str], None]
@@ -95,7 +93,7 @@ class ChatResult:
 class FunctionCallingAgent:
     """A model, its tokenizer and a :class:`FunctionRegistry`, in a call-and-answer loop.
 
-    ``model`` is a :class:`~fc_finetune.modeling.FunctionCallingModel` (heads mode needs its
+    ``model`` is a :class:`~fc_finetune.model.modeling.FunctionCallingModel` (heads mode needs its
     selector head; text mode also takes a plain causal LM). ``timeout_s`` bounds each tool
     call; ``max_new_tokens`` each generation (an answer, or one call's arguments).
     """
@@ -103,25 +101,13 @@ class FunctionCallingAgent:
     def __init__(self, model, tokenizer, registry: FunctionRegistry, *, mode: str = "heads",
                  max_calls_per_turn: int = 4, timeout_s: float = 10, max_new_tokens: int = 256,
                  call_format: str | None = None):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if max_calls_per_turn < 0:
             raise ValueError(f"max_calls_per_turn must be >= 0, got {max_calls_per_turn}")
+        self.engine = TurnEngine(model, tokenizer, mode=mode, call_format=call_format, max_new_tokens=max_new_tokens)
         self.model, self.tokenizer, self.registry, self.mode = model, tokenizer, registry, mode
         self.max_calls_per_turn, self.max_new_tokens = max_calls_per_turn, max_new_tokens
-        self.call_format = call_format or getattr(model, "call_format", "hermes")
-        if self.call_format not in FORMATS:
-            raise ValueError(f"unknown call format {self.call_format!r}; known: {', '.join(FORMATS)}")
-        self.fmt = FORMATS[self.call_format]
+        self.call_format, self.fmt, self.lm = self.engine.call_format, self.engine.fmt, self.engine.lm
         self.executor = Executor(registry, timeout_s=timeout_s)
-        self.lm = getattr(model, "lm", model)
-        self._heads = None
-        if mode == "heads":
-            from .agent_heads import HeadsDecoder
-
-            if not hasattr(model, "heads"):
-                raise ValueError("heads mode needs a FunctionCallingModel; use mode='text' for a plain LM")
-            self._heads = HeadsDecoder(model, tokenizer, self.fmt, max_new_tokens=max_new_tokens)
 
     @property
     def tools(self) -> list[dict]:
@@ -152,7 +138,7 @@ class FunctionCallingAgent:
         """:meth:`chat` for many conversations, with the same results.
 
         Text mode steps every unfinished conversation one assistant turn at a time, all
-        of them together through :func:`~fc_finetune.text_mode.generate_turns` (left-padded
+        of them together through :func:`~fc_finetune.inference.text_decoder.generate_turns` (left-padded
         batches of ``batch_size``); a batch's generation time is shared out equally among
         its conversations' ``timings``. Heads mode decodes one conversation after the other:
         its decode loop is per sequence (each call has its own grammar state and forced text).
@@ -164,16 +150,13 @@ class FunctionCallingAgent:
         active = list(range(len(results)))
         with self._eval_mode():
             while active:
-                start = time.perf_counter()
-                turns = generate_turns(self.lm, self.tokenizer, [(results[i].messages, self.tools) for i in active],
-                                       call_format=self.call_format, max_new_tokens=self.max_new_tokens,
-                                       batch_size=batch_size)
-                share = (time.perf_counter() - start) / len(active)
+                turns = self.engine.turns([(results[i].messages, self.tools) for i in active], max_calls=0,
+                                          batch_size=batch_size)
                 still = []
-                for i, parsed in zip(active, turns, strict=True):
+                for i, turn in zip(active, turns, strict=True):
                     result = results[i]
                     allowed = max(self.max_calls_per_turn - len(result.calls), 0)
-                    calls, content = self._text_calls(parsed.text, result.stats, allowed, share, None)
+                    calls, content = self._text_calls(turn, result.stats, allowed, None)
                     if not self._step(calls, content, result.messages, result, None):
                         still.append(i)
                 active = still
@@ -208,8 +191,8 @@ class FunctionCallingAgent:
     def _turn(self, conversation: list[dict], stats: ChatStats, allowed: int, on_text: TextCallback | None = None,
               on_event: EventCallback | None = None) -> tuple[list[dict], str]:
         """(calls, content) of the next assistant turn; no calls when ``allowed`` is 0."""
+        turn = self.engine.turn(conversation, self.tools, max_calls=allowed, on_text=on_text, on_event=on_event)
         if self.mode == "heads":
-            turn = self._heads.turn(conversation, self.tools, max_calls=allowed, on_text=on_text, on_event=on_event)
             for key, seconds in turn.timings.items():
                 stats.add_time(key, seconds)
             stats.decisions += turn.decisions
@@ -217,17 +200,13 @@ class FunctionCallingAgent:
             stats.new_tokens += turn.new_tokens
             stats.reused_tokens += turn.reused_tokens
             return turn.calls, turn.content
-        start = time.perf_counter()
-        extra = {} if on_text is None else {"streamer": CallAwareStreamer(self.tokenizer, on_text, self.fmt)}
-        parsed = generate_turn(self.lm, self.tokenizer, conversation, self.tools, call_format=self.call_format,
-                               max_new_tokens=self.max_new_tokens, **extra)
-        return self._text_calls(parsed.text, stats, allowed, time.perf_counter() - start, on_event)
+        return self._text_calls(turn, stats, allowed, on_event)
 
-    def _text_calls(self, text: str, stats: ChatStats, allowed: int, seconds: float,
+    def _text_calls(self, turn: Turn, stats: ChatStats, allowed: int,
                     on_event: EventCallback | None) -> tuple[list[dict], str]:
         # Every call the model wrote goes to the executor, which refuses unknown functions and
         # invalid arguments without running anything: the model sees why, as the tool result.
-        calls, problems = self.fmt.parse(text)
+        calls, problems = list(turn.calls), list(turn.parse_problems)
         if allowed <= 0:
             if calls:
                 problems.append(f"{len(calls)} call(s) written after the call limit were not run")
@@ -237,12 +216,12 @@ class FunctionCallingAgent:
                             f"{self.max_calls_per_turn} were not run")
             calls = calls[:allowed]
         stats.problems += problems
-        stats.add_time("arguments" if calls else "response", seconds)
+        stats.add_time("arguments" if calls else "response", turn.seconds)
         for problem in problems:
             _tell(on_event, {"type": "problem", "text": problem})
         for call in calls or [None]:
             _tell(on_event, {"type": "decision", "function": call and call["name"], "p_no_call": None})
-        return calls, visible_text(text, self.fmt.call_open)  # the text outside calls
+        return calls, turn.content  # the text outside calls
 
     def _run(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult,
              on_event: EventCallback | None = None) -> None:

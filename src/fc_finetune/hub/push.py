@@ -16,8 +16,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .errors import FcFinetuneError
-from .model_io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, read_config
+import yaml
+from huggingface_hub import CommitOperationAdd, EvalResult, HfApi, ModelCard, ModelCardData
+
+from ..errors import FcFinetuneError
+from ..model.io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, _hub_base_name, read_config
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +61,6 @@ def _recipe_datasets(folder: Path) -> list[str]:
     path = folder / RECIPE_NAME
     if not path.is_file():
         return []
-    import yaml
-
     recipe = yaml.safe_load(path.read_text()) or {}
     sources = recipe.get("train_data") or recipe.get("dataset") or []
     sources = [sources] if isinstance(sources, str) else list(sources)
@@ -68,10 +69,6 @@ def _recipe_datasets(folder: Path) -> list[str]:
 
 def build_model_card(folder: Path, *, repo_id: str) -> str:
     """README.md text: YAML metadata (via huggingface_hub's ModelCardData) and a usage guide."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    from .model_io import _hub_base_name
-
     folder = Path(folder)
     config = read_config(folder)
     base = _hub_base_name(config["base_model"])
@@ -121,7 +118,7 @@ prompt = tokenizer.apply_chat_template(messages, tools=tools, add_generation_pro
 ## Use it with the heads (calibrated selection, schema-constrained arguments)
 
 ```python
-from fc_finetune.modeling import FunctionCallingModel
+from fc_finetune.model.modeling import FunctionCallingModel
 
 model = FunctionCallingModel.from_pretrained("{repo_id}")
 ```
@@ -147,8 +144,6 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, revi
                 create_pr: bool = False, token: str | None = None, api: Any = None,
                 commit_message: str = "Upload fc-finetune model") -> Any:
     """Create the repo if needed and upload everything in one commit. Returns the CommitInfo."""
-    from huggingface_hub import CommitOperationAdd, HfApi
-
     folder = Path(folder)
     files = files_to_push(folder)
     card = build_model_card(folder, repo_id=repo_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .cache import atomic_write_bytes
+from ..utils.cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def save_final_model(trainer, output_dir: Path) -> None:
     is not a model)."""
     import shutil
 
-    from .model_io import CONFIG_NAME
+    from ..model.io import CONFIG_NAME
 
     staging = output_dir / ".final-model"
     if trainer.is_world_process_zero():
@@ -108,7 +108,7 @@ def plot_losses(history: list[dict], path: Path) -> Path | None:
 
 def finish_run(trainer, result, summary: TrainingSummary, *, recipe_yaml: str, plot: bool = True) -> dict:
     """Save everything at the end of training and log a summary; returns the summary dict."""
-    from .hub import RECIPE_NAME
+    from ..hub.push import RECIPE_NAME
 
     output_dir = Path(trainer.args.output_dir)
     save_final_model(trainer, output_dir)

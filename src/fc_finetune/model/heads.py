@@ -17,8 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NO_CALL = -1
-IGNORE = -100
+from ..data.contract import NO_CALL
 
 
 def pool_spans(hidden: torch.Tensor, spans: torch.Tensor, mask: torch.Tensor,

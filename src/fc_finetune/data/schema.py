@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -33,7 +34,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing.exceptions import Unresolvable
 
-from .errors import DataError
+from ..errors import DataError
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -213,27 +214,69 @@ def tool_names(record: dict) -> list[str]:
 
 
 def _check_arguments(args: Any, name: str, validator: Draft202012Validator, field: str) -> None:
+    problems = _argument_errors(args, validator)
+    if problems:
+        path, message, kind = problems[0]
+        if kind == KIND_TOOLS:
+            message = f"the parameters schema of {name!r} {message.removeprefix('the parameters schema ')}"
+        raise _error(message, field_path(field, path), kind)
+
+
+def _argument_errors(args: Any, validator: Draft202012Validator) -> list[tuple[list, str, str]]:
+    """The one check of a call's arguments: ``(path, message, kind)`` for every problem, the
+    deepest first; ``[]`` when they fit."""
     if isinstance(args, str):
-        raise _error("arguments is a JSON-encoded string; the canonical record holds an object "
-                     "(convert the data with `fc-finetune data convert`)", field, KIND_ARGS_TYPE)
-    _require(isinstance(args, dict), f"expected an object, got {_type_name(args)}", field, KIND_ARGS_TYPE)
+        return [([], "arguments is a JSON-encoded string; the canonical record holds an object "
+                 "(convert the data with `fc-finetune data convert`)", KIND_ARGS_TYPE)]
+    if not isinstance(args, dict):
+        return [([], f"expected an object, got {_type_name(args)}", KIND_ARGS_TYPE)]
+    if not _finite(args):
+        return [([], "NaN and infinity are not valid JSON numbers", KIND_ARGS)]
     try:
-        error = _deepest(validator.iter_errors(args))
+        errors = list(validator.iter_errors(args))
     except Unresolvable as exc:
-        raise _error(f"the parameters schema of {name!r} has a reference that cannot be resolved: {exc}",
-                     field, KIND_TOOLS) from None
-    if error is not None:
-        raise _error(error.message, field_path(field, error.absolute_path), KIND_ARGS)
+        return [([], f"the parameters schema has a reference that cannot be resolved: {exc}", KIND_TOOLS)]
+    first = _deepest(errors)
+    if first is None:
+        return []
+    rest = sorted((e for e in errors if e is not first), key=lambda e: list(map(str, e.absolute_path)))
+    return [(list(e.absolute_path), e.message, KIND_ARGS) for e in [first, *rest]]
+
+
+def argument_problems(schema: dict, arguments: Any) -> list[str]:
+    """Every way ``arguments`` break a tool's parameters ``schema``, as ``path: message`` lines
+    (the deepest first), or ``[]`` when they fit. Records, text-mode output, evaluation, the
+    registry and the executor all check calls through this one function (records through its
+    core, for their field paths). Arguments must be a JSON object, not a JSON-encoded string,
+    of finite numbers; compiled validators are cached."""
+    return [f"{field_path('', path) or 'arguments'}: {message}"
+            for path, message, _ in _argument_errors(arguments, _compiled(_schema_key(schema)))]
 
 
 def argument_error(schema: dict, arguments: Any) -> str | None:
-    """The first problem of ``arguments`` against a tool's parameters schema (``"unit: ..."``),
-    or None when they fit. Compiled validators are cached, as for whole records."""
-    try:
-        _check_arguments(arguments, "tool", _compiled(_schema_key(schema)), "")
-    except DataError as exc:
-        return str(exc)
-    return None
+    """The first of :func:`argument_problems` (``"unit: ..."``), or None when the arguments fit."""
+    problems = argument_problems(schema, arguments)
+    return problems[0] if problems else None
+
+
+def call_problems(call: dict, tools: list[dict]) -> list[str]:
+    """What is wrong with ``call`` (``{"name", "arguments"}``) against the offered ``tools``
+    (OpenAI style): an unknown name, or :func:`argument_problems`; ``[]`` when it may run."""
+    by_name = {t["function"]["name"]: t["function"].get("parameters") or {"type": "object"} for t in tools}
+    schema = by_name.get(call.get("name"))
+    if schema is None:
+        return [f"unknown function {call.get('name')!r} (offered: {', '.join(by_name) or 'none'})"]
+    return argument_problems(schema, call.get("arguments"))
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _check_call(call: Any, offered: dict[str, Draft202012Validator], field: str) -> None:

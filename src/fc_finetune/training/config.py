@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
-from .config_model import HeadArguments, LoraArguments
-from .errors import FcFinetuneError
+from ..errors import FcFinetuneError
+from ..model.config import HeadArguments, LoraArguments
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -130,8 +131,6 @@ def _unknown_hint(key: str, keys: set[str], prefix: str = "") -> str:
 
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML recipe and refuse keys that no dataclass knows."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise FcFinetuneError(f"Recipe '{path}' does not exist.")

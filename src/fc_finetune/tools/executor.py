@@ -35,7 +35,6 @@ import dataclasses
 import enum
 import json
 import logging
-import math
 import re
 import threading
 import time
@@ -114,8 +113,7 @@ class Executor:
             arguments = {}
         if not isinstance(arguments, dict):
             return self._invalid(name, arguments, [f"arguments must be a JSON object, got {type(arguments).__name__}"])
-        problems = entry.validate(arguments) or ([] if nan_free(arguments) else
-                                                 ["arguments: NaN and infinity are not valid JSON numbers"])
+        problems = entry.validate(arguments)
         if problems:
             return self._invalid(name, arguments, problems)
         try:
@@ -217,12 +215,3 @@ def loggable_arguments(arguments: Any, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit} chars)"
 
 
-def nan_free(value: Any) -> bool:
-    """Whether a parsed JSON value holds no NaN or infinity (which strict JSON forbids)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(nan_free(v) for v in value.values())
-    if isinstance(value, list):
-        return all(nan_free(v) for v in value)
-    return True

@@ -45,7 +45,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .errors import FcFinetuneError
+from ..data.schema import argument_problems
+from ..errors import FcFinetuneError
 
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
 _BARE = {list: {"type": "array"}, tuple: {"type": "array"}, dict: {"type": "object"}, Any: {}}
@@ -222,9 +223,6 @@ class RegisteredFunction:
     hints: dict[str, Any] = dataclasses.field(default_factory=dict)  # parameter -> hint, for prepare()
     nullable: tuple[str, ...] = ()  # Optional parameters without a default: passed None when left out
 
-    def __post_init__(self) -> None:
-        self.validator = Draft202012Validator(self.parameters)
-
     def tool(self) -> dict:
         """``{"type": "function", "function": {"name", "description", "parameters"}}``."""
         return {"type": "function", "function": {"name": self.name, "description": self.description,
@@ -232,8 +230,7 @@ class RegisteredFunction:
 
     def validate(self, arguments: Any) -> list[str]:
         """Every way ``arguments`` breaks the schema, as ``path: message`` lines (empty when valid)."""
-        errors = sorted(self.validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))
-        return [f"{'.'.join(map(str, e.absolute_path)) or 'arguments'}: {e.message}" for e in errors]
+        return argument_problems(self.parameters, arguments)
 
     def prepare(self, arguments: dict) -> dict:
         """Keyword arguments for the call: JSON values converted to the hinted Python types."""
@@ -285,10 +282,11 @@ class FunctionRegistry:
         return entry
 
     def _derived(self, func: Callable, name: str | None, description: str | None) -> RegisteredFunction:
-        from transformers.utils.chat_template_utils import parse_google_format_docstring
-
         label = _label(func)
         doc = inspect.getdoc(func) or ""
+        # Imported here: registering tools (and `fc-finetune chat --help`) must not load transformers.
+        from transformers.utils.chat_template_utils import parse_google_format_docstring
+
         summary, arg_docs, _ = parse_google_format_docstring(doc) if doc else (None, {}, None)
         try:
             hints = typing.get_type_hints(func)
@@ -395,7 +393,7 @@ def load_registry(spec: str) -> FunctionRegistry:
         value = getattr(value, part)
     if not isinstance(value, FunctionRegistry):
         raise RegistryError(f"--tools '{spec}': '{attr}' is a {type(value).__name__}, not a FunctionRegistry; "
-                            "register your functions on a fc_finetune.registry.FunctionRegistry and name that.")
+                            "register your functions on a fc_finetune.tools.registry.FunctionRegistry and name that.")
     if not len(value):
         raise RegistryError(f"--tools '{spec}': the registry has no functions.")
     return value

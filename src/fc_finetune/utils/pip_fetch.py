@@ -14,8 +14,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from ..errors import FcFinetuneError
 from .cache import atomic_file
-from .errors import FcFinetuneError
 
 logger = logging.getLogger(__name__)
 

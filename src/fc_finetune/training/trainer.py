@@ -22,11 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from peft import set_peft_model_state_dict
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from transformers import Trainer
 
-from .errors import FcFinetuneError
-from .model_io import ADAPTER_WEIGHTS, HEADS_NAME
-from .modeling import padding_mask_is_redundant
+from ..data.contract import step_counts
+from ..errors import FcFinetuneError
+from ..model.io import ADAPTER_WEIGHTS, HEADS_NAME, write_model_files
+from ..model.modeling import padding_mask_is_redundant
+from ..utils.cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +40,7 @@ _SERIES = ("loss_lm", "loss_select", "loss_param")
 
 
 class FunctionCallingTrainer(Trainer):
-    """Trainer for :class:`~fc_finetune.modeling.FunctionCallingModel`."""
+    """Trainer for :class:`~fc_finetune.model.modeling.FunctionCallingModel`."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -50,9 +55,7 @@ class FunctionCallingTrainer(Trainer):
         # Count decisions and argument tokens over the whole optimizer step, like the
         # Trainer counts label tokens, so every loss is a mean over the step.
         if batches and num_items is not None:
-            counts = torch.tensor([sum(int((b["decision_target"] != -100).sum()) for b in batches),
-                                   sum(int((b["param_tool"][:, 1:] >= 0).sum()) for b in batches)],
-                                  device=device, dtype=torch.float32)
+            counts = step_counts(batches, device)
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 counts = self.accelerator.reduce(counts, reduction="sum")
             self._norm = {"num_decisions": counts[0], "num_param_tokens": counts[1]}
@@ -111,8 +114,6 @@ class FunctionCallingTrainer(Trainer):
 
     # -- saving and resuming --------------------------------------------------------------
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
-        from .model_io import write_model_files
-
         if not self.args.should_save:
             return
         output_dir = output_dir or self.args.output_dir
@@ -127,15 +128,9 @@ class FunctionCallingTrainer(Trainer):
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
             folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
-            from .cache import atomic_write_bytes
-
             atomic_write_bytes(folder / COMPLETE_MARKER, json.dumps({"global_step": self.state.global_step}).encode())
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
-        from peft import set_peft_model_state_dict
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         folder = Path(resume_from_checkpoint)
         check_checkpoint(folder)
         model = self.accelerator.unwrap_model(model or self.model)

@@ -6,24 +6,26 @@
 
 ``L = w_select * L_select + w_param * L_param + w_lm * L_lm``. With both heads off the
 loss is exactly the LM's own loss: plain LoRA SFT, the baseline of every comparison.
-Saving and loading live in :mod:`fc_finetune.model_io`.
+Saving and loading live in :mod:`fc_finetune.model.io`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
+from peft import get_peft_model, prepare_model_for_kbit_training
 from torch import nn
 from torch.nn import functional as F
 from transformers.utils import ModelOutput
 
-from . import lora_forward
-from .config_model import HeadArguments, LoraArguments
-from .heads import IGNORE, FunctionCallingHeads, decision_targets
-from .hf_compat import (
+from ..data.contract import IGNORE
+from ..data.templates import prepare_tokenizer
+from . import io, lora_forward
+from .compat import (
     CACHE_KEY,
     cache_of,
     enable_activation_checkpointing,
@@ -31,6 +33,10 @@ from .hf_compat import (
     quiet_library_deprecations,
     with_cache,
 )
+from .config import HeadArguments, LoraArguments
+from .heads import FunctionCallingHeads, decision_targets
+from .io import base_fingerprint
+from .loading import load_causal_lm, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +87,6 @@ def padding_mask_is_redundant(attention_mask: torch.Tensor | None, kwargs: dict)
     return bool((mask[:, 1:] <= mask[:, :-1]).all())
 
 
-def base_fingerprint(config) -> dict:
-    """What must match between the base a model was trained on and the one it is loaded onto."""
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return {"model_type": config.model_type, "hidden_size": text.hidden_size, "vocab_size": text.vocab_size,
-            "num_hidden_layers": text.num_hidden_layers}
-
-
 class FunctionCallingModel(nn.Module):
     """A (peft-wrapped) causal LM and :class:`FunctionCallingHeads`, trained jointly."""
 
@@ -119,10 +118,6 @@ class FunctionCallingModel(nn.Module):
 
         ``load_kwargs`` go to ``from_pretrained`` (attn_implementation, quantization_config,
         device_map); ``kwargs`` to the model (call_format, no_call_threshold)."""
-        from peft import get_peft_model
-
-        from .loading import load_causal_lm
-
         heads = heads or HeadArguments()
         lora = lora or LoraArguments()
         if isinstance(base, nn.Module):
@@ -131,8 +126,6 @@ class FunctionCallingModel(nn.Module):
             lm = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code, **(load_kwargs or {}))
             name = str(base)
         if getattr(lm, "is_loaded_in_4bit", False) or getattr(lm, "is_loaded_in_8bit", False):
-            from peft import prepare_model_for_kbit_training
-
             lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=gradient_checkpointing)
         if gradient_checkpointing:
             enable_activation_checkpointing(lm, {"use_reentrant": False})
@@ -286,17 +279,37 @@ class FunctionCallingModel(nn.Module):
         """Next-token logits from ``h + U e_f`` (inference: the decode loop's argument head)."""
         return self.output_layer()(self.heads.condition(hidden, tool_emb))
 
-    # -- persistence (see model_io) ---------------------------------------------------
+    # -- persistence (the folder format is fc_finetune.model.io's) ----------------------
     def save_pretrained(self, directory, *, tokenizer=None, **kwargs):
-        from .model_io import save_model
-
-        return save_model(self, directory, tokenizer=tokenizer, **kwargs)
+        return io.save_model(self, directory, tokenizer=tokenizer, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, name_or_path, **kwargs) -> FunctionCallingModel:
-        from .model_io import load_model
-
-        return load_model(name_or_path, **kwargs)
+    def from_pretrained(cls, name_or_path, *, base_model: str | None = None, dtype: Any = "auto",
+                        is_trainable: bool = False, revision: str | None = None, trust_remote_code: bool = False,
+                        device_map: Any = None) -> FunctionCallingModel:
+        """Load a saved model onto its base (or ``base_model``), checking that the two match."""
+        folder = io.local_folder(name_or_path, revision)
+        config = io.read_config(folder)
+        io.check_complete(folder)
+        base_name = base_model or config["base_model"]
+        base = load_causal_lm(base_name, dtype=dtype, trust_remote_code=trust_remote_code,
+                              **({"device_map": device_map} if device_map is not None else {}))
+        io.check_base(folder, config, base, base_name)
+        lm = io.load_adapter(base, folder, is_trainable=is_trainable)
+        model = cls(lm, HeadArguments(**config["heads"]), base_model=config["base_model"],
+                    lora=LoraArguments(**config["lora"]) if config.get("lora") else None,
+                    call_format=config.get("call_format", "hermes"),
+                    no_call_threshold=config.get("no_call_threshold"),
+                    selector_temperature=config.get("selector_temperature", 1.0))
+        io.load_heads_into(model.heads, folder)
+        model.heads.to(device=model.device)
+        if is_trainable:
+            model.heads.requires_grad_(True)
+            model.train()
+        else:
+            model.requires_grad_(False)
+            model.eval()
+        return model
 
     # -- utilities --------------------------------------------------------------------
     def trainable_parameters(self) -> tuple[int, int]:
@@ -312,3 +325,21 @@ class FunctionCallingModel(nn.Module):
     def merge_and_unload(self) -> nn.Module:
         """The LM with LoRA merged into its weights: a plain transformers model for servers."""
         return self.lm.merge_and_unload()
+
+
+load_model = FunctionCallingModel.from_pretrained
+
+
+def load_for_inference(name_or_path, *, dtype: Any = "auto", base_model: str | None = None):
+    """``(model, tokenizer, call_format)`` for generation: a folder written by fc-finetune
+    gives its FunctionCallingModel (heads and text mode); anything else (alias, model
+    folder, Hub id) a plain causal LM in eval mode whose tokenizer gets the tool template
+    (text mode only)."""
+    if io.is_saved_model(name_or_path):
+        path = Path(name_or_path).expanduser()
+        model = load_model(path, dtype=dtype, base_model=base_model)
+        return model, io.load_tokenizer_for(path), model.call_format
+    lm = load_causal_lm(name_or_path, dtype=dtype)
+    lm.eval()
+    tokenizer = load_tokenizer(name_or_path)
+    return lm, tokenizer, prepare_tokenizer(tokenizer).name

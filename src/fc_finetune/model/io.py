@@ -1,4 +1,8 @@
-"""Save and load a :class:`~fc_finetune.modeling.FunctionCallingModel` (safetensors only).
+"""The saved folder: every file name, the base fingerprint, and the code that reads and writes it.
+
+:meth:`FunctionCallingModel.from_pretrained <fc_finetune.model.modeling.FunctionCallingModel.from_pretrained>`
+builds a model from what this module reads; this module never imports modeling (it writes a
+model it is handed through its ``lm``, ``heads`` and settings).
 
 A saved folder is a plain peft adapter folder plus two small files, so plain
 ``PeftModel.from_pretrained(base, folder)`` still loads it and generates::
@@ -13,6 +17,7 @@ Folders are written atomically (temporary folder, then rename). Nothing is pickl
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -20,11 +25,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .cache import atomic_directory
-from .config_model import HeadArguments, LoraArguments
-from .errors import ModelLoadError, ModelNotFoundError
-from .hf_compat import quiet_library_deprecations
+import torch
+from huggingface_hub import snapshot_download
+from peft import PeftModel
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import __version__
+from ..errors import ModelLoadError, ModelNotFoundError
+from ..utils.cache import atomic_directory, atomic_write_bytes
+from .compat import quiet_library_deprecations
+from .loading import load_tokenizer
+from .zoo import BUNDLED_MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +45,15 @@ HEADS_NAME = "fc_heads.safetensors"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
+def base_fingerprint(config) -> dict:
+    """What must match between the base a model was trained on and the one it is loaded onto."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return {"model_type": config.model_type, "hidden_size": text.hidden_size, "vocab_size": text.vocab_size,
+            "num_hidden_layers": text.num_hidden_layers}
+
+
 def _hub_base_name(base_model: str) -> str:
     """The id written into adapter_config.json: a bundled alias becomes its upstream Hub id."""
-    from .model_zoo import BUNDLED_MODELS
-
     return BUNDLED_MODELS[base_model].upstream if base_model in BUNDLED_MODELS else base_model
 
 
@@ -54,8 +71,6 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
 
     ``state_dict``: a full state dict of the wrapper (``lm.*`` and ``heads.*`` keys), as the
     Trainer gathers it under FSDP or ZeRO-3; by default the live parameters are saved."""
-    from safetensors.torch import save_file
-
     tmp = Path(folder)
     peft_config = model.lm.peft_config["default"]
     original = peft_config.base_model_name_or_path
@@ -86,15 +101,13 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
         (tmp / name).write_text(text)
 
 
-def _local_folder(name_or_path: str | os.PathLike, revision: str | None) -> Path:
+def local_folder(name_or_path: str | os.PathLike, revision: str | None) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
     text = str(name_or_path)
     if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
         raise ModelNotFoundError(f"Model folder '{path}' does not exist (nor is it a Hub id 'user/name').")
-    from huggingface_hub import snapshot_download
-
     try:
         return Path(snapshot_download(text, revision=revision))
     except Exception as exc:  # offline, missing repo, auth: one clear message
@@ -113,59 +126,52 @@ def read_config(folder: Path) -> dict:
         raise ModelLoadError(f"'{path}' is not valid JSON ({exc}); the model folder is corrupt.") from exc
 
 
-def load_model(name_or_path: str | os.PathLike, *, base_model: str | None = None, dtype: Any = "auto",
-               is_trainable: bool = False, revision: str | None = None, trust_remote_code: bool = False,
-               device_map: Any = None):
-    """Load a saved model onto its base (or ``base_model``), checking that the two match."""
-    from peft import PeftModel
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from .loading import load_causal_lm
-    from .modeling import FunctionCallingModel, base_fingerprint
-
-    folder = _local_folder(name_or_path, revision)
-    config = read_config(folder)
-    for name in (ADAPTER_WEIGHTS, HEADS_NAME):
-        if not (folder / name).is_file():
-            raise ModelLoadError(f"'{folder}' has no {name}: the save is incomplete. Save or download it again.")
-    base_name = base_model or config["base_model"]
-    base = load_causal_lm(base_name, dtype=dtype, trust_remote_code=trust_remote_code,
-                          **({"device_map": device_map} if device_map is not None else {}))
+def check_base(folder: Path, config: dict, base, base_name: str) -> None:
+    """Refuse a base model whose fingerprint differs from the one the folder was trained on."""
     found = base_fingerprint(base.config)
     if found != config["base_fingerprint"]:
         diffs = ", ".join(f"{k}: trained {config['base_fingerprint'].get(k)} vs given {v}"
                           for k, v in found.items() if config["base_fingerprint"].get(k) != v)
         raise ModelLoadError(f"'{folder}' was trained on base '{config['base_model']}', which does not match "
                              f"'{base_name}' ({diffs}). Pass the right base with base_model=... / --base-model.")
+
+
+def check_complete(folder: Path) -> None:
+    for name in (ADAPTER_WEIGHTS, HEADS_NAME):
+        if not (folder / name).is_file():
+            raise ModelLoadError(f"'{folder}' has no {name}: the save is incomplete. Save or download it again.")
+
+
+def load_adapter(base, folder: Path, *, is_trainable: bool = False):
+    """The LoRA adapter in ``folder`` on ``base`` (a ``PeftModel``; safetensors only)."""
     try:
         with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
-            lm = PeftModel.from_pretrained(base, str(folder), is_trainable=is_trainable)
+            return PeftModel.from_pretrained(base, str(folder), is_trainable=is_trainable)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"Could not load the LoRA adapter in '{folder}' ({type(exc).__name__}: {exc}).") from exc
-    heads = HeadArguments(**config["heads"])
-    lora = LoraArguments(**config["lora"]) if config.get("lora") else None
-    model = FunctionCallingModel(lm, heads, base_model=config["base_model"], lora=lora,
-                                 call_format=config.get("call_format", "hermes"),
-                                 no_call_threshold=config.get("no_call_threshold"),
-                                 selector_temperature=config.get("selector_temperature", 1.0))
+
+
+def load_heads_into(heads, folder: Path) -> None:
+    """Load the heads' weights saved in ``folder`` into ``heads`` (strict)."""
     try:
-        state = load_file(str(folder / HEADS_NAME))
-        model.heads.load_state_dict(state, strict=True)
+        heads.load_state_dict(load_file(str(folder / HEADS_NAME)), strict=True)
     except (SafetensorError, RuntimeError, OSError) as exc:
         raise ModelLoadError(f"'{folder / HEADS_NAME}' is corrupt or does not fit these heads "
                              f"({type(exc).__name__}: {exc}). Save or download the model again.") from exc
-    model.heads.to(device=model.device)
-    model.requires_grad_(False) if not is_trainable else model.heads.requires_grad_(True)
-    model.eval() if not is_trainable else model.train()
-    return model
+
+
+def update_config(folder: str | os.PathLike, **changes: Any) -> dict:
+    """Change settings in a saved folder's config (e.g. the selector calibration), atomically."""
+    folder = Path(folder)
+    config = read_config(folder)
+    config.update(changes)
+    atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
+    return config
 
 
 def load_tokenizer_for(name_or_path: str | os.PathLike, revision: str | None = None):
     """The tokenizer saved with a model (with its tool template)."""
-    from .loading import load_tokenizer
-
-    folder = _local_folder(name_or_path, revision)
+    folder = local_folder(name_or_path, revision)
     if not (folder / "tokenizer_config.json").is_file():
         raise ModelLoadError(f"'{folder}' holds no tokenizer; save the model with its tokenizer.")
     return load_tokenizer(folder)
@@ -176,34 +182,12 @@ def is_saved_model(name_or_path: str | os.PathLike) -> bool:
     return (Path(name_or_path).expanduser() / CONFIG_NAME).is_file()
 
 
-def load_for_inference(name_or_path: str | os.PathLike, *, dtype: Any = "auto", base_model: str | None = None):
-    """``(model, tokenizer, call_format)`` for generation: a folder written by fc-finetune
-    gives its FunctionCallingModel (heads and text mode); anything else (alias, model
-    folder, Hub id) a plain causal LM in eval mode whose tokenizer gets the tool template
-    (text mode only)."""
-    if is_saved_model(name_or_path):
-        path = Path(name_or_path).expanduser()
-        model = load_model(path, dtype=dtype, base_model=base_model)
-        return model, load_tokenizer_for(path), model.call_format
-    from .data.templates import prepare_tokenizer
-    from .loading import load_causal_lm, load_tokenizer
-
-    lm = load_causal_lm(name_or_path, dtype=dtype)
-    lm.eval()
-    tokenizer = load_tokenizer(name_or_path)
-    return lm, tokenizer, prepare_tokenizer(tokenizer).name
-
-
 def export_merged(model, directory: str | os.PathLike, *, tokenizer=None, dtype: Any = None) -> Path:
     """Merge LoRA into the base weights and save a plain transformers model (safetensors).
 
     For servers that take no adapters. The heads are not part of it: the merged model is a
     text-mode tool caller. ``model`` is left unmerged (a merged copy is saved).
     """
-    import copy
-
-    import torch
-
     directory = Path(directory)
     merged = copy.deepcopy(model.lm).merge_and_unload()
     if dtype is not None:

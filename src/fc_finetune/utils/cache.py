@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import CacheError
+from ..errors import CacheError
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,43 @@
+"""The batch contract: the values and keys the collator writes and the model, the trainer and
+calibration read. Defined here once; every stage imports them from here.
+
+A batch from :class:`~fc_finetune.data.collate.FunctionCallingCollator` (right padded):
+
+* ``input_ids``, ``attention_mask`` ``[B, L]``;
+* ``labels`` ``[B, L]``: the token where the LM learns it, else :data:`IGNORE`;
+* ``param_tool`` ``[B, L]``: for argument-value tokens, the index of the gold tool (the
+  argument head's ``f``), else :data:`NO_TOOL`;
+* ``decision_pos`` ``[B, D]``: the last token before each decision point (:data:`NO_POSITION`
+  pads), ``decision_target`` ``[B, D]``: a tool index or :data:`NO_CALL` (:data:`IGNORE` pads);
+* ``tool_spans`` ``[B, T, 2]``: ``[start, end)`` of each tool's definition in the prompt,
+  ``tool_mask`` ``[B, T]``: which tools are real.
+"""
+
+from __future__ import annotations
+
+import torch
+
+IGNORE = -100  # a label or decision target that no loss reads (PyTorch's ignore_index)
+NO_CALL = -1  # decision target: answer directly / no more calls
+NO_TOOL = -1  # param_tool of a token outside any argument value
+NO_POSITION = -1  # decision_pos padding
+
+BATCH_KEYS = ("input_ids", "attention_mask", "labels", "param_tool", "decision_pos", "decision_target",
+              "tool_spans", "tool_mask")
+
+
+def decision_count(batch: dict) -> int:
+    """Decisions the selector loss reads in ``batch``."""
+    return int((batch["decision_target"] != IGNORE).sum())
+
+
+def param_token_count(batch: dict) -> int:
+    """Argument tokens the argument-head loss reads in ``batch`` (each predicts the next token)."""
+    return int((batch["param_tool"][:, 1:] != NO_TOOL).sum())
+
+
+def step_counts(batches: list[dict], device=None) -> torch.Tensor:
+    """``[decisions, argument tokens]`` over every micro-batch of one optimizer step: the
+    normalisers that make each head's loss a mean over the step, as the Trainer does for labels."""
+    return torch.tensor([sum(decision_count(b) for b in batches), sum(param_token_count(b) for b in batches)],
+                        device=device, dtype=torch.float32)

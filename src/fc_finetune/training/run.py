@@ -1,0 +1,172 @@
+"""Train a function-calling model: LoRA + selector and argument heads, one joint loss.
+
+    fc-finetune train --config recipes/smollm2-135m/quickstart.yaml
+    fc-finetune train --config recipes/smollm2-135m/quickstart.yaml --max_steps 20 --output_dir /tmp/run
+    accelerate launch --config_file recipes/accelerate/cpu_2proc.yaml -m fc_finetune.training.run --config RECIPE
+
+Options come from the dataclasses in :mod:`fc_finetune.training.config` (``--help`` lists them all);
+precedence is defaults < YAML recipe < flags. Output: the model (adapter, heads, tokenizer),
+the effective recipe, ``train_summary.json`` and ``loss_curves.png`` in ``output_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import BitsAndBytesConfig, set_seed
+
+from ..data.collate import FunctionCallingCollator, encode_dataset
+from ..data.io import load_records, to_dataset
+from ..data.templates import prepare_tokenizer
+from ..errors import FcFinetuneError
+from ..model.loading import load_tokenizer
+from ..model.modeling import FunctionCallingModel
+from .calibration import apply_calibration, calibrate_model
+from .config import make_parser, parse_args
+from .reporting import TrainingSummary, finish_run
+from .trainer import FunctionCallingTrainer, check_checkpoint, last_complete_checkpoint
+
+logger = logging.getLogger("fc_finetune.training.run")
+
+__all__ = ["main", "make_parser"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """One training run, top to bottom: options, data, model, train, calibrate, save, report."""
+    model_args, data_args, lora_args, head_args, training_args = parse_args(make_parser(), argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    if not training_args.should_log:  # one process speaks
+        logging.getLogger().setLevel(logging.WARNING)
+    set_seed(training_args.seed)
+    _check_launch(training_args)
+    resume = _resume_point(training_args)
+
+    # data: rendered with the model's chat template (or the built-in tool template), encoded once
+    tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+    call_format = prepare_tokenizer(tokenizer, force_builtin=model_args.force_builtin_template)
+    with training_args.main_process_first(desc="preprocessing"):
+        train_records = _load_split(data_args.train_data, data_args, limit=data_args.max_train_samples, what="Train")
+        train_set, _ = _encode(train_records, tokenizer, data_args, "Train")
+        eval_set = None
+        if data_args.eval_data:
+            eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
+            eval_set, _ = _encode(eval_records, tokenizer, data_args, "Eval")
+
+    # model: the base with fresh LoRA and heads
+    model = FunctionCallingModel.from_base(
+        model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=_dtype(model_args.dtype),
+        trust_remote_code=model_args.trust_remote_code, gradient_checkpointing=training_args.gradient_checkpointing,
+        load_kwargs=_load_kwargs(model_args, training_args), call_format=call_format.name)
+    trainable, total = model.trainable_parameters()
+    logger.info("Trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
+
+    # train
+    training_args.remove_unused_columns = False  # the collator needs every column
+    training_args.include_num_input_tokens_seen = "non_padding"  # tokens/s in the summary
+    training_args.prediction_loss_only = True  # eval metrics come from the loss terms, not gathered logits
+    training_args.gradient_checkpointing = False  # already enabled on the LM itself
+    if hasattr(training_args, "activation_checkpointing"):  # the newer name of the same switch
+        training_args.activation_checkpointing = False
+    summary = TrainingSummary()
+    trainer = FunctionCallingTrainer(
+        model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
+        data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+        callbacks=[summary])
+    result = trainer.train(resume_from_checkpoint=resume)
+
+    # calibrate the selector on the held-out decisions, then save and report
+    if eval_set is not None and model.heads.selector is not None:
+        _calibrate(trainer, model, summary)
+    recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
+              **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
+    finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
+               plot=training_args.plot_losses)  # every process: saving may gather sharded weights
+    return 0
+
+
+def _dtype(name: str):
+    return "auto" if name == "auto" else getattr(torch, name)
+
+
+def _load_split(sources: list[str], data_args, *, limit: int | None, what: str):
+    records = []
+    for source in sources:
+        result = load_records(source, fmt=None if data_args.data_format == "auto" else data_args.data_format,
+                              on_error=data_args.on_error)
+        logger.info("%s data: %s", what, result.report(show_errors=3))
+        records += result.records
+    return records[:limit] if limit else records
+
+
+def _encode(records, tokenizer, data_args, what: str):
+    dataset, stats = encode_dataset(to_dataset(records), tokenizer, max_length=data_args.max_length,
+                                    truncation=data_args.truncation, num_proc=data_args.preprocessing_num_workers)
+    logger.info("%s examples: %s", what, stats.report())
+    if len(dataset) == 0:
+        raise FcFinetuneError(f"No {what.lower()} example is left after preprocessing ({stats.report()}). "
+                              "Raise max_length or check the data.")
+    return dataset, stats
+
+
+def _check_launch(training_args) -> None:
+    """Several processes were launched but the Trainer sees one: each would train alone."""
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and training_args.world_size == 1:
+        raise FcFinetuneError(f"{launched} processes were launched but the Trainer runs each alone (world size 1). "
+                              "On CPU pass --use_cpu true (with recipes/accelerate/cpu_2proc.yaml); see docs/distributed.md.")
+
+
+def _resume_point(training_args):
+    value = training_args.resume_from_checkpoint
+    if value in (None, "", False, "false", "False"):
+        return None
+    if str(value).lower() == "true":
+        found = last_complete_checkpoint(training_args.output_dir)
+        if found is None:
+            raise FcFinetuneError(f"--resume_from_checkpoint true, but '{training_args.output_dir}' holds no complete "
+                                  "checkpoint. Drop the flag to start a new run.")
+        logger.info("Resuming from %s (the last complete checkpoint)", found)
+        return str(found)
+    check_checkpoint(Path(value))
+    return str(value)
+
+
+def _load_kwargs(model_args, training_args) -> dict:
+    load_kwargs = {}
+    if model_args.attn_implementation:
+        load_kwargs["attn_implementation"] = model_args.attn_implementation
+    if model_args.load_in_4bit:
+        load_kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+        load_kwargs["device_map"] = {"": training_args.local_process_index}
+    return load_kwargs
+
+
+def _calibrate(trainer, model, summary) -> None:
+    """Temperature and NO_CALL threshold from the held-out decisions, saved with the model."""
+    fitted = calibrate_model(model, trainer.get_eval_dataloader()).fitted
+    if fitted is None:
+        return
+    apply_calibration(model, fitted)
+    summary.extra["selector_calibration"] = fitted.to_dict()
+    logger.info("Selector calibrated on %d held-out decisions: temperature %.3f, NO_CALL threshold %.3f, "
+                "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f", fitted.decisions,
+                fitted.temperature, fitted.no_call_threshold, fitted.ece_before,
+                fitted.ece_after, fitted.call_decision_accuracy)
+
+
+def _plain(obj) -> dict:
+    return json.loads(json.dumps(asdict(obj), default=str))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())
