@@ -72,3 +72,27 @@ def no_library_deprecation_lines():
     for logger in loggers:
         logger.removeHandler(handler)
     assert not handler.lines, "a library logged a deprecation: " + "; ".join(handler.lines)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A trained-looking model on a base saved to disk, and its saved folder (model and hub tests).
+    Imports are inside: conftest loads before every test, and most need no model."""
+    from helpers.models import perturb
+
+    from fc_finetune.data.templates import prepare_tokenizer
+    from fc_finetune.model.config import HeadArguments, LoraArguments
+    from fc_finetune.model.modeling import FunctionCallingModel
+    from fc_finetune.testing import tiny_model_and_tokenizer
+
+    root = tmp_path_factory.mktemp("io")
+    lm, tok = tiny_model_and_tokenizer("qwen2")
+    lm.save_pretrained(root / "base")
+    prepare_tokenizer(tok)
+    tok.save_pretrained(root / "base")
+    model = FunctionCallingModel.from_base(str(root / "base"), lora=LoraArguments(), heads=HeadArguments(),
+                                           dtype=torch.float32)
+    perturb(model)
+    model.eval()
+    model.save_pretrained(root / "out", tokenizer=tok)
+    return root, model, tok

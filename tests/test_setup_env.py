@@ -6,13 +6,11 @@ import importlib.util
 import os
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_script():

@@ -1,0 +1,303 @@
+"""The bundled synthetic data: catalogue, generator, held-out split, files and script (fast, offline)."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+from helpers import ROOT
+from jsonschema import Draft202012Validator
+
+from fc_finetune.data.schema import validate_record
+from fc_finetune.data.synthetic import (
+    BY_NAME,
+    CATALOGUE,
+    CHAINS,
+    DEFAULT_PROPORTIONS,
+    DOMAINS,
+    KINDS,
+    Pools,
+    RecordBuilder,
+    choose_heldout,
+    generate_mix,
+    kind_counts,
+    write_mix,
+)
+from fc_finetune.data.synthetic.generator import excluded_with
+from fc_finetune.data.synthetic.phrasing import KNOWLEDGE_UNFIT, describe
+from fc_finetune.data.synthetic.spec import template_fields
+
+N_TRAIN, N_EVAL, HELDOUT = 900, 300, 6
+
+
+@pytest.fixture(scope="module")
+def mix():
+    return generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT)
+
+
+def _records(mix):
+    return [*mix[0], *mix[1]]
+
+
+def _calls(record):
+    for message in record["messages"]:
+        yield from message.get("tool_calls") or []
+
+
+def _string_values(value, schema):
+    """Free-text string leaves of an argument value (enum-constrained strings are skipped)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_values(item, schema.get("properties", {}).get(key, {}))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _string_values(item, schema.get("items", {}))
+    elif isinstance(value, str) and "enum" not in schema:
+        yield value
+
+
+def _instance(schema, rng):
+    """A random value valid for ``schema`` (the subset of JSON schema the catalogue uses)."""
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    kind = schema["type"]
+    if kind == "string":
+        return rng.choice(["", "x", "Paris", "2025-13-45", "25:99", "Atlantis", "ünïcode", "12:30"])
+    if kind in ("integer", "number"):
+        lo, hi = schema.get("minimum", -1000), schema.get("maximum", 1000)
+        value = rng.choice([lo, hi, rng.uniform(lo, hi)])
+        return int(value) if kind == "integer" else value
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "array":
+        size = rng.randint(schema.get("minItems", 0), min(schema.get("maxItems", 3), 3))
+        return [_instance(schema["items"], rng) for _ in range(size)]
+    return {key: _instance(sub, rng) for key, sub in schema["properties"].items()
+            if key in schema.get("required", []) or rng.random() < 0.5}
+
+
+# ---------------------------------------------------------------------------------------------- catalogue
+def test_catalogue_is_large_and_uses_rich_schemas():
+    assert len(CATALOGUE) >= 50
+    assert len(BY_NAME) == len(CATALOGUE)
+    assert len(DOMAINS) >= 15
+    seen = Counter()
+
+    def walk(schema, top=False):
+        if "enum" in schema:
+            seen["enum"] += 1
+        if schema.get("type") in ("integer", "number") and ("minimum" in schema or "maximum" in schema):
+            seen["bounded_number"] += 1
+        if schema.get("type") == "boolean":
+            seen["boolean"] += 1
+        if "default" in schema:
+            seen["default"] += 1
+            assert "Default:" in schema["description"]
+        if schema.get("type") == "object":
+            if not top:
+                seen["nested_object"] += 1
+            for sub in schema["properties"].values():
+                walk(sub)
+        if schema.get("type") == "array":
+            seen[f"array_of_{schema['items']['type']}"] += 1
+            walk(schema["items"])
+
+    for spec in CATALOGUE:
+        params = spec.parameters
+        Draft202012Validator.check_schema(params)
+        assert params["type"] == "object" and set(params["required"]) <= set(params["properties"])
+        assert spec.description and spec.task and len(spec.requests) >= 3 and spec.answers
+        if len(params["required"]) < len(params["properties"]):
+            seen["optional"] += 1
+        walk(params, top=True)
+    for feature in ("enum", "bounded_number", "boolean", "default", "nested_object", "array_of_string",
+                    "array_of_object", "array_of_number", "optional"):
+        assert seen[feature] > 0, feature
+
+
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda s: s.name)
+def test_every_function_samples_valid_arguments_and_renders(spec):
+    rng = random.Random(spec.name)
+    validator = Draft202012Validator(spec.parameters)
+    for _ in range(40):
+        args = spec.sample(rng)
+        validator.validate(args)
+        assert set(args) <= set(spec.parameters["properties"])
+        text, _ = describe(rng, spec, args)
+        for value in _string_values(args, spec.parameters):
+            assert value.lower() in text.lower(), (value, text)
+        output = spec.execute(args)
+        assert output == spec.execute(args)  # deterministic fake implementation
+        json.dumps(output)
+        slots = spec.output_slots(args, output)
+        assert any(_fits(t, slots) for t in spec.answers)
+    for extra in spec.extras:
+        assert extra in spec.parameters["properties"] and extra not in spec.required
+
+
+def _fits(template, slots):
+    return template_fields(template) <= slots.keys()
+
+
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda s: s.name)
+def test_fake_implementations_survive_any_valid_arguments(spec):
+    rng = random.Random(f"fuzz-{spec.name}")
+    validator = Draft202012Validator(spec.parameters)
+    for _ in range(60):
+        args = _instance(spec.parameters, rng)
+        validator.validate(args)
+        assert isinstance(spec.execute(args), dict)
+
+
+# ---------------------------------------------------------------------------------------------- determinism
+def test_same_seed_same_records_and_other_seed_differs(mix):
+    again = generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT)
+    assert json.dumps(again, ensure_ascii=False) == json.dumps(mix, ensure_ascii=False)
+    other = generate_mix(N_TRAIN, N_EVAL, seed=1, heldout_functions=HELDOUT)
+    assert json.dumps(other[0]) != json.dumps(mix[0])
+    assert json.dumps(other[1]) != json.dumps(mix[1])
+
+
+def test_write_mix_is_byte_identical_and_reports_stats(tmp_path):
+    a = write_mix(tmp_path / "a", 120, 40, seed=3, heldout_functions=4)
+    write_mix(tmp_path / "b", 120, 40, seed=3, heldout_functions=4)
+    for name in ("train.jsonl", "eval.jsonl", "stats.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    lines = (tmp_path / "a" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 120 and all(json.loads(line)["meta"]["split"] == "train" for line in lines)
+    stats = json.loads((tmp_path / "a" / "stats.json").read_text(encoding="utf-8"))
+    assert stats == a and stats["synthetic"] is True and len(stats["heldout_functions"]) == 4
+    assert stats["splits"]["eval"]["records"] == 40
+    assert not list(tmp_path.glob("a/.*"))  # no temporaries left behind
+
+
+# ---------------------------------------------------------------------------------------------- records
+def test_every_record_validates(mix):
+    for split in mix:
+        for index, record in enumerate(split):
+            validate_record(record)
+            assert record["meta"]["index"] == index and record["meta"]["seed"] == 0
+            assert record["messages"][-1]["role"] == "assistant" and record["messages"][-1]["content"]
+
+
+def test_kinds_follow_the_requested_proportions(mix):
+    train, evaluation = mix
+    assert Counter(r["meta"]["kind"] for r in train) == Counter(kind_counts(N_TRAIN, DEFAULT_PROPORTIONS))
+    assert Counter(r["meta"]["kind"] for r in evaluation) == Counter(kind_counts(N_EVAL, DEFAULT_PROPORTIONS))
+    for kind, share in DEFAULT_PROPORTIONS.items():
+        assert abs(sum(r["meta"]["kind"] == kind for r in train) / N_TRAIN - share) < 0.01
+    custom = {"single": 3, "no_call_chitchat": 1}
+    train, _ = generate_mix(200, 0, seed=5, heldout_functions=0, proportions=custom)
+    assert Counter(r["meta"]["kind"] for r in train) == {"single": 150, "no_call_chitchat": 50}
+
+
+def test_tools_offered_are_two_to_six_and_include_every_called_function(mix):
+    for record in _records(mix):
+        names = [t["function"]["name"] for t in record["tools"]]
+        assert 2 <= len(names) <= 6 and len(set(names)) == len(names)
+        assert {c["name"] for c in _calls(record)} <= set(names)
+        assert record["meta"]["functions"] == [c["name"] for c in _calls(record)]
+
+
+def test_argument_strings_come_from_the_user_or_an_earlier_tool_output(mix):
+    for record in _records(mix):
+        context = ""
+        for message in record["messages"]:
+            if message["role"] in ("user", "tool"):
+                context += "\n" + message["content"].lower()
+            for call in message.get("tool_calls") or []:
+                for value in _string_values(call["arguments"], BY_NAME[call["name"]].parameters):
+                    assert value.lower() in context, (call, record["messages"])
+
+
+def test_each_kind_has_its_shape(mix):
+    for record in _records(mix):
+        kind, messages = record["meta"]["kind"], record["messages"]
+        call_turns = [m for m in messages if m.get("tool_calls")]
+        users = [m for m in messages if m["role"] == "user"]
+        if kind == "single":
+            assert len(call_turns) == 1 and len(call_turns[0]["tool_calls"]) == 1 and len(users) == 1
+        elif kind == "parallel":
+            assert len(call_turns) == 1 and 2 <= len(call_turns[0]["tool_calls"]) <= 3
+        elif kind == "sequential":
+            assert [len(m["tool_calls"]) for m in call_turns] == [1, 1] and len(users) == 1
+            first, second = (m["tool_calls"][0]["name"] for m in call_turns)
+            assert any((c.first, c.second) == (first, second) for c in CHAINS)
+        elif kind == "multi_turn":
+            assert len(users) >= 2 and call_turns
+        else:
+            assert not call_turns and len(users) == 1
+
+
+def test_no_call_examples_offer_no_tool_that_fits(mix):
+    for record in _records(mix):
+        offered = {t["function"]["name"] for t in record["tools"]}
+        if record["meta"]["kind"] == "no_call_irrelevant" and "unavailable_function" in record["meta"]:
+            assert not offered & excluded_with(BY_NAME[record["meta"]["unavailable_function"]])
+        if record["meta"]["kind"] == "no_call_chitchat":
+            assert not offered & KNOWLEDGE_UNFIT
+
+
+def test_heldout_functions_never_reach_training(mix):
+    train, evaluation = mix
+    heldout = set(choose_heldout(0, HELDOUT))
+    assert len(heldout) == HELDOUT and len({BY_NAME[n].domain for n in heldout}) == HELDOUT
+    for record in train:
+        names = {t["function"]["name"] for t in record["tools"]} | set(record["meta"]["functions"])
+        assert not names & heldout
+        assert record["meta"].get("unavailable_function") not in heldout
+        assert not record["meta"]["heldout_function"] and not record["meta"]["offered_heldout"]
+    flagged = [r for r in evaluation if r["meta"]["heldout_function"]]
+    assert len(flagged) > N_EVAL * 0.2
+    assert {n for r in flagged for n in r["meta"]["functions"]} & heldout == heldout
+    for record in evaluation:
+        assert record["meta"]["heldout_function"] == bool(set(record["meta"]["functions"]) & heldout)
+
+
+def test_every_chain_builds_a_valid_record():
+    for chain in CHAINS:
+        pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=[chain])
+        builder = RecordBuilder(random.Random(chain.name), pools)
+        for _ in range(5):
+            record = builder.build("sequential")
+            validate_record(record)
+            assert record["meta"]["functions"] == [chain.first, chain.second]
+
+
+def test_generation_is_fast():
+    start = time.perf_counter()
+    train, _ = generate_mix(3000, 0, seed=9)
+    assert len(train) == 3000
+    assert time.perf_counter() - start < 10  # about 0.4 s here; 10k records take ~1.5 s
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="Unknown example kind"):
+        generate_mix(10, 10, proportions={"singel": 1})
+    with pytest.raises(ValueError, match="sum to 0"):
+        generate_mix(10, 10, proportions={"single": 0})
+    with pytest.raises(ValueError, match="heldout_functions must be between"):
+        generate_mix(10, 10, heldout_functions=len(CATALOGUE))
+    assert set(KINDS) == set(DEFAULT_PROPORTIONS)
+
+
+# ---------------------------------------------------------------------------------------------- script
+def test_generate_mix_script(tmp_path):
+    script = ROOT / "data" / "generate_mix.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=True)
+    for option in ("--out", "--train", "--eval", "--seed", "--heldout", "--proportions"):
+        assert option in help_text.stdout
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "mix"), "--train", "30", "--eval", "12",
+                           "--seed", "2", "--proportions", "single=1,parallel=1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    kinds = Counter(json.loads(line)["meta"]["kind"]
+                    for line in (tmp_path / "mix" / "train.jsonl").read_text(encoding="utf-8").splitlines())
+    assert kinds == {"single": 15, "parallel": 15}
+    bad = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "x"), "--proportions", "nope=1"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "KIND=WEIGHT" in bad.stderr

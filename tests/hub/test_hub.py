@@ -1,0 +1,120 @@
+"""Pushing to the Hub without the Hub: huggingface_hub's own API objects, calls recorded."""
+
+import json
+import logging
+
+import pytest
+import torch
+from huggingface_hub import CommitOperationAdd, HfApi, ModelCard
+
+from fc_finetune.cli import main as cli_main
+from fc_finetune.errors import FcFinetuneError
+from fc_finetune.hub.push import EVAL_RESULTS_NAME, RECIPE_NAME, build_model_card, push_to_hub
+from fc_finetune.model.modeling import FunctionCallingModel
+
+
+class RecordingApi(HfApi):
+    """HfApi whose network calls are recorded instead of sent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+        return f"https://huggingface.co/{repo_id}"
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", repo_id, kwargs))
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        self.calls.append(("create_commit", repo_id, {"operations": list(operations), **kwargs}))
+        return type("CommitInfo", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/abc", "pr_url": None})()
+
+
+@pytest.fixture
+def model_dir(saved, tmp_path):  # noqa: F811
+    import shutil
+
+    root, _, _ = saved
+    folder = tmp_path / "model"
+    shutil.copytree(root / "out", folder)
+    (folder / RECIPE_NAME).write_text("train_data: [hf:glaiveai/glaive-function-calling-v2, data/mix/train.jsonl]\n")
+    (folder / EVAL_RESULTS_NAME).write_text(json.dumps([
+        {"dataset_type": "bfcl", "dataset_name": "BFCL simple_python", "split": "test",
+         "metric_type": "accuracy", "metric_name": "AST accuracy", "value": 0.42}]))
+    (folder / "eval").mkdir()
+    (folder / "eval" / "report.md").write_text("# report\n")
+    return folder
+
+
+def test_push_uploads_the_right_files_and_card(model_dir, monkeypatch, caplog, capsys):
+    secret = "hf_" + "x" * 34
+    monkeypatch.setenv("HF_TOKEN", secret)
+    caplog.set_level(logging.DEBUG)
+    api = RecordingApi()
+    push_to_hub(model_dir, "me/tiny-fc", private=True, revision="v1", api=api)
+    names = [c[0] for c in api.calls]
+    assert names == ["create_repo", "create_branch", "create_commit"]
+    assert api.calls[0][2]["private"] is True
+    commit = api.calls[2][2]
+    assert commit["revision"] == "v1" and commit["create_pr"] is False
+    ops = commit["operations"]
+    assert all(isinstance(op, CommitOperationAdd) for op in ops)
+    paths = {op.path_in_repo for op in ops}
+    assert {"adapter_config.json", "adapter_model.safetensors", "fc_heads.safetensors", "fc_finetune_config.json",
+            "tokenizer.json", "chat_template.jinja", RECIPE_NAME, EVAL_RESULTS_NAME, "eval/report.md",
+            "README.md"} <= paths
+    card = ModelCard(next(op for op in ops if op.path_in_repo == "README.md").path_or_fileobj.decode())
+    assert card.data.library_name == "peft"
+    assert card.data.base_model == json.loads((model_dir / "fc_finetune_config.json").read_text())["base_model"]
+    assert "function-calling" in card.data.tags
+    assert card.data.datasets == ["glaiveai/glaive-function-calling-v2"]
+    assert card.data.eval_results[0].metric_value == 0.42
+    assert "AST accuracy" in card.content
+    everything = caplog.text + capsys.readouterr().out + card.content
+    assert secret not in everything
+
+
+def test_card_for_bundled_base_names_upstream(model_dir):
+    config = json.loads((model_dir / "fc_finetune_config.json").read_text())
+    config["base_model"] = "smollm2-135m"
+    (model_dir / "fc_finetune_config.json").write_text(json.dumps(config))
+    card = ModelCard(build_model_card(model_dir, repo_id="me/x"))
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "dequantised" in card.content
+
+
+def test_create_pr(model_dir):
+    api = RecordingApi()
+    push_to_hub(model_dir, "me/tiny-fc", revision="main", create_pr=True, api=api)
+    assert [c[0] for c in api.calls] == ["create_repo", "create_commit"]
+    assert api.calls[-1][2]["create_pr"] is True
+
+
+def test_incomplete_folder_is_refused(model_dir):
+    (model_dir / "fc_heads.safetensors").unlink()
+    with pytest.raises(FcFinetuneError, match="missing fc_heads.safetensors"):
+        push_to_hub(model_dir, "me/x", api=RecordingApi())
+
+
+def test_cli_card_only(model_dir, capsys):
+    assert cli_main(["push", "--model", str(model_dir), "--repo-id", "me/x", "--card-only"]) == 0
+    out = capsys.readouterr().out
+    assert "library_name: peft" in out and "would push: fc_heads.safetensors" in out
+
+
+def test_from_pretrained_by_hub_id(saved, monkeypatch):  # noqa: F811
+    from fc_finetune.model import io
+
+    root, model, _ = saved
+    requested = []
+
+    def fake_snapshot_download(repo_id, revision=None, **kwargs):
+        requested.append((repo_id, revision))
+        return str(root / "out")
+
+    monkeypatch.setattr(io, "snapshot_download", fake_snapshot_download)
+    loaded = FunctionCallingModel.from_pretrained("me/tiny-fc", revision="v1", dtype=torch.float32)
+    assert requested == [("me/tiny-fc", "v1")]
+    assert torch.equal(loaded.heads.selector.weight, model.heads.selector.weight)

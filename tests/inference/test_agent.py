@@ -1,0 +1,299 @@
+"""The agent loop (heads and text mode) on tiny models: faults survived and reported,
+schema-valid arguments from an untrained model, and a quickly trained model that calls
+the right function and then answers."""
+
+import random
+import time
+
+import pytest
+import torch
+from helpers.agents import (
+    FAULTS,
+    USER,
+    call_text,
+    fault_registry,
+    make,
+    scripted,
+)
+from helpers.selection_task import COMPACT_TOOL_TEMPLATE
+from jsonschema import Draft202012Validator
+
+from fc_finetune.data.collate import FunctionCallingCollator, encode_record
+from fc_finetune.data.render import render_record
+from fc_finetune.data.templates import prepare_tokenizer
+from fc_finetune.inference.agent import ChatResult, FunctionCallingAgent
+from fc_finetune.inference.heads_decoder import encode_prompt
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
+from fc_finetune.testing import tiny_model_and_tokenizer
+from fc_finetune.tools.registry import FunctionRegistry
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make()
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def test_text_mode_survives_every_fault_and_reports_it(tiny, monkeypatch):
+    model, tok = tiny
+    turn = "\n".join([call_text("nope", '{"x": 1}'), call_text("raises", '{"x": 1}'), call_text("hangs", '{"x": 2}'),
+                      call_text("garbage", '{"x": 3}'), call_text("raises", '{"x": "not an int"}'),
+                      "<tool_call>\n{not json}\n</tool_call>"])
+    seen = scripted(monkeypatch, [turn])
+    agent = FunctionCallingAgent(model, tok, fault_registry("raises", "hangs", "garbage"), mode="text",
+                                 timeout_s=0.2, max_calls_per_turn=10)
+    start = time.perf_counter()
+    result = agent.chat(USER)
+    assert time.perf_counter() - start < 1.0  # the hung tool was abandoned after 0.2 s
+    assert isinstance(result, ChatResult)
+    assert [c.status for c in result.calls] == ["unknown_function", "error", "timeout", "bad_result",
+                                                "invalid_arguments"]
+    assert result.response == "All done." and not result.stats.call_limit_hit
+    assert any("not valid JSON" in p for p in result.stats.problems)
+    roles = [m["role"] for m in result.new_messages]
+    assert roles == ["assistant"] + ["tool"] * 5 + ["assistant"]
+    assert "kaput" in result.new_messages[2]["content"]
+    # The second turn saw the results: the model is told what went wrong.
+    assert [m["role"] for m in seen[1]] == ["user", "assistant"] + ["tool"] * 5
+    assert result.stats.timings["execution"] >= 0.2
+
+
+def test_text_mode_call_limit_stops_calling_and_answers(tiny, monkeypatch):
+    model, tok = tiny
+    scripted(monkeypatch, [call_text("raises", '{"x": 1}')] * 10)
+    agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="text", max_calls_per_turn=3)
+    result = agent.chat(USER)
+    assert len(result.calls) == 3 and result.stats.call_limit_hit
+    assert result.stats.turns == 4  # three turns with a call, then one answer whose calls are not run
+    assert result.new_messages[-1] == {"role": "assistant", "content": ""}
+    assert any("after the call limit" in p for p in result.stats.problems)
+
+
+def test_text_mode_runs_the_real_generation(tiny):
+    model, tok = tiny
+    agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="text", max_new_tokens=8)
+    result = agent.chat(USER)
+    assert result.messages[0] == USER[0] and result.new_messages[-1]["role"] == "assistant"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_heads_mode_survives_faulty_tools(tiny, fault):
+    model, tok = tiny
+    model.no_call_threshold = 1.01  # the untrained selector must call
+    try:
+        agent = FunctionCallingAgent(model, tok, fault_registry(fault), mode="heads", timeout_s=0.2,
+                                     max_calls_per_turn=2, max_new_tokens=24)
+        result = agent.chat(USER)
+    finally:
+        model.no_call_threshold = None
+    assert [c.status for c in result.calls] == [FAULTS[fault][1]] * 2
+    assert result.stats.call_limit_hit and result.stats.turns == 2
+    assert [m["role"] for m in result.new_messages] == ["assistant", "tool", "tool", "assistant"]
+    assert len(result.new_messages[0]["tool_calls"]) == 2  # two calls in one turn
+    assert len(result.stats.decisions) == 2 and all(d["choice"] == 0 for d in result.stats.decisions)
+    assert all(v >= 0 for v in result.stats.timings.values()) and result.stats.timings["arguments"] > 0
+
+
+def test_heads_mode_no_call_answers_directly(tiny):
+    model, tok = tiny
+    model.no_call_threshold = 0.0
+    try:
+        result = FunctionCallingAgent(model, tok, fault_registry("raises"), max_new_tokens=8).chat(USER)
+    finally:
+        model.no_call_threshold = None
+    assert result.calls == [] and result.stats.turns == 1 and result.stats.decisions[0]["choice"] is None
+    assert result.new_messages == [{"role": "assistant", "content": result.response}]
+    assert result.stats.new_tokens <= 8
+
+
+def test_heads_mode_needs_the_selector():
+    model, tok = make(heads=HeadArguments(selector_head=False))
+    with pytest.raises(ValueError, match="selector"):
+        FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads")
+
+
+def random_schema(rng):
+    def leaf(depth):
+        kind = rng.choice(["enum", "int", "bool", "str", "array", "number"] + (["object"] if depth < 2 else []))
+        if kind == "enum":
+            return {"type": "string", "enum": rng.sample(["red", "blue", "x y", "é", "a\"b", "1"], rng.randint(1, 4))}
+        if kind == "int":
+            lo = rng.randint(-50, 50)
+            return {"type": "integer", "minimum": lo, "maximum": lo + rng.randint(0, 200)}
+        if kind == "number":
+            return {"type": "number", "minimum": 0, "maximum": 1}
+        if kind == "bool":
+            return {"type": "boolean"}
+        if kind == "str":
+            return {"type": "string", "minLength": 1, "maxLength": 4}
+        if kind == "array":
+            return {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}, "maxItems": 3}
+        return obj(depth + 1)
+
+    def obj(depth):
+        props = {f"p{i}": leaf(depth) for i in range(rng.randint(1, 3))}
+        return {"type": "object", "properties": props, "required": rng.sample(sorted(props), rng.randint(0, len(props)))}
+
+    return obj(0)
+
+
+def test_heads_mode_arguments_always_fit_the_schema(tiny):
+    model, tok = tiny
+    rng = random.Random(0)
+    model.no_call_threshold = 1.01
+    checked = 0
+    try:
+        for round_ in range(6):
+            registry = FunctionRegistry()
+            for i in range(3):
+                registry.add(lambda **kw: "ok", name=f"tool_{round_}_{i}", schema=random_schema(rng))
+            agent = FunctionCallingAgent(model, tok, registry, mode="heads", max_calls_per_turn=3, max_new_tokens=96)
+            result = agent.chat(USER)
+            assert result.stats.problems == []
+            for call in result.calls:
+                schema = registry.get(call.name).parameters
+                assert list(Draft202012Validator(schema).iter_errors(call.arguments)) == [], (call, schema)
+                assert call.status == "ok", call
+                checked += 1
+    finally:
+        model.no_call_threshold = None
+    assert checked == 18
+
+
+def test_heads_prompt_encoding_matches_training(tiny):
+    """Token ids and tool spans at inference are those training computed for the same text."""
+    model, tok = tiny
+    tools = fault_registry("raises", "hangs").tools()
+    messages = [*USER, {"role": "assistant", "content": "", "tool_calls": [{"name": "raises", "arguments": {"x": 1}}]},
+                {"role": "tool", "name": "raises", "content": "boom"}]
+    ids, spans = encode_prompt(tok, messages, tools)
+    trained = encode_record(render_record({"messages": [*messages, {"role": "assistant", "content": "ok"}],
+                                           "tools": tools}, tok), tok)
+    assert trained["input_ids"][:len(ids)] == ids
+    assert trained["tool_spans"] == spans
+
+
+COLOURS = ["red", "blue", "green"]
+PAINT = {"type": "object", "properties": {"colour": {"type": "string", "enum": COLOURS}}, "required": ["colour"]}
+
+
+def paint_record(rng, tools):
+    if rng.random() < 0.5:
+        colour = rng.choice(COLOURS)
+        messages = [{"role": "user", "content": f"paint it {colour}"},
+                    {"role": "assistant", "content": "", "tool_calls": [{"name": "paint", "arguments": {"colour": colour}}]},
+                    {"role": "tool", "name": "paint", "content": f"painted {colour}"},
+                    {"role": "assistant", "content": "done"}]
+    else:
+        messages = [{"role": "user", "content": rng.choice(["hello", "how are you", "thank you"])},
+                    {"role": "assistant", "content": "hi"}]
+    return {"messages": messages, "tools": tools}
+
+
+def test_trained_tiny_model_calls_the_tool_then_answers():
+    painted = []
+    registry = FunctionRegistry()
+    registry.add(lambda colour: painted.append(colour) or f"painted {colour}", name="paint",
+                 description="Paint the wall.", schema=PAINT)
+    lm, tok = tiny_model_and_tokenizer("llama", seed=0)
+    tok.chat_template = COMPACT_TOOL_TEMPLATE
+    prepare_tokenizer(tok)
+    torch.manual_seed(0)
+    model = FunctionCallingModel.from_base(lm, lora=LoraArguments(lora_r=8, lora_dropout=0.0), heads=HeadArguments())
+    for p in model.parameters():  # the whole tiny model learns: faster than LoRA alone
+        p.requires_grad_(True)
+    rng = random.Random(0)
+    data = [encode_record(render_record(paint_record(rng, registry.tools()), tok), tok) for _ in range(64)]
+    collate = FunctionCallingCollator(tok.pad_token_id)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(150):
+        model(**collate(rng.sample(data, 8))).loss.backward()
+        opt.step()
+        opt.zero_grad()
+    agent = FunctionCallingAgent(model, tok, registry, mode="heads", max_new_tokens=64)
+    assert model.training  # chat() puts the model in eval mode and back
+    for colour in COLOURS:
+        result = agent.chat([{"role": "user", "content": f"paint it {colour}"}])
+        assert [(c.name, c.arguments, c.status) for c in result.calls] == [("paint", {"colour": colour}, "ok")]
+        assert result.response == "done" and result.stats.problems == []
+        assert [m["role"] for m in result.new_messages] == ["assistant", "tool", "assistant"]
+    assert model.training
+    result = agent.chat([{"role": "user", "content": "hello"}])
+    assert result.calls == [] and result.response == "hi"
+    assert painted == COLOURS
+
+
+def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
+    """The turn after a call feeds only the new tokens (the call's result); the calls,
+    decisions and answer are those of encoding every prompt from scratch."""
+    model, tok = tiny
+    model.no_call_threshold = 1.01  # always call while calls are allowed
+    try:
+        results = {}
+        for reuse in (True, False):
+            agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads", max_calls_per_turn=2,
+                                         max_new_tokens=24)
+            agent.engine.heads.reuse_cache = reuse
+            results[reuse] = agent.chat(USER)
+    finally:
+        model.no_call_threshold = None
+    fast, slow = results[True], results[False]
+    assert fast.stats.turns == slow.stats.turns == 2 and slow.stats.reused_tokens == 0
+    assert fast.stats.reused_tokens > 100  # the system prompt with the tools, the user turn, ...
+    assert [c.arguments for c in fast.calls] == [c.arguments for c in slow.calls] and len(fast.calls) == 2
+    assert fast.response == slow.response
+    for a, b in zip(fast.stats.decisions, slow.stats.decisions, strict=True):
+        assert a["choice"] == b["choice"] and abs(a["p_no_call"] - b["p_no_call"]) < 1e-4
+
+
+def test_heads_answer_after_no_call_never_contains_call_markup(tiny):
+    """When the LM starts the call marker in an answer the selector chose, decoding goes back
+    to where the marker began, bans that token there and goes on: an answer, not markup."""
+    import dataclasses
+
+    from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = fault_registry("raises").tools()
+    plain = HeadsDecoder(model, tok, HERMES, max_new_tokens=12).turn(USER, tools, max_calls=0).content
+    assert len(plain) >= 3
+    # Pretend the start of that very answer is the call marker: the LM is sure to "start a call".
+    fmt = dataclasses.replace(HERMES, call_open=plain[:3])
+    decoder = HeadsDecoder(model, tok, fmt, max_new_tokens=12)
+    turn = decoder.turn(USER, tools, max_calls=0)
+    # Rewound and decoded on (the old behaviour, cutting at the marker, gave "" and a problem).
+    assert turn.content and plain[:3] not in turn.content
+    assert not any("cut there" in p for p in turn.problems)
+
+
+def test_heads_decoder_rewinds_its_cache_exactly(tiny):
+    from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    decoder = HeadsDecoder(model, tok, HERMES)
+    ids = tok("a tiny prompt with a few more tokens", add_special_tokens=False)["input_ids"]
+    with torch.inference_mode():
+        decoder._feed(ids[:4])
+        decoder._feed(ids[4:])
+        assert decoder._rewind(5)
+        logits = decoder._logits_at_end()
+        fresh = model.lm(input_ids=torch.tensor([ids[:5]])).logits[0, -1]
+    assert decoder._fed == ids[:5]
+    assert torch.allclose(logits, fresh, atol=1e-5)

@@ -1,0 +1,75 @@
+"""Selector calibration: temperature scaling and the NO_CALL threshold, and their place in training."""
+
+import json
+
+import torch
+from helpers.train_fixtures import run_args, tiny_assets  # noqa: F401
+
+from fc_finetune.training.calibration import (
+    calibrate_selector,
+    collect_decisions,
+    expected_calibration_error,
+    fit_no_call_threshold,
+    fit_temperature,
+)
+
+
+def _overconfident(n=2000, classes=4, scale=3.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    true_logits = torch.randn(n, classes, generator=g) * 1.5
+    targets = torch.multinomial(torch.softmax(true_logits, -1), 1, generator=g).squeeze(1)
+    return true_logits * scale, targets
+
+
+def test_temperature_recovers_the_overconfidence():
+    logits, targets = _overconfident(scale=3.0)
+    t = fit_temperature(logits, targets)
+    assert 2.6 < t < 3.4
+    before = expected_calibration_error(torch.softmax(logits, -1), targets)
+    after = expected_calibration_error(torch.softmax(logits / t, -1), targets)
+    assert after < before / 2
+
+
+def test_threshold_separates_call_from_no_call():
+    p = torch.tensor([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
+    should_not_call = torch.tensor([False, False, False, True, True, True])
+    t, acc = fit_no_call_threshold(p, should_not_call)
+    assert acc == 1.0 and 0.3 < t <= 0.7
+
+
+def test_calibrate_selector_keeps_argmax_and_reports():
+    logits, targets = _overconfident(scale=4.0, classes=3)
+    cal = calibrate_selector(logits, targets)
+    assert cal.decisions == 2000 and cal.ece_after < cal.ece_before
+    assert cal.accuracy == float((logits.argmax(-1) == targets).float().mean())
+    assert calibrate_selector(logits[:5], targets[:5]) is None  # too few to fit
+
+
+def test_collect_decisions_puts_no_call_last():
+    from helpers.fc_records import parallel_record
+    from helpers.models import batch_for, make, perturb
+
+    model, tok = make("llama")
+    perturb(model)
+    small = {"tools": parallel_record()["tools"][:1],
+             "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    batches = [batch_for(tok, [parallel_record()]), batch_for(tok, [small])]
+    logits, targets = collect_decisions(model, batches)
+    assert logits.shape == (4 + 1, 3)  # 4 decisions + 1; 2 tools + NO_CALL
+    assert targets.tolist() == [1, 1, 2, 2, 2]  # get_weather twice, then NO_CALL (last column)
+    assert torch.isinf(logits[-1, 1]), "the one-tool example has no second tool"
+
+
+def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path):  # noqa: F811
+    from fc_finetune.model.modeling import FunctionCallingModel
+    from fc_finetune.training.run import main
+
+    out = tmp_path / "run"
+    assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True)) == 0
+    config = json.loads((out / "fc_finetune_config.json").read_text())
+    summary = json.loads((out / "train_summary.json").read_text())
+    cal = summary["selector_calibration"]
+    assert config["selector_temperature"] == cal["temperature"] and config["no_call_threshold"] == cal["no_call_threshold"]
+    assert cal["decisions"] >= 10
+    loaded = FunctionCallingModel.from_pretrained(out, dtype=torch.float32)
+    assert loaded.selector_temperature == cal["temperature"]
