@@ -19,9 +19,9 @@ def run() -> list[dict]:
     import datasets
 
     from fc_finetune.data.collate import encode_dataset
-    from fc_finetune.data.synthetic import generate_mix
     from fc_finetune.data.templates import prepare_tokenizer
     from fc_finetune.model.loading import load_tokenizer
+    from fc_synthetic import generate_mix
 
     datasets.disable_caching()
     tokenizer = load_tokenizer("smollm2-135m")

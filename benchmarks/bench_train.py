@@ -33,7 +33,7 @@ def _encoded(tokenizer):
     """Token ids, labels and our extra columns for the first N_RECORDS records that fit."""
     from fc_finetune.data.collate import encode_record
     from fc_finetune.data.render import render_record
-    from fc_finetune.data.synthetic import generate_mix
+    from fc_synthetic import generate_mix
 
     records, _ = generate_mix(n_train=3 * N_RECORDS, n_eval=0, seed=0, max_tools=3)
     out = []

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 try:
-    from fc_finetune.data.synthetic import cli
+    from fc_synthetic import cli
 except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from fc_finetune.data.synthetic import cli
+    from fc_synthetic import cli
 
 
 def main(argv: list[str] | None = None) -> int:

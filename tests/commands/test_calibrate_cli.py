@@ -9,9 +9,9 @@ import pytest
 from helpers.eval_assets import save_tiny
 
 from fc_finetune.cli import main
-from fc_finetune.data.synthetic import write_mix
 from fc_finetune.model.io import CONFIG_NAME
 from fc_finetune.model.modeling import load_model
+from fc_synthetic import write_mix
 
 
 @pytest.fixture(scope="module")

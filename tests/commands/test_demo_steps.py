@@ -8,7 +8,7 @@ import json
 from helpers.eval_assets import save_tiny
 
 from fc_finetune.commands.demo_eval import exchange, held_out_eval
-from fc_finetune.data.synthetic import write_mix
+from fc_synthetic import write_mix
 
 
 def test_held_out_eval_and_exchange(tmp_path):

@@ -16,12 +16,12 @@ from helpers.eval_assets import (
     write_eval_file,
 )
 
-from fc_finetune.data.synthetic.registry import catalogue_registry
 from fc_finetune.evaluation.ast_match import match_calls
 from fc_finetune.evaluation.compare import write_comparison
 from fc_finetune.evaluation.report import build_results, write_report
 from fc_finetune.evaluation.runner import EvalModel, RunOptions, expected_answers, run_examples, to_json
 from fc_finetune.evaluation.sets import load_eval_set
+from fc_synthetic.registry import catalogue_registry
 
 # What the scripted "model" writes, by the last user message (or, for response generation, the last tool turn).
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from fc_finetune.data.synthetic import BY_NAME
+from fc_synthetic import BY_NAME
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

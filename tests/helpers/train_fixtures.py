@@ -38,8 +38,8 @@ def short_records(records: list[dict], count: int) -> list[dict]:
 def _build(root: str, n_train: int = 24, n_eval: int = 8) -> dict[str, str]:
     from fc_finetune.data.io import write_jsonl
     from fc_finetune.data.schema import validate_record
-    from fc_finetune.data.synthetic import generate_mix
     from fc_finetune.testing import tiny_model_and_tokenizer
+    from fc_synthetic import generate_mix
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -70,8 +70,8 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 def work(tmp_path_factory):
     """A tiny Llama on disk, 32 synthetic records, and the environment of the training processes."""
     from fc_finetune.data.io import write_jsonl
-    from fc_finetune.data.synthetic import generate_mix
     from fc_finetune.testing import tiny_model_and_tokenizer
+    from fc_synthetic import generate_mix
 
     root = tmp_path_factory.mktemp("multiprocess")
     model, tokenizer = tiny_model_and_tokenizer()

@@ -291,8 +291,8 @@ def test_deepspeed_plugin_accepts_the_config(name, monkeypatch):
 def tiny_assets(tmp_path_factory):
     """A tiny Llama (4096 positions, so no recipe's max_length is cut) and short synthetic data."""
     from fc_finetune.data.io import write_jsonl
-    from fc_finetune.data.synthetic import generate_mix
     from fc_finetune.testing import tiny_model_and_tokenizer
+    from fc_synthetic import generate_mix
 
     root = tmp_path_factory.mktemp("recipe-smoke")
     model, tokenizer = tiny_model_and_tokenizer(max_positions=4096)

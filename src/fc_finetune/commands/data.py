@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     generate = dsub.add_parser("generate", help="Write the bundled synthetic training mix (train/eval JSONL).",
                                description="Seeded, reproducible synthetic function-calling data; see data/README.md.")
     # Imported when the command runs: the command line imports every command module at start-up.
-    from ..data.synthetic.cli import add_arguments as add_generate_arguments
+    from fc_synthetic.cli import add_arguments as add_generate_arguments
 
     add_generate_arguments(generate)
     generate.set_defaults(func=_generate)
@@ -124,7 +124,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     # Imported when the command runs: the command line imports every command module at start-up.
-    from ..data.synthetic.cli import run
+    from fc_synthetic.cli import run
 
     return run(args)
 

@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     t = _step(2, f"data: the bundled synthetic mix in {args.data_dir}")
     if not (args.data_dir / "train.jsonl").is_file():
         # Imported when the command runs: the command line imports every command module at start-up.
-        from ..data.synthetic import write_mix
+        from fc_synthetic import write_mix
 
         write_mix(args.data_dir, 3000, 300, 0, max_tools=3)
     stats = json.loads((args.data_dir / "stats.json").read_text())

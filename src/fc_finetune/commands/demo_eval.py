@@ -24,7 +24,8 @@ def _rate(value) -> str:
 def held_out_eval(model_dir: Path, eval_file: Path, out_dir: Path, *, per_kind: int, responses: int = 6) -> list[str]:
     """Evaluate ``model_dir`` in both modes on ``per_kind`` examples of each kind; report lines."""
     # Imported when the command runs: the command line imports every command module at start-up.
-    from ..data.synthetic.registry import catalogue_registry
+    from fc_synthetic.registry import catalogue_registry
+
     from ..evaluation.compare import write_comparison
     from ..evaluation.runner import RunOptions, evaluate, load_eval_model
 
@@ -58,7 +59,8 @@ def exchange(model_dir: Path, eval_file: Path) -> list[str]:
     # Imported when the command runs: the command line imports every command module at start-up.
     import torch
 
-    from ..data.synthetic.registry import catalogue_registry
+    from fc_synthetic.registry import catalogue_registry
+
     from ..inference.agent import FunctionCallingAgent
     from ..model.io import load_tokenizer_for
     from ..model.modeling import load_model

@@ -100,7 +100,8 @@ def main(args: argparse.Namespace) -> int:
     if not args.model or not args.data:
         raise FcFinetuneError("fc-finetune eval needs --model and --data (or --compare RESULTS...); see --help.")
     # Imported when the command runs: the command line imports every command module at start-up.
-    from ..data.synthetic.registry import catalogue_registry
+    from fc_synthetic.registry import catalogue_registry
+
     from ..evaluation.runner import RunOptions, evaluate
     from ..tools.registry import load_registry
 

@@ -20,7 +20,7 @@ import yaml
 from huggingface_hub import CommitOperationAdd, EvalResult, HfApi, ModelCard, ModelCardData
 
 from ..errors import FcFinetuneError
-from ..model.io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, _hub_base_name, read_config
+from ..model.io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, hub_base_name, read_config
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def build_model_card(folder: Path, *, repo_id: str) -> str:
     """README.md text: YAML metadata (via huggingface_hub's ModelCardData) and a usage guide."""
     folder = Path(folder)
     config = read_config(folder)
-    base = _hub_base_name(config["base_model"])
+    base = hub_base_name(config["base_model"])
     results = _eval_results(folder)
     eval_results = [
         EvalResult(task_type="text-generation", task_name="Function calling",

@@ -52,7 +52,7 @@ def base_fingerprint(config) -> dict:
             "num_hidden_layers": text.num_hidden_layers}
 
 
-def _hub_base_name(base_model: str) -> str:
+def hub_base_name(base_model: str) -> str:
     """The id written into adapter_config.json: a bundled alias becomes its upstream Hub id."""
     return BUNDLED_MODELS[base_model].upstream if base_model in BUNDLED_MODELS else base_model
 
@@ -74,7 +74,7 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
     tmp = Path(folder)
     peft_config = model.lm.peft_config["default"]
     original = peft_config.base_model_name_or_path
-    peft_config.base_model_name_or_path = _hub_base_name(model.base_model)
+    peft_config.base_model_name_or_path = hub_base_name(model.base_model)
     try:
         lm_state = None if state_dict is None else {k[3:]: v for k, v in state_dict.items() if k.startswith("lm.")}
         model.lm.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False, state_dict=lm_state)
@@ -99,6 +99,17 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
         tokenizer.save_pretrained(tmp)
     for name, text in (extra_files or {}).items():
         (tmp / name).write_text(text)
+
+
+def move_saved_files(staging: Path, folder: Path) -> None:
+    """Move a model saved in ``staging`` into ``folder`` (which may hold other files, such as
+    checkpoints), renaming each file into place and the fc-finetune config last: until it
+    lands, the folder is not a model. ``staging`` is removed."""
+    (folder / CONFIG_NAME).unlink(missing_ok=True)
+    names = sorted(p.name for p in staging.iterdir() if p.name != CONFIG_NAME) + [CONFIG_NAME]
+    for name in names:
+        os.replace(staging / name, folder / name)
+    staging.rmdir()
 
 
 def local_folder(name_or_path: str | os.PathLike, revision: str | None) -> Path:

@@ -6,12 +6,16 @@ import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
 
+import torch
 from transformers import TrainerCallback
 
+from ..hub.push import RECIPE_NAME
+from ..model import io
 from ..utils.cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -36,8 +40,6 @@ class TrainingSummary(TrainerCallback):
 
 
 def peak_memory_mib() -> dict[str, float]:
-    import torch
-
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {"peak_rss_mib": round(rss / 1024 if sys.platform != "darwin" else rss / 2**20, 1)}
     if torch.cuda.is_available():
@@ -58,10 +60,6 @@ def save_final_model(trainer, output_dir: Path) -> None:
     every process: under FSDP / ZeRO-3 gathering the weights is collective), then the main
     process renames each file into place, the fc-finetune config last (a folder without it
     is not a model)."""
-    import shutil
-
-    from ..model.io import CONFIG_NAME
-
     staging = output_dir / ".final-model"
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)
@@ -69,14 +67,11 @@ def save_final_model(trainer, output_dir: Path) -> None:
     trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
         return
-    (output_dir / CONFIG_NAME).unlink(missing_ok=True)
-    names = sorted(p.name for p in staging.iterdir() if p.name != CONFIG_NAME) + [CONFIG_NAME]
-    for name in names:
-        os.replace(staging / name, output_dir / name)
-    staging.rmdir()
+    io.move_saved_files(staging, output_dir)
 
 
 def plot_losses(history: list[dict], path: Path) -> Path | None:
+    # matplotlib's backend must be chosen before pyplot is imported: both happen here.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,8 +103,6 @@ def plot_losses(history: list[dict], path: Path) -> Path | None:
 
 def finish_run(trainer, result, summary: TrainingSummary, *, recipe_yaml: str, plot: bool = True) -> dict:
     """Save everything at the end of training and log a summary; returns the summary dict."""
-    from ..hub.push import RECIPE_NAME
-
     output_dir = Path(trainer.args.output_dir)
     save_final_model(trainer, output_dir)
     if not trainer.is_world_process_zero():

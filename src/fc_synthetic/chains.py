@@ -13,10 +13,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .functions.comms import DETECT_LANGUAGE
+from .functions import BY_NAME
 from .functions.health_files import FILE_TYPES, SPECIALTIES, compress_args
 from .functions.maps import PLACE_TYPES, PLACE_WORDS
-from .functions.travel import SEARCH_FLIGHTS
 from .pools import (
     CITIES,
     DIRECTORIES,
@@ -62,7 +61,7 @@ def _sms(r):
 
 
 def _flight(r):
-    args = SEARCH_FLIGHTS.sample(r)
+    args = BY_NAME["search_flights"].sample(r)
     args.pop("passengers", None)
     first, last = person(r)
     return args, {"first_name": first, "last_name": last, "email": email_of(first, last)}
@@ -112,7 +111,7 @@ def _zip_link(a1, o1, slots, r):
 
 
 def _detect(r):
-    return DETECT_LANGUAGE.sample(r), {}
+    return BY_NAME["detect_language"].sample(r), {}
 
 
 def _doctor(r):

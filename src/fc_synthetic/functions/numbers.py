@@ -7,7 +7,7 @@ import operator
 import statistics
 
 from ..pools import CITIES, CITY_INFO, clock, pick_two
-from ..spec import FunctionSpec, array, integer, maybe, number, params, string
+from ..spec import Behaviour, maybe
 
 MEASURES = ["mean", "median", "std", "min", "max", "sum"]
 UNIT_FACTORS = {  # unit -> (category, value in the category's base unit)
@@ -67,19 +67,6 @@ def _expr_run(args, r):
     return {"expression": args["expression"], "result": int(value) if float(value).is_integer() else value}
 
 
-EXPRESSION = FunctionSpec(
-    name="evaluate_expression", domain="math", task="do arithmetic",
-    description="Evaluate an arithmetic expression (+, -, *, /, %, **, parentheses).",
-    parameters=params({"expression": string("The expression, e.g. '3 * (4 + 5)'.")},
-                      {"precision": integer("Decimal places in the result.", minimum=0, maximum=10, default=2)}),
-    sample=_expr_sample, run=_expr_run,
-    requests=("What is {expression}?", "Calculate {expression}.", "Can you work out {expression} for me?",
-              "compute {expression}", "Quick maths: {expression}"),
-    extras={"precision": ("Round to {precision} decimal places.", "Give me {precision} decimals.")},
-    answers=("{expression} = {result}.", "{expression} comes to {result}.", "The answer to {expression} is {result}."),
-)
-
-
 def _quadratic_sample(r):
     a = r.choice((1, 1, 2, -1, 3))
     r1, r2 = r.randint(-9, 9), r.randint(-9, 9)
@@ -108,20 +95,6 @@ def _quadratic_run(args, r):
     return {"discriminant": disc, "roots": [int(x) if float(x).is_integer() else x for x in roots]}
 
 
-QUADRATIC = FunctionSpec(
-    name="solve_quadratic", domain="math", task="solve quadratic equations",
-    description="Solve a*x^2 + b*x + c = 0 for real x.",
-    parameters=params({"a": number("Coefficient of x^2 (non-zero)."), "b": number("Coefficient of x."),
-                       "c": number("Constant term.")}),
-    sample=_quadratic_sample, run=_quadratic_run,
-    requests=("Solve {equation}.", "What are the roots of {equation}?", "Find x such that {equation}.",
-              "Solve the quadratic with a={a}, b={b} and c={c}."),
-    text_slots=lambda a: {"equation": _poly(a)},
-    answers=("The solutions of {equation} are x = {roots_text}.", "x = {roots_text} (discriminant {discriminant})."),
-    answer_slots=lambda a, o: {"roots_text": " or ".join(str(x) for x in o["roots"])},
-)
-
-
 def _stats_sample(r):
     args = {"values": [r.randint(1, 120) for _ in range(r.randint(3, 8))]}
     if maybe(r, 0.6):
@@ -139,21 +112,6 @@ def _stats_run(args, r):
     return {"count": len(values), "statistics": out}
 
 
-STATISTICS = FunctionSpec(
-    name="compute_statistics", domain="math", task="compute statistics of numbers",
-    description="Compute summary statistics of a list of numbers.",
-    parameters=params({"values": array(number("A value."), "The numbers.", min_items=2, max_items=1000)},
-                      {"measures": array(string("Statistic.", enum=MEASURES),
-                                         "Which statistics to compute. Default: mean, median and std.")}),
-    sample=_stats_sample, run=_stats_run,
-    requests=("Give me statistics for these numbers: {values}.", "Compute the stats of {values}.",
-              "What's the {measures} of {values}?", "Here are my scores: {values}. Summarise them."),
-    extras={"measures": ("I need the {measures}.", "Just the {measures}.")},
-    answers=("For {values}: {stats_text}.", "Results: {stats_text}."),
-    answer_slots=lambda a, o: {"stats_text": ", ".join(f"{k} = {v:g}" for k, v in o["statistics"].items())},
-)
-
-
 def _units_sample(r):
     category = r.choice(["length", "mass", "volume"])
     from_unit, to_unit = pick_two(r, [u for u, (cat, _) in UNIT_FACTORS.items() if cat == category])
@@ -167,19 +125,6 @@ def _units_run(args, r):
             "result": round(value, 4)}
 
 
-CONVERT_UNITS = FunctionSpec(
-    name="convert_units", domain="units", task="convert units of length, mass and volume",
-    description="Convert a quantity between units of length, mass or volume.",
-    parameters=params({"value": number("Quantity to convert."),
-                       "from_unit": string("Unit of the value.", enum=UNITS),
-                       "to_unit": string("Unit to convert to (same kind of quantity).", enum=UNITS)}),
-    sample=_units_sample, run=_units_run,
-    requests=("Convert {value} {from_unit} to {to_unit}.", "How many {to_unit} is {value} {from_unit}?",
-              "{value} {from_unit} in {to_unit}?", "What's {value} {from_unit} expressed in {to_unit}?"),
-    answers=("{value} {from_unit} is {result} {to_unit}.", "That's {result} {to_unit}."),
-)
-
-
 def _temp_sample(r):
     from_scale, to_scale = pick_two(r, SCALES)
     return {"value": r.choice((-40, -5, 0, 12, 21.5, 37, 72, 100, 180, 300)), "from_scale": from_scale,
@@ -191,18 +136,6 @@ def _temp_run(args, r):
               "kelvin": lambda v: v}[args["from_scale"]](args["value"])
     result = {"celsius": kelvin - 273.15, "fahrenheit": (kelvin - 273.15) * 9 / 5 + 32, "kelvin": kelvin}
     return {"result": round(result[args["to_scale"]], 2), "to_scale": args["to_scale"]}
-
-
-CONVERT_TEMPERATURE = FunctionSpec(
-    name="convert_temperature", domain="units", task="convert temperatures",
-    description="Convert a temperature between celsius, fahrenheit and kelvin.",
-    parameters=params({"value": number("The temperature."), "from_scale": string("Scale of the value.", enum=SCALES),
-                       "to_scale": string("Scale to convert to.", enum=SCALES)}),
-    sample=_temp_sample, run=_temp_run,
-    requests=("What's {value} degrees {from_scale} in {to_scale}?", "Convert {value} {from_scale} to {to_scale}.",
-              "{value}° {from_scale} to {to_scale}, please.", "How much is {value} {from_scale} in {to_scale}?"),
-    answers=("{value} {from_scale} is {result} {to_scale}.", "That's {result} degrees {to_scale}."),
-)
 
 
 def _tz_sample(r):
@@ -225,19 +158,13 @@ def _tz_run(args, r):
     return {"time": f"{minutes // 60:02d}:{minutes % 60:02d}", "day": day, "offset_hours": shift}
 
 
-CONVERT_TIMEZONE = FunctionSpec(
-    name="convert_timezone", domain="units", task="convert times between time zones",
-    description="Convert a local time in one city to the local time in another city (standard time).",
-    parameters=params({"time": string("Local time, HH:MM (24h)."), "from_city": string("City of the given time."),
-                       "to_city": string("City whose local time is wanted.")}),
-    sample=_tz_sample, run=_tz_run,
-    requests=("If it's {time} in {from_city}, what time is it in {to_city}?",
-              "Convert {time} {from_city} time to {to_city} time.",
-              "What time will it be in {to_city} when it's {time} in {from_city}?"),
-    vary="to_city", pair_requests=("It's {time} in {from_city}. What time is it in {x1} and in {x2}?",),
-    answers=("When it's {time_in} in {from_city}, it's {time} in {to_city} ({day}).",
-             "{time} in {to_city}, {day}."),
-    answer_slots=lambda a, o: {"time_in": a["time"]},
-)
-
-FUNCTIONS = [EXPRESSION, QUADRATIC, STATISTICS, CONVERT_UNITS, CONVERT_TEMPERATURE, CONVERT_TIMEZONE]
+# The samplers and fake implementations, by function name; the static specs are in
+# fc_synthetic/catalogue/numbers.yaml.
+BEHAVIOUR = {
+    "evaluate_expression": Behaviour(sample=_expr_sample, run=_expr_run),
+    "solve_quadratic": Behaviour(sample=_quadratic_sample, run=_quadratic_run, text_slots=lambda a: {"equation": _poly(a)}, answer_slots=lambda a, o: {"roots_text": " or ".join(str(x) for x in o["roots"])}),
+    "compute_statistics": Behaviour(sample=_stats_sample, run=_stats_run, answer_slots=lambda a, o: {"stats_text": ", ".join(f"{k} = {v:g}" for k, v in o["statistics"].items())}),
+    "convert_units": Behaviour(sample=_units_sample, run=_units_run),
+    "convert_temperature": Behaviour(sample=_temp_sample, run=_temp_run),
+    "convert_timezone": Behaviour(sample=_tz_sample, run=_tz_run, answer_slots=lambda a, o: {"time_in": a["time"]}),
+}

@@ -19,7 +19,10 @@ import string as _string
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
+
+import yaml
 
 Args = dict[str, Any]
 
@@ -189,3 +192,38 @@ class FunctionSpec:
         if self.answer_slots is not None:
             out.update(self.answer_slots(args, output))
         return out
+
+
+# --------------------------------------------------------------------------- the catalogue files
+@dataclass(frozen=True)
+class Behaviour:
+    """The Python half of a function: how to sample its arguments, its fake implementation and
+    any derived text slots. The other half, the static spec, is data (``catalogue/*.yaml``)."""
+
+    sample: Callable[[random.Random], Args]
+    run: Callable[[Args, random.Random], dict]
+    text_slots: Callable[[Args], dict] | None = None
+    answer_slots: Callable[[Args, dict], dict] | None = None
+
+
+_TUPLES = ("requests", "answers", "pair_requests", "followups")
+
+
+def load_specs(group: str, behaviour: Mapping[str, Behaviour]) -> list[FunctionSpec]:
+    """The functions of ``catalogue/<group>.yaml`` joined by name with their ``behaviour``, in
+    file order. A function in one half and not the other is an error naming both files."""
+    source = f"fc_synthetic/catalogue/{group}.yaml"
+    entries = yaml.safe_load(resources.files("fc_synthetic").joinpath("catalogue", f"{group}.yaml").read_text())
+    names = [entry["name"] for entry in entries]
+    if set(names) != set(behaviour) or len(names) != len(set(names)):
+        raise RuntimeError(f"{source} and fc_synthetic/functions/{group}.py disagree: specs without behaviour "
+                           f"{sorted(set(names) - set(behaviour))}, behaviour without spec "
+                           f"{sorted(set(behaviour) - set(names))}")
+    specs = []
+    for entry in entries:
+        fields = {k: tuple(v) if k in _TUPLES else v for k, v in entry.items()}
+        fields["extras"] = {k: tuple(v) for k, v in fields.get("extras", {}).items()}
+        b = behaviour[entry["name"]]
+        specs.append(FunctionSpec(**fields, sample=b.sample, run=b.run, text_slots=b.text_slots,
+                                  answer_slots=b.answer_slots))
+    return specs

@@ -14,7 +14,7 @@ from helpers import ROOT
 from jsonschema import Draft202012Validator
 
 from fc_finetune.data.schema import validate_record
-from fc_finetune.data.synthetic import (
+from fc_synthetic import (
     BY_NAME,
     CATALOGUE,
     CHAINS,
@@ -28,9 +28,9 @@ from fc_finetune.data.synthetic import (
     kind_counts,
     write_mix,
 )
-from fc_finetune.data.synthetic.generator import excluded_with
-from fc_finetune.data.synthetic.phrasing import KNOWLEDGE_UNFIT, describe
-from fc_finetune.data.synthetic.spec import template_fields
+from fc_synthetic.generator import excluded_with
+from fc_synthetic.phrasing import KNOWLEDGE_UNFIT, describe
+from fc_synthetic.spec import template_fields
 
 N_TRAIN, N_EVAL, HELDOUT = 900, 300, 6
 

@@ -1,8 +1,10 @@
-"""The catalogue of synthetic functions, one module per group of domains."""
+"""The catalogue of synthetic functions, one group of domains per module: each module holds
+the samplers and fake implementations (``BEHAVIOUR``), ``catalogue/<group>.yaml`` the static
+specs (definitions, request and answer templates)."""
 
 from __future__ import annotations
 
-from ..spec import FunctionSpec
+from ..spec import FunctionSpec, load_specs
 from . import (
     comms,
     finance,
@@ -20,7 +22,8 @@ from . import (
 _MODULES = (weather_home, office, comms, numbers, finance, travel, maps, shopping_cooking, health_files, media,
             news_sports)
 
-CATALOGUE: list[FunctionSpec] = [spec for module in _MODULES for spec in module.FUNCTIONS]
+CATALOGUE: list[FunctionSpec] = [spec for module in _MODULES
+                              for spec in load_specs(module.__name__.rsplit(".", 1)[1], module.BEHAVIOUR)]
 """Every synthetic function, in a fixed order (the generator depends on it being stable)."""
 
 BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in CATALOGUE}

@@ -1,6 +1,13 @@
 """Bundled synthetic function-calling data: a catalogue of fake tools and a seeded generator.
 
->>> from fc_finetune.data.synthetic import CATALOGUE, generate_mix
+A package beside ``fc_finetune``, not part of the library: training and inference never
+import it. The catalogue is data (``catalogue/*.yaml``: each function's definition, request
+and answer templates) joined by name with Python (``functions/*.py``: argument samplers and
+deterministic fake implementations). It imports ``fc_finetune``'s record schema, registry
+and cache helpers; ``fc-finetune data generate`` runs it, and ``fc-finetune eval`` hands the
+evaluation its implementations as a registry (:func:`fc_synthetic.registry.catalogue_registry`).
+
+>>> from fc_synthetic import CATALOGUE, generate_mix
 >>> len(CATALOGUE) >= 50
 True
 >>> train, evaluation = generate_mix(n_train=30, n_eval=10, seed=0, heldout_functions=6)

@@ -16,9 +16,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from ... import __version__
-from ...errors import DataError
-from ...utils.cache import atomic_file
+from fc_finetune import __version__
+from fc_finetune.data.schema import validate_record
+from fc_finetune.errors import DataError
+from fc_finetune.utils.cache import atomic_file
+
 from .chains import CHAINS
 from .functions import CATALOGUE, DOMAINS
 from .generator import KINDS, Pools, RecordBuilder
@@ -162,8 +164,6 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
                                      max_tools=max_tools)
     if validate:
-        from ..schema import validate_record
-
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):
                 try:
@@ -173,7 +173,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     heldout = choose_heldout(seed, heldout_functions)
     called_in_eval = sorted({name for r in evaluation for name in r["meta"]["functions"] if name in heldout})
     stats = {
-        "generator": "fc_finetune.data.synthetic", "version": __version__, "synthetic": True,
+        "generator": "fc_synthetic", "version": __version__, "synthetic": True,
         "seed": seed, "max_tools": max_tools, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),

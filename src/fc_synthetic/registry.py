@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...tools.registry import FunctionRegistry
+from fc_finetune.tools.registry import FunctionRegistry
+
 from .functions import BY_NAME, CATALOGUE
 
 
