@@ -28,8 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from ..errors import DataError
 from ..utils.cache import atomic_file
+from . import formats
 from .schema import error_kind, validate_record
 
 logger = logging.getLogger(__name__)
@@ -123,9 +128,6 @@ def _decode_arrow_row(row: dict) -> Any:
 
 
 def _iter_parquet(path: Path, source: str) -> Iterator[tuple[int, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         batches = pq.ParquetFile(path).iter_batches(batch_size=512)
         index = 0
@@ -139,8 +141,6 @@ def _iter_parquet(path: Path, source: str) -> Iterator[tuple[int, Any]]:
 
 def _open_dataset(spec: str) -> Any:
     """A ``datasets.Dataset`` from ``hf:org/name[:split]`` or a ``save_to_disk`` folder[:split]."""
-    import datasets
-
     if spec.startswith("hf:"):
         name, _, split = spec[3:].partition(":")
         try:
@@ -255,13 +255,7 @@ def _converter(fmt: str | None, first_rows: list[dict], source: str) -> tuple[st
     auto = fmt in (None, "auto")
     if fmt == "canonical" or (auto and all(_looks_canonical(row) for row in first_rows)):
         return "canonical", None  # also when no row could be read to detect from
-    try:
-        from . import formats
-
-        convert_row, detect_format, known = formats.convert_row, formats.detect_format, formats.FORMATS
-    except (ImportError, AttributeError) as exc:
-        raise DataError(f"the format converters are unavailable ({exc}); only --format canonical works",
-                        source=source) from None
+    convert_row, detect_format, known = formats.convert_row, formats.detect_format, formats.FORMATS
     if auto:
         fmt = detect_format(first_rows)
         logger.info("%s: detected format %r", source, fmt)
@@ -353,8 +347,6 @@ def to_dataset(records: Iterable[dict]) -> Any:
     >>> from_dataset(to_dataset([{"messages": [], "tools": []}]))
     [{'messages': [], 'tools': []}]
     """
-    import datasets
-
     return datasets.Dataset.from_dict({RECORD_COLUMN: [json.dumps(r, ensure_ascii=False) for r in records]})
 
 

@@ -16,6 +16,7 @@ from ..utils.cache import atomic_file
 
 
 def _pyplot():
+    # matplotlib's backend must be chosen before pyplot is imported: both happen here.
     import matplotlib
 
     matplotlib.use("Agg")

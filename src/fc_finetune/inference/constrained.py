@@ -71,6 +71,8 @@ class ArgumentDecodingError(FcFinetuneError):
 
 
 def _xgrammar():
+    # Imported on first use: xgrammar is installed by `make setup` outside the dependencies
+    # (without triton), and heads-mode decoding is its only user.
     try:
         import xgrammar
     except ImportError as exc:  # pragma: no cover - depends on the environment
