@@ -61,11 +61,11 @@ def scripted_text(monkeypatch) -> list[int]:
         text = "it is 9 degrees in paris" if last["role"] == "tool" else SCRIPT[last["content"]]
         return parse_turn(text, tools, FORMATS[call_format])
 
-    def generate_turns(lm, tokenizer, items, *, call_format="hermes", max_new_tokens=256, batch_size=8):
+    def generate_turns(lm, tokenizer, items, *, call_format="hermes", max_new_tokens=256, batch_size=8, **_):
         batches.append(len(items))
         return [answer(m, t, call_format) for m, t in items]
 
-    def generate_turn(lm, tokenizer, messages, tools, *, call_format="hermes", max_new_tokens=256):
+    def generate_turn(lm, tokenizer, messages, tools, *, call_format="hermes", max_new_tokens=256, **_):
         batches.append(1)
         return answer(messages, tools, call_format)
 

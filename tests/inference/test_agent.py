@@ -9,6 +9,7 @@ import pytest
 import torch
 from helpers.agents import (
     FAULTS,
+    SCHEMA,
     USER,
     call_text,
     fault_registry,
@@ -282,6 +283,21 @@ def test_heads_answer_after_no_call_never_contains_call_markup(tiny):
     assert not any("cut there" in p for p in turn.problems)
 
 
+def test_heads_answer_never_contains_a_stray_closing_tag(tiny):
+    """The closing tag is markup too: an answer that writes it is rewound the same way."""
+    import dataclasses
+
+    from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = fault_registry("raises").tools()
+    plain = HeadsDecoder(model, tok, HERMES, max_new_tokens=12).turn(USER, tools, max_calls=0).content
+    fmt = dataclasses.replace(HERMES, call_close=plain[:3])  # the LM is sure to "close a call"
+    turn = HeadsDecoder(model, tok, fmt, max_new_tokens=12).turn(USER, tools, max_calls=0)
+    assert turn.content and plain[:3] not in turn.content
+
+
 def test_heads_decoder_rewinds_its_cache_exactly(tiny):
     from fc_finetune.data.tool_format import HERMES
     from fc_finetune.inference.heads_decoder import HeadsDecoder
@@ -297,3 +313,58 @@ def test_heads_decoder_rewinds_its_cache_exactly(tiny):
         fresh = model.lm(input_ids=torch.tensor([ids[:5]])).logits[0, -1]
     assert decoder._fed == ids[:5]
     assert torch.allclose(logits, fresh, atol=1e-5)
+
+
+def test_an_identical_failed_call_is_not_run_again_and_the_model_answers(tiny, monkeypatch):
+    """A weak model repeats the call that just failed: the second copy is not run, the problem
+    is reported, and the next turn answers without calling. A corrected call still runs."""
+    model, tok = tiny
+    runs = []
+
+    def flaky(x: int = 0):
+        runs.append(x)
+        if x == 1:
+            raise ValueError("x must not be 1")
+        return {"x": x}
+
+    registry = FunctionRegistry()
+    registry.add(flaky, name="flaky", schema=SCHEMA)
+    seen = scripted(monkeypatch, [call_text("flaky", '{"x": 1}'), call_text("flaky", '{"x": 1}'),
+                                  "Sorry, that did not work."])
+    agent = FunctionCallingAgent(model, tok, registry, mode="text", max_calls_per_turn=8)
+    result = agent.chat(USER)
+    assert runs == [1] and [c.status for c in result.calls] == ["error"]
+    assert result.stats.repeats_blocked == 1
+    assert any("called again with the same arguments" in p for p in result.stats.problems)
+    assert result.response == "Sorry, that did not work." and len(seen) == 3
+    # the repeat was not added to the conversation: the answer follows the error it answers
+    assert [m["role"] for m in result.messages] == ["user", "assistant", "tool", "assistant"]
+    runs.clear()
+    scripted(monkeypatch, [call_text("flaky", '{"x": 1}'), call_text("flaky", '{"x": 2}'), "Done: 2."])
+    fixed = agent.chat(USER)
+    assert runs == [1, 2] and [c.status for c in fixed.calls] == ["error", "ok"] and fixed.response == "Done: 2."
+
+
+def test_a_turn_that_must_answer_cannot_write_call_markup(tiny, monkeypatch):
+    """Text mode asked for an answer (no calls left) generates with the markup's token
+    sequences banned, as heads mode answers after NO_CALL."""
+    from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.text_decoder import generate_turn, markup_token_ids
+
+    model, tok = tiny
+    seen = {}
+    original = model.lm.generate
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(model.lm, "generate", spy)
+    generate_turn(model.lm, tok, USER, [], max_new_tokens=4, answer_only=True)
+    banned = seen["bad_words_ids"]
+    assert banned == markup_token_ids(tok, HERMES)
+    assert tok("<tool_call>", add_special_tokens=False)["input_ids"] in banned
+    assert tok("</tool_call>", add_special_tokens=False)["input_ids"] in banned
+    seen.clear()
+    generate_turn(model.lm, tok, USER, [], max_new_tokens=4)
+    assert "bad_words_ids" not in seen

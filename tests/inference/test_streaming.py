@@ -31,6 +31,17 @@ def test_filter_pieces_add_up_to_the_visible_text(text):
     assert all(pieces) and not any("<tool_call" in p for p in pieces)
 
 
+@pytest.mark.parametrize("text", ["It is 9 degrees.\n</tool_call>", "Error: unknown unit </tool_call> sorry",
+                                  "</tool_call>"])
+def test_a_stray_closing_tag_is_markup_too(text):
+    """A weak model answers with a tool's error text and a stray ``</tool_call>``: the answer
+    (and what is streamed of it) stops before any call markup, opening or closing."""
+    pieces = _stream_chars(text, HERMES.markers)
+    answer = visible_text(text, HERMES.markers)
+    assert "".join(pieces) == answer and "</tool_call" not in answer
+    assert answer == text.split("</tool_c")[0].strip()
+
+
 def test_filter_holds_back_what_may_start_a_call_and_trailing_space():
     pieces = []
     f = TextStreamFilter(pieces.append, HERMES.call_open)

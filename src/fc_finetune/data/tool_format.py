@@ -32,6 +32,11 @@ class ToolCallFormat:
     call_close: str
     call_separator: str
 
+    @property
+    def markers(self) -> tuple[str, str]:
+        """The call markup an answer must never contain: the opening and the closing tag."""
+        return self.call_open.strip(), self.call_close.strip()
+
     def call_json(self, name: str, arguments: dict) -> str:
         return dumps({"name": name, "arguments": arguments})
 

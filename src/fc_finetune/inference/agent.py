@@ -16,7 +16,9 @@ Each turn's calls are run by the :class:`~fc_finetune.tools.executor.Executor`: 
 registered or does not fit its schema runs, and errors, timeouts and unusable results come
 back to the model as the tool's result. The loop ends at a turn without calls; once
 ``max_calls_per_turn`` calls have been made for one user message, the model is asked for
-its final answer without calling (``stats.call_limit_hit``).
+its final answer without calling (``stats.call_limit_hit``). A call identical to one that
+already failed is never run twice: the model has its error, so it may correct the arguments,
+and a turn that only repeats a failed call is followed by the answer (``stats.repeats_blocked``).
 
 Streaming and events: ``chat(messages, on_text=print_piece, on_event=show)`` passes the
 answer's text to ``on_text`` as it is decoded (never call markup) and tells ``on_event`` about
@@ -26,6 +28,7 @@ runs many conversations, text mode batching their generation.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -72,6 +75,8 @@ class ChatStats:
     decisions: list[dict] = field(default_factory=list)  # heads mode: selector output per decision
     new_tokens: int = 0  # heads mode: tokens decoded
     reused_tokens: int = 0  # heads mode: prompt tokens taken from the previous turn's KV cache
+    repeats_blocked: int = 0  # identical copies of a call that had already failed, not run again
+    failed_calls: set = field(default_factory=set)  # keys of the calls that failed (see _call_key)
 
     def add_time(self, key: str, seconds: float) -> None:
         self.timings[key] += seconds
@@ -129,8 +134,7 @@ class FunctionCallingAgent:
         result = ChatResult(conversation, [], "", ChatStats(), n_input=len(conversation))
         with self._eval_mode():
             while True:
-                allowed = self.max_calls_per_turn - len(result.calls)
-                calls, content = self._turn(conversation, result.stats, max(allowed, 0), on_text, on_event)
+                calls, content = self._turn(conversation, result.stats, self._allowed(result), on_text, on_event)
                 if self._step(calls, content, conversation, result, on_event):
                     return result
 
@@ -150,13 +154,19 @@ class FunctionCallingAgent:
         active = list(range(len(results)))
         with self._eval_mode():
             while active:
-                turns = self.engine.turns([(results[i].messages, self.tools) for i in active], max_calls=0,
-                                          batch_size=batch_size)
+                answering = {i for i in active if self._allowed(results[i]) == 0}  # generated without markup
+                turns = {}
+                for group in ([i for i in active if i not in answering], [i for i in active if i in answering]):
+                    if group:
+                        done = self.engine.turns([(results[i].messages, self.tools) for i in group],
+                                                 max_calls=0 if group[0] in answering else self.max_calls_per_turn,
+                                                 batch_size=batch_size)
+                        turns.update(zip(group, done, strict=True))
+                turns = [turns[i] for i in active]
                 still = []
                 for i, turn in zip(active, turns, strict=True):
                     result = results[i]
-                    allowed = max(self.max_calls_per_turn - len(result.calls), 0)
-                    calls, content = self._text_calls(turn, result.stats, allowed, None)
+                    calls, content = self._text_calls(turn, result.stats, self._allowed(result), None)
                     if not self._step(calls, content, result.messages, result, None):
                         still.append(i)
                 active = still
@@ -172,10 +182,31 @@ class FunctionCallingAgent:
         finally:
             module.train(was_training)
 
+    def _allowed(self, result: ChatResult) -> int:
+        """How many calls the next turn may make: none once the limit is reached, or once the
+        model repeated a call that had already failed (it has seen the error: now it answers)."""
+        if result.stats.repeats_blocked:
+            return 0
+        return max(self.max_calls_per_turn - len(result.calls), 0)
+
     def _step(self, calls: list[dict], content: str, conversation: list[dict], result: ChatResult,
               on_event: EventCallback | None) -> bool:
-        """Record one decoded turn: the answer (True: done), or its calls run and their results added."""
+        """Record one decoded turn: the answer (True: done), or its calls run and their results added.
+
+        A call identical (name and arguments) to one that already failed for this message is
+        not run again: the model saw that error as the tool's result. When a turn holds only
+        such repeats, nothing runs and the next turn is the answer, without calls."""
         result.stats.turns += 1
+        repeats = [c for c in calls if _call_key(c) in result.stats.failed_calls]
+        if repeats:
+            for call in repeats:
+                problem = f"{call['name']} was called again with the same arguments after it failed; not run again"
+                result.stats.problems.append(problem)
+                _tell(on_event, {"type": "problem", "text": problem})
+            calls = [c for c in calls if _call_key(c) not in result.stats.failed_calls]
+            if not calls:
+                result.stats.repeats_blocked += len(repeats)
+                return False
         if not calls:
             result.response = content
             conversation.append({"role": "assistant", "content": content})
@@ -234,9 +265,16 @@ class FunctionCallingAgent:
             seconds = time.perf_counter() - start
             result.stats.add_time("execution", seconds)
             result.calls.append(outcome)
+            if outcome.status != "ok":
+                result.stats.failed_calls.add(_call_key(call))
             conversation.append(outcome.message())
             _tell(on_event, {"type": "result", "name": outcome.name, "status": outcome.status,
                              "content": outcome.content, "seconds": seconds})
+
+
+def _call_key(call: dict) -> str:
+    """A call's identity: its name and its arguments, keys sorted."""
+    return json.dumps([call.get("name"), call.get("arguments")], sort_keys=True, default=str)
 
 
 def _tell(on_event: EventCallback | None, event: dict) -> None:

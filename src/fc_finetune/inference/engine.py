@@ -69,8 +69,9 @@ class TurnEngine:
     def turn(self, messages: list[dict], tools: list[dict], *, max_calls: int,
              on_text: Callable[[str], None] | None = None,
              on_event: Callable[[dict], None] | None = None) -> Turn:
-        """Decode the next assistant turn of ``messages``; in heads mode at most ``max_calls``
-        calls (0: answer without calling). ``on_text`` receives the answer as it is decoded;
+        """Decode the next assistant turn of ``messages`` with at most ``max_calls`` calls (0:
+        answer without calling; text mode then cannot generate the call markup; otherwise
+        text mode writes what it writes and the caller applies the limit). ``on_text`` receives the answer as it is decoded;
         ``on_event`` (heads mode) each selector decision and decoding problem."""
         start = time.perf_counter()
         if self.heads is not None:
@@ -82,7 +83,7 @@ class TurnEngine:
                         new_tokens=done.new_tokens, reused_tokens=done.reused_tokens)
         extra = {} if on_text is None else {"streamer": CallAwareStreamer(self.tokenizer, on_text, self.fmt)}
         parsed = generate_turn(self.lm, self.tokenizer, messages, tools, call_format=self.call_format,
-                               max_new_tokens=self.max_new_tokens, **extra)
+                               max_new_tokens=self.max_new_tokens, answer_only=max_calls == 0, **extra)
         return self.parse(parsed.text, time.perf_counter() - start)
 
     def turns(self, items: list[tuple[list[dict], list[dict]]], *, max_calls: int,
@@ -98,7 +99,7 @@ class TurnEngine:
             chunk = items[begin:begin + size]
             start = time.perf_counter()
             parsed = generate_turns(self.lm, self.tokenizer, chunk, call_format=self.call_format,
-                                    max_new_tokens=self.max_new_tokens, batch_size=size)
+                                    max_new_tokens=self.max_new_tokens, batch_size=size, answer_only=max_calls == 0)
             share = (time.perf_counter() - start) / len(chunk)
             out += [self.parse(p.text, share) for p in parsed]
         return out
@@ -110,5 +111,5 @@ class TurnEngine:
         if opened > len(calls) + len(problems):
             problems.append(f"{opened - len(calls) - len(problems)} call(s) opened with "
                             f"{self.fmt.call_open.strip()!r} but never closed")
-        return Turn(calls=calls, content=visible_text(text, self.fmt.call_open), output=text,
+        return Turn(calls=calls, content=visible_text(text, self.fmt.markers), output=text,
                     parse_problems=problems, timings={"generate": seconds}, seconds=seconds)

@@ -43,7 +43,7 @@ from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
 from .constrained import ArgumentDecodingError, decode_arguments
-from .text_decoder import TextStreamFilter
+from .text_decoder import TextStreamFilter, first_marker
 
 logger = logging.getLogger(__name__)
 
@@ -248,8 +248,8 @@ class HeadsDecoder:
         answer: when the text starts the call marker, decoding goes back to the token where
         it began, bans that token there and goes on (at most ``MAX_ROLLBACKS`` times, then the
         answer is cut before the marker)."""
-        marker = self.fmt.call_open.strip()
-        stream = TextStreamFilter(on_text, marker) if on_text is not None else None
+        markers = self.fmt.markers  # an opening tag, or a stray closing one
+        stream = TextStreamFilter(on_text, markers) if on_text is not None else None
         start = len(self._fed)  # the cache holds the prompt (and this turn's state) up to here
         tokens: list[int] = []
         banned: dict[int, set[int]] = {}
@@ -264,8 +264,9 @@ class HeadsDecoder:
                 break
             tokens.append(token)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            if marker and marker in text:
-                at = self._token_at(tokens, text.index(marker))
+            found = first_marker(text, markers)
+            if found >= 0:
+                at = self._token_at(tokens, found)
                 if rollbacks < MAX_ROLLBACKS and self._rewind(start + at):
                     rollbacks += 1
                     banned.setdefault(at, set()).add(tokens[at])

@@ -47,17 +47,28 @@ def check_calls(calls: list[dict], tools: list[dict]) -> tuple[list[dict], list[
     return good, problems
 
 
-def visible_text(text: str, call_open: str | None) -> str:
-    """The answer part of a turn's text: what precedes the first call marker, stripped."""
-    if call_open:
-        text = text.split(call_open.strip())[0]
-    return text.strip()
+def _markers(markers: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    found = (markers,) if isinstance(markers, str) else tuple(markers or ())
+    return tuple(m.strip() for m in found if m and m.strip())
+
+
+def first_marker(text: str, markers: str | tuple[str, ...] | None) -> int:
+    """Where the first of ``markers`` (call markup) starts in ``text``; -1 when none does."""
+    hits = [at for at in (text.find(m) for m in _markers(markers)) if at >= 0]
+    return min(hits) if hits else -1
+
+
+def visible_text(text: str, markers: str | tuple[str, ...] | None) -> str:
+    """The answer part of a turn's text: what precedes the first call markup (an opening or
+    a stray closing tag: :attr:`ToolCallFormat.markers`), stripped."""
+    at = first_marker(text, markers)
+    return (text if at < 0 else text[:at]).strip()
 
 
 def parse_turn(text: str, tools: list[dict], fmt: ToolCallFormat) -> ParsedTurn:
     calls, problems = fmt.parse(text)
     calls, rejected = check_calls(calls, tools)
-    return ParsedTurn(text=text, calls=calls, problems=problems + rejected, content=visible_text(text, fmt.call_open))
+    return ParsedTurn(text=text, calls=calls, problems=problems + rejected, content=visible_text(text, fmt.markers))
 
 
 # --------------------------------------------------------------------------- streaming
@@ -73,22 +84,20 @@ class TextStreamFilter:
     :func:`visible_text` of the final text (:attr:`emitted`).
     """
 
-    def __init__(self, on_text: Callable[[str], None], marker: str | None = None):
+    def __init__(self, on_text: Callable[[str], None], markers: str | tuple[str, ...] | None = None):
         self.on_text = on_text
-        self.marker = marker.strip() if marker else None
+        self.markers = _markers(markers)
         self.emitted = ""
-        self.stopped = False  # the call marker was seen
+        self.stopped = False  # call markup was seen
 
     def _safe(self, text: str) -> str:
-        if self.marker:
-            at = text.find(self.marker)
-            if at >= 0:
-                self.stopped = True
-                return text[:at]
-            for k in range(min(len(self.marker) - 1, len(text)), 0, -1):
-                if text.endswith(self.marker[:k]):  # maybe the start of a call: wait
-                    return text[:-k]
-        return text
+        at = first_marker(text, self.markers)
+        if at >= 0:
+            self.stopped = True
+            return text[:at]
+        hold = max((k for m in self.markers for k in range(min(len(m) - 1, len(text)), 0, -1)
+                    if text.endswith(m[:k])), default=0)  # maybe the start of markup: wait
+        return text[:-hold] if hold else text
 
     def _emit(self, target: str) -> None:
         if target.startswith(self.emitted) and len(target) > len(self.emitted):
@@ -104,7 +113,7 @@ class TextStreamFilter:
 
     def finish(self, text: str) -> None:
         if not self.stopped:
-            self._emit(visible_text(text, self.marker))
+            self._emit(visible_text(text, self.markers))
         self.stopped = True
 
 
@@ -117,7 +126,7 @@ class CallAwareStreamer(BaseStreamer):
 
     def __init__(self, tokenizer, on_text: Callable[[str], None], fmt: ToolCallFormat | None = None):
         self.tokenizer = tokenizer
-        self.filter = TextStreamFilter(on_text, fmt.call_open if fmt else None)
+        self.filter = TextStreamFilter(on_text, fmt.markers if fmt else None)
         self.token_ids: list[int] = []
         self._prompt_seen = False
 
@@ -134,21 +143,32 @@ class CallAwareStreamer(BaseStreamer):
 
 
 # --------------------------------------------------------------------------- generation
+def markup_token_ids(tokenizer, fmt: ToolCallFormat) -> list[list[int]]:
+    """The token sequences of the call markup (as written alone and after a space or a line
+    break), for ``generate``'s ``bad_words_ids``: a turn that must answer cannot write them."""
+    seqs = {tuple(tokenizer(lead + marker, add_special_tokens=False)["input_ids"])
+            for marker in fmt.markers for lead in ("", " ", "\n")}
+    return [list(s) for s in sorted(seqs) if s]
+
+
 def generate_turn(lm, tokenizer, messages: list[dict], tools: list[dict], *, call_format: str = "hermes",
-                  max_new_tokens: int = 256, streamer=None) -> ParsedTurn:
-    """One assistant turn in text mode (greedy). ``streamer`` goes to ``generate``."""
+                  max_new_tokens: int = 256, streamer=None, answer_only: bool = False) -> ParsedTurn:
+    """One assistant turn in text mode (greedy). ``streamer`` goes to ``generate``.
+    ``answer_only``: the turn must answer, so the call markup cannot be generated."""
     prompt = render_prompt(tokenizer, messages, tools)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(lm.device)
+    extra = {"bad_words_ids": markup_token_ids(tokenizer, FORMATS[call_format])} if answer_only else {}
     with torch.inference_mode():
         out = lm.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
-                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
     text = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
     return parse_turn(text, tools, FORMATS[call_format])
 
 
 def generate_turns(lm, tokenizer, items: list[tuple[list[dict], list[dict]]], *, call_format: str = "hermes",
-                   max_new_tokens: int = 256, batch_size: int = 8) -> list[ParsedTurn]:
-    """One assistant turn for each ``(messages, tools)`` in ``items``, batched (greedy).
+                   max_new_tokens: int = 256, batch_size: int = 8, answer_only: bool = False) -> list[ParsedTurn]:
+    """One assistant turn for each ``(messages, tools)`` in ``items``, batched (greedy);
+    ``answer_only`` as for :func:`generate_turn`.
 
     Prompts are sorted by length (less padding), left-padded and generated ``batch_size`` at
     a time, one ``generate`` per batch; the turns come back in the order of ``items``.
@@ -156,6 +176,7 @@ def generate_turns(lm, tokenizer, items: list[tuple[list[dict], list[dict]]], *,
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     fmt = FORMATS[call_format]
+    extra = {"bad_words_ids": markup_token_ids(tokenizer, fmt)} if answer_only else {}
     prompts = [render_prompt(tokenizer, messages, tools) for messages, tools in items]
     ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(items)), key=lambda i: -len(ids[i]))
@@ -173,7 +194,8 @@ def generate_turns(lm, tokenizer, items: list[tuple[list[dict], list[dict]]], *,
             mask[row, width - n:] = 1
         with torch.inference_mode():
             out = lm.generate(input_ids=input_ids.to(lm.device), attention_mask=mask.to(lm.device),
-                              max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=eos)
+                              max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=eos,
+                              **extra)
         for row, i in enumerate(chunk):
             new = out[row, width:].tolist()
             if eos in new:  # what follows a finished sequence is padding
