@@ -75,7 +75,8 @@ def test_text_mode_survives_every_fault_and_reports_it(tiny, monkeypatch):
 
 def test_text_mode_call_limit_stops_calling_and_answers(tiny, monkeypatch):
     model, tok = tiny
-    scripted(monkeypatch, [call_text("raises", '{"x": 1}')] * 10)
+    # different arguments each time (an identical failed call would be blocked before the limit)
+    scripted(monkeypatch, [call_text("raises", f'{{"x": {i % 10}}}') for i in range(10)])
     agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="text", max_calls_per_turn=3)
     result = agent.chat(USER)
     assert len(result.calls) == 3 and result.stats.call_limit_hit
