@@ -38,7 +38,7 @@ class Turn:
     parse_problems: list[str] = field(default_factory=list)  # text mode: call markup that did not parse
     problems: list[str] = field(default_factory=list)  # heads mode: decoding problems
     decisions: list[dict] = field(default_factory=list)  # heads mode: {"p_no_call", "choice", "probs"}
-    timings: dict[str, float] = field(default_factory=dict)  # heads: selector/arguments/response; text: generate
+    timings: dict[str, float] = field(default_factory=dict)  # heads mode: selector, arguments, response
     seconds: float = 0.0
     new_tokens: int = 0
     reused_tokens: int = 0
@@ -112,4 +112,4 @@ class TurnEngine:
             problems.append(f"{opened - len(calls) - len(problems)} call(s) opened with "
                             f"{self.fmt.call_open.strip()!r} but never closed")
         return Turn(calls=calls, content=visible_text(text, self.fmt.markers), output=text,
-                    parse_problems=problems, timings={"generate": seconds}, seconds=seconds)
+                    parse_problems=problems, seconds=seconds)

@@ -126,7 +126,8 @@ class FunctionCallingModel(nn.Module):
             lm = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code, **(load_kwargs or {}))
             name = str(base)
         if getattr(lm, "is_loaded_in_4bit", False) or getattr(lm, "is_loaded_in_8bit", False):
-            lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=gradient_checkpointing)
+            with quiet_library_deprecations():  # peft calls the deprecated gradient_checkpointing_enable
+                lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=gradient_checkpointing)
         if gradient_checkpointing:
             enable_activation_checkpointing(lm, {"use_reentrant": False})
             lm.enable_input_require_grads()
