@@ -1,6 +1,6 @@
 """Property tests: the L_param mask and the decision points, checked against an
 independent reading of the text (json raw_decode for values, byte-level token bytes for
-token positions), on random conversations with random argument values."""
+token positions), on random conversations with random arguments."""
 
 import json
 
@@ -55,9 +55,9 @@ def token_byte_spans(ids):
     return spans
 
 
-def value_byte_spans(rendered_text, record):
-    """Independent: find each call's arguments object and raw_decode its values."""
-    data = rendered_text.encode()
+def argument_byte_spans(rendered_text, record):
+    """Independent: each call's arguments object, from just after ``"arguments":`` (the space
+    before the object included) through its ``</tool_call>``, found by raw_decode."""
     decoder = json.JSONDecoder()
     spans, pos = [], rendered_text.find("<|im_start|>user")
     for m in record["messages"]:
@@ -65,30 +65,25 @@ def value_byte_spans(rendered_text, record):
             head = json.dumps({"name": call["name"], "arguments": None}, ensure_ascii=False)[:-5]
             at = rendered_text.find("<tool_call>\n" + head, pos) + len("<tool_call>\n" + head)
             obj_end = decoder.raw_decode(rendered_text, at)[1]
-            cursor = at + 1
-            for key in call["arguments"]:
-                cursor = rendered_text.index(json.dumps(key, ensure_ascii=False) + ": ", cursor)
-                cursor += len(json.dumps(key, ensure_ascii=False)) + 2
-                end = decoder.raw_decode(rendered_text, cursor)[1]
-                spans.append((len(rendered_text[:cursor].encode()), len(rendered_text[:end].encode())))
-                cursor = end
-            pos = obj_end
-    assert len(data) == len(rendered_text.encode())
+            assert rendered_text.startswith("}\n</tool_call>", obj_end)
+            end = obj_end + len("}\n</tool_call>")
+            spans.append((len(rendered_text[:at - 1].encode()), len(rendered_text[:end].encode())))
+            pos = end
     return spans
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records())
-def test_param_mask_covers_exactly_the_argument_value_tokens(record):
+def test_param_mask_covers_exactly_the_argument_tokens(record):
     rendered = render_record(record, TOK)
     ex = encode_record(rendered, TOK)
     assert TOK.decode(ex["input_ids"]) == rendered.text
     tokens = token_byte_spans(ex["input_ids"])
-    values = value_byte_spans(rendered.text, record)
+    values = argument_byte_spans(rendered.text, record)
     expected = {t for t, (a, b) in enumerate(tokens) for (va, vb) in values if a < vb and va < b}
     marked = {t for t, p in enumerate(ex["param_tool"]) if p >= 0}
     assert marked == expected
-    assert all(ex["labels"][t] != -100 for t in marked), "argument values are also LM targets"
+    assert all(ex["labels"][t] != -100 for t in marked), "argument tokens are also LM targets"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -91,10 +91,11 @@ def test_encode_masks_and_decisions(tok):
     assert learned == ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n'
                        '</tool_call>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome", "unit": '
                        '"celsius"}}\n</tool_call><|im_end|>Paris is 21 °C and Rome 24 °C.<|im_end|>')
-    values = tok.decode([i for i, p in zip(ids, ex["param_tool"], strict=True) if p >= 0])
-    for v in ('"Paris"', '"Rome"', '"celsius"'):
-        assert v in values
-    assert "city" not in values and "get_weather" not in values
+    arguments = tok.decode([i for i, p in zip(ids, ex["param_tool"], strict=True) if p >= 0])
+    # the argument head learns what heads mode decodes with it: each arguments object through
+    # its closing tag, and never the forced name or the text between calls
+    assert arguments == (' {"city": "Paris", "unit": "celsius"}}\n</tool_call> {"city": "Rome", '
+                         '"unit": "celsius"}}\n</tool_call>')
     assert set(p for p in ex["param_tool"] if p >= 0) == {1}
     assert ex["decision_target"] == [1, 1, NO_CALL, NO_CALL]
     # The user and system text, the tools block and the tool outputs are never targets.

@@ -102,7 +102,9 @@ def test_micro_batch_losses_with_step_counts_sum_to_the_full_batch_loss(model_an
     part_grads = [grads_of(model, model(**m, **counts).loss) for m in micro]
     assert set(full_grads) == set(part_grads[0]) == set(part_grads[1])
     for name, grad in full_grads.items():
-        torch.testing.assert_close(part_grads[0][name] + part_grads[1][name], grad, rtol=1e-4, atol=1e-7)
+        # fp32 sums in another order: rounding scales with the tensor's largest entry
+        torch.testing.assert_close(part_grads[0][name] + part_grads[1][name], grad, rtol=1e-4,
+                                   atol=1e-5 * float(grad.abs().max()))
     # ...which a mean of per-micro-batch means would not: the test data can tell them apart
     local = [model(**m) for m in micro]
     for name in ("loss_lm", "loss_select", "loss_param"):

@@ -5,8 +5,9 @@ piece (the prompt and each assistant turn separately, as they are at inference) 
 char spans to tokens through the tokenizer's offsets:
 
 * ``labels``: the token id where the LM learns it (assistant turns), else ``-100``;
-* ``param_tool``: for argument-value tokens, the index of the gold tool (the argument
-  head's ``f``), else ``-1``. A token belongs to a value when its characters overlap it;
+* ``param_tool``: for the tokens of each call's arguments (the object through the closing
+  tag: what heads mode decodes with the argument head), the index of the gold tool (the
+  head's ``f``), else ``-1``. A token belongs to the span when its characters overlap it;
 * ``decision_pos`` / ``decision_target``: the last token before each decision point and
   its target (tool index, or ``NO_CALL = -1``);
 * ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt.
@@ -65,7 +66,7 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
         for t in overlapping_tokens(starts, ends, a, b):
             labels[t] = ids[t]
     param_tool = [NO_TOOL] * n
-    for a, b, tool in rendered.value_spans:
+    for a, b, tool in rendered.argument_spans:
         for t in overlapping_tokens(starts, ends, a, b):
             param_tool[t] = tool
     decision_pos, decision_target = [], []

@@ -5,8 +5,8 @@ A batch from :class:`~fc_finetune.data.collate.FunctionCallingCollator` (right p
 
 * ``input_ids``, ``attention_mask`` ``[B, L]``;
 * ``labels`` ``[B, L]``: the token where the LM learns it, else :data:`IGNORE`;
-* ``param_tool`` ``[B, L]``: for argument-value tokens, the index of the gold tool (the
-  argument head's ``f``), else :data:`NO_TOOL`;
+* ``param_tool`` ``[B, L]``: for the tokens of a call's arguments (the object through the
+  closing tag), the index of the gold tool (the argument head's ``f``), else :data:`NO_TOOL`;
 * ``decision_pos`` ``[B, D]``: the last token before each decision point (:data:`NO_POSITION`
   pads), ``decision_target`` ``[B, D]``: a tool index or :data:`NO_CALL` (:data:`IGNORE` pads);
 * ``tool_spans`` ``[B, T, 2]``: ``[start, end)`` of each tool's definition in the prompt,
@@ -19,7 +19,7 @@ import torch
 
 IGNORE = -100  # a label or decision target that no loss reads (PyTorch's ignore_index)
 NO_CALL = -1  # decision target: answer directly / no more calls
-NO_TOOL = -1  # param_tool of a token outside any argument value
+NO_TOOL = -1  # param_tool of a token outside any call's arguments
 NO_POSITION = -1  # decision_pos padding
 
 BATCH_KEYS = ("input_ids", "attention_mask", "labels", "param_tool", "decision_pos", "decision_target",

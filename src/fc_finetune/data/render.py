@@ -6,12 +6,12 @@ own output, never from decoding tokens:
 
 * each assistant turn's text is located by rendering the conversation up to it
   (``add_generation_prompt=True``) and up to its end: the difference is the turn;
-* calls, their argument values and the tools' definitions are located by their exact
+* calls, their arguments and the tools' definitions are located by their exact
   serialisation (``tojson``), so a mismatch is an error, not a guess.
 
 :class:`RenderedRecord` holds the text, where to cut it for tokenisation (the prompt and
 each assistant turn are tokenised separately, as at inference), the spans the LM learns
-from, the argument-value spans (with the gold tool), the tools' definition spans and
+from, the argument spans (with the gold tool), the tools' definition spans and
 the decision points (char position and target: a tool index or ``NO_CALL``).
 """
 
@@ -39,7 +39,7 @@ class RenderedRecord:
     text: str
     cuts: list[int] = field(default_factory=list)  # char offsets where tokenisation restarts
     lm_spans: list[Span] = field(default_factory=list)
-    value_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, tool index)
+    argument_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, tool index)
     tool_spans: list[Span] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     call_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, tool index)
@@ -121,8 +121,8 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
             else:
                 out.decisions.append(Decision(pos, tool, m_idx))
             out.call_spans.append((at, at + len(text), tool))
-            for _key, v_start, v_end in fmt.value_spans(call["name"], call["arguments"]):
-                out.value_spans.append((at + v_start, at + v_end, tool))
+            a_start, a_end = fmt.argument_span(call["name"], call["arguments"])
+            out.argument_spans.append((at + a_start, at + a_end, tool))
             pos = at + len(text)
         out.decisions.append(Decision(pos, NO_CALL, m_idx))
     out.cuts = sorted({c for c in out.cuts if 0 < c < len(full)})

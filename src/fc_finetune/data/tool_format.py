@@ -1,4 +1,4 @@
-"""How a tool call is written as text: serialisation, argument-value spans, parsing.
+"""How a tool call is written as text: serialisation, the argument span, parsing.
 
 The toolkit writes calls in the Hermes/Qwen style that servers already parse::
 
@@ -47,18 +47,12 @@ class ToolCallFormat:
         """The text written before the arguments object, e.g. when the name is forced."""
         return self.call_open + dumps({"name": name, "arguments": None})[: -len("null}")]
 
-    def value_spans(self, name: str, arguments: dict) -> list[tuple[str, int, int]]:
-        """Char spans of each top-level argument value inside :meth:`render_call`'s text."""
-        base = len(self.call_prefix(name))
-        spans, pos = [], base + 1  # past "{"
-        for i, (key, value) in enumerate(arguments.items()):
-            if i:
-                pos += 2  # ", "
-            pos += len(dumps(key)) + 2  # '"key": '
-            text = dumps(value)
-            spans.append((key, pos, pos + len(text)))
-            pos += len(text)
-        return spans
+    def argument_span(self, name: str, arguments: dict) -> tuple[int, int]:
+        """Char span, inside :meth:`render_call`'s text, of what heads mode decodes with the
+        argument head: the arguments object (keys, values and the punctuation that ends each
+        value) through the closing tag. Training the head on exactly this span keeps it from
+        being asked, at inference, for tokens it never learnt (where a value stops)."""
+        return len(self.call_prefix(name).rstrip(" ")), len(self.render_call(name, arguments))
 
     def parse(self, text: str) -> tuple[list[dict], list[str]]:
         """Parse every call in ``text``. Returns (calls, problems); never evaluates code."""
