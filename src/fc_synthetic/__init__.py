@@ -24,7 +24,9 @@ from __future__ import annotations
 from .chains import CHAINS, Chain
 from .functions import BY_NAME, CATALOGUE, DOMAINS
 from .generator import KINDS, Pools, RecordBuilder
+from .masking import mask_record
 from .mix import (
+    DEFAULT_MASK_RATE,
     DEFAULT_PROPORTIONS,
     choose_heldout,
     generate_mix,
@@ -36,7 +38,7 @@ from .mix import (
 from .spec import FunctionSpec
 
 __all__ = [
-    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain", "FunctionSpec", "Pools",
-    "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "normalise_proportions", "split_stats",
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain", "FunctionSpec", "Pools",
+    "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record", "normalise_proportions", "split_stats",
     "write_mix",
 ]

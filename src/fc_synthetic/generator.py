@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from . import phrasing as ph
 from .chains import Chain
 from .functions import BY_NAME, CATALOGUE
+from .masking import mask_record
 from .spec import Args, FunctionSpec, template_fields
 
 KINDS = ("single", "parallel", "sequential", "multi_turn", "no_call_irrelevant", "no_call_chitchat")
@@ -60,11 +62,13 @@ class RecordBuilder:
     """Writes records; all randomness comes from ``rng``, so a seed fixes the output."""
 
     def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
-                 max_tools: int = MAX_TOOLS):
+                 max_tools: int = MAX_TOOLS, mask_rate: float = 0.0):
         if not 2 <= max_tools <= MAX_TOOLS:
             raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
+        if not 0 <= mask_rate <= 1:
+            raise ValueError(f"mask_rate must be in [0, 1], got {mask_rate}")
         self.rng, self.pools, self.system_prompt_rate = rng, pools, system_prompt_rate
-        self.max_tools = max_tools
+        self.max_tools, self.mask_rate = max_tools, mask_rate
         self._meta_extra: dict = {}
 
     # ------------------------------------------------------------------ helpers
@@ -75,14 +79,26 @@ class RecordBuilder:
         choices = [s for s in pool if not avoid or s.name not in avoid] or pool
         return rng.choice(choices)
 
-    def _offer(self, required: list[FunctionSpec], exclude: frozenset[str] = frozenset()) -> list[FunctionSpec]:
+    def _offer(self, required: list[FunctionSpec], exclude: frozenset[str] = frozenset(),
+               lookalike: FunctionSpec | None = None) -> list[FunctionSpec]:
+        """The offered tools: ``required``, then distractors (never one in ``exclude``). A quarter
+        of the time nothing else (a single tool for a no-call request); else 2 to ``max_tools``,
+        half the time with a hard negative from the required function's domain. ``lookalike``
+        (a function that is not offered) puts first the distractor whose parameters look most
+        like its own, a tool that is tempting to call and wrong."""
         rng = self.rng
         chosen = list(dict.fromkeys(required))
         limit = max(self.max_tools, len(chosen))
         if len(chosen) > MAX_TOOLS:
             raise ValueError(f"{len(chosen)} functions needed but at most {MAX_TOOLS} may be offered")
-        total = rng.randint(max(2, len(chosen)), limit)
+        fewest = 1 if rng.random() < 0.25 else 2
+        total = rng.randint(max(fewest, len(chosen)), limit)
         taken = {s.name for s in chosen} | set(exclude)
+        if lookalike is not None:
+            best = _lookalikes(lookalike, [s for s in self.pools.offerable if s.name not in taken])
+            if best:
+                chosen.append(rng.choice(best))
+                taken.add(chosen[-1].name)
         if chosen and len(chosen) < total and rng.random() < 0.5:  # a hard negative from the same domain
             same = [s for s in self.pools.offerable if s.domain == chosen[0].domain and s.name not in taken]
             if same:
@@ -140,12 +156,21 @@ class RecordBuilder:
         spec = self._target()
         args = spec.sample(rng)
         mode = rng.random()
-        varied = self._vary(spec, args) if spec.pair_requests and mode < 0.35 else None
-        if varied is not None:
+        varied = self._vary(spec, args) if spec.vary and mode < 0.5 else None
+        if varied is not None and spec.pair_requests and rng.random() < 0.4:
             slots = {"x1": spec.slots(args)[spec.vary], "x2": spec.slots(varied)[spec.vary]}
             text, sws = ph.describe(rng, spec, args, spec.pair_requests, slots, skip=(spec.vary,))
             calls = [(spec, args), (spec, varied)]
             user = ph.polish(rng, text, starts_with_slot=sws)
+        elif varied is not None:  # "..., then repeat with 15 instead of 20": the same call, one value changed
+            calls = [(spec, args), (spec, varied)]
+            if rng.random() < 0.3:
+                third = self._vary(spec, args)
+                if third is not None and all(third != a for _, a in calls):
+                    calls.append((spec, third))
+            text, sws = ph.describe(rng, spec, args)
+            values = [spec.slots(a)[spec.vary] for _, a in calls]
+            user = ph.polish(rng, ph.repeat_request(rng, text, values[0], values[1:]), starts_with_slot=sws)
         else:
             if mode < 0.6:  # the same function twice or three times, independent arguments
                 calls = [(spec, args)]
@@ -242,7 +267,7 @@ class RecordBuilder:
         if rng.random() < 0.6:
             spec = self._target()
             text = self._request(spec, spec.sample(rng))
-            offered = self._offer([], excluded_with(spec))
+            offered = self._offer([], excluded_with(spec), lookalike=spec if rng.random() < 0.5 else None)
             self._meta_extra["unavailable_function"] = spec.name
             return _exchange(text, ph.refusal(rng, spec.task, offered)), offered, []
         request, task, domains = rng.choice(ph.OUTSIDE_REQUESTS)
@@ -278,10 +303,25 @@ class RecordBuilder:
         if self.rng.random() < self.system_prompt_rate:
             messages = [{"role": "system", "content": self.rng.choice(ph.SYSTEM_PROMPTS)}, *messages]
         heldout = self.pools.heldout
-        return {"messages": messages, "tools": [json.loads(_TOOL_JSON[s.name]) for s in offered],
-                "meta": {"source": "synthetic", "kind": kind, "functions": called,
-                         "heldout_function": any(name in heldout for name in called),
-                         "offered_heldout": any(s.name in heldout for s in offered), **self._meta_extra}}
+        record = {"messages": messages, "tools": [json.loads(_TOOL_JSON[s.name]) for s in offered],
+                  "meta": {"source": "synthetic", "kind": kind, "functions": called,
+                           "heldout_function": any(name in heldout for name in called),
+                           "offered_heldout": any(s.name in heldout for s in offered), **self._meta_extra}}
+        if self.mask_rate and self.rng.random() < self.mask_rate:
+            record = mask_record(record, self.rng)
+        return record
+
+
+def _param_types(spec: FunctionSpec) -> Counter:
+    return Counter(p.get("type") for p in spec.parameters.get("properties", {}).values())
+
+
+def _lookalikes(spec: FunctionSpec, candidates: list[FunctionSpec]) -> list[FunctionSpec]:
+    """The candidates sharing the most parameter types with ``spec`` (at least one)."""
+    want = _param_types(spec)
+    scores = {c.name: sum((_param_types(c) & want).values()) for c in candidates}
+    top = max(scores.values(), default=0)
+    return [c for c in candidates if top and scores[c.name] == top]
 
 
 def _exchange(user: str, answer: str) -> list[dict]:

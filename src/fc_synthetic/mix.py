@@ -28,9 +28,10 @@ from .generator import KINDS, Pools, RecordBuilder
 logger = logging.getLogger(__name__)
 
 DEFAULT_PROPORTIONS: dict[str, float] = {
-    "single": 0.35, "parallel": 0.15, "sequential": 0.12, "multi_turn": 0.13,
-    "no_call_irrelevant": 0.15, "no_call_chitchat": 0.10,
+    "single": 0.25, "parallel": 0.22, "sequential": 0.08, "multi_turn": 0.08,
+    "no_call_irrelevant": 0.27, "no_call_chitchat": 0.10,
 }
+DEFAULT_MASK_RATE = 0.3
 
 
 def normalise_proportions(proportions: dict[str, float] | None) -> dict[str, float]:
@@ -90,8 +91,12 @@ def _split(n: int, kinds: dict[str, int], builder: RecordBuilder, split: str, se
 
 def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
-                 system_prompt_rate: float = 0.5, max_tools: int = 6) -> tuple[list[dict], list[dict]]:
+                 system_prompt_rate: float = 0.5, max_tools: int = 6,
+                 mask_rate: float = DEFAULT_MASK_RATE) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
+
+    ``mask_rate`` of the training records get random function and parameter names
+    (:mod:`fc_synthetic.masking`); eval records never do.
 
     >>> train, evaluation = generate_mix(20, 10, seed=1, heldout_functions=3)
     >>> len(train), len(evaluation)
@@ -115,7 +120,7 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
     eval_pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=list(CHAINS), heldout=heldout,
                        heldout_share=heldout_share if heldout else 0.0)
     train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate,
-                                  max_tools=max_tools)
+                                  max_tools=max_tools, mask_rate=mask_rate)
     eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate,
                                  max_tools=max_tools)
     train = _split(n_train, train_kinds, train_builder, "train", seed)
@@ -139,6 +144,7 @@ def split_stats(records: list[dict]) -> dict:
         "records_calling_heldout": sum(r["meta"]["heldout_function"] for r in records),
         "records_offering_heldout": sum(r["meta"]["offered_heldout"] for r in records),
         "with_system_prompt": sum(r["messages"][0]["role"] == "system" for r in records),
+        "masked": sum(bool(r["meta"].get("masked")) for r in records),
         "tools_offered": {str(k): tools[k] for k in sorted(tools)},
         "calls_per_function": dict(sorted(calls.items())),
     }
@@ -153,7 +159,8 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
-              system_prompt_rate: float = 0.5, max_tools: int = 6, validate: bool = True) -> dict:
+              system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
+              validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
@@ -162,7 +169,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     """
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
-                                     max_tools=max_tools)
+                                     max_tools=max_tools, mask_rate=mask_rate)
     if validate:
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):
@@ -174,7 +181,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     called_in_eval = sorted({name for r in evaluation for name in r["meta"]["functions"] if name in heldout})
     stats = {
         "generator": "fc_synthetic", "version": __version__, "synthetic": True,
-        "seed": seed, "max_tools": max_tools, "heldout_functions": heldout,
+        "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),
         "catalogue_size": len(CATALOGUE), "domains": {d: list(names) for d, names in DOMAINS.items()},

@@ -28,6 +28,10 @@ _SUFFIXES = ("", "", "", "", "", " Thanks!", " Thank you.", " Thanks in advance.
 
 PARALLEL_JOINS = ("{a} {b}", "{a} Also, {b}", "{a} And {b}", "Two things. {a} {b}", "{a} Then {b}",
                   "{a}\n{b}", "I have a couple of requests: {a} Also {b}")
+# One call repeated with one value changed, in the same message: "{a}" is the first request.
+REPEATS = ("{a} Then repeat with {x} instead of {x1}.", "{a} Do the same again with {x} in place of {x1}.",
+           "{a} And once more, but with {x} instead of {x1}.", "{a} Then the same for {x} instead of {x1}, please.",
+           "{a} Repeat that with {x} rather than {x1}.")
 FOLLOWUPS = ("What about {x}?", "And {x}?", "How about {x}?", "Same for {x}, please.", "Now do {x}.", "And for {x}?")
 
 REFUSALS = (
@@ -159,6 +163,15 @@ def join_requests(rng: random.Random, parts: list[str]) -> str:
         part = lower_first(part) if ("Also" in join or "And" in join or "Then" in join) else part
         text = join.format(a=text, b=part)
     return text
+
+
+def repeat_request(rng: random.Random, text: str, first: str, others: list[str]) -> str:
+    """``text`` (a request using the value ``first``), then the same request again for each of
+    ``others`` in place of it."""
+    if not text.rstrip().endswith((".", "?", "!")):
+        text = text.rstrip() + "."
+    x = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return rng.choice(REPEATS).format(a=text, x=x, x1=first)
 
 
 def capabilities(specs: list[FunctionSpec]) -> str:

@@ -211,3 +211,28 @@ def test_dropping_the_right_padding_mask_keeps_losses_and_gradients(arch, monkey
         assert torch.allclose(getattr(dropped, name), getattr(masked, name), rtol=1e-5, atol=1e-6), name
     for name, grad in grads_masked.items():
         assert torch.allclose(grads_dropped[name], grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_lora_layers_adapts_only_the_last_layers_and_saves_as_plain_peft(tmp_path):
+    from peft import PeftModel
+
+    model, tok = make("llama", lora=LoraArguments(lora_dropout=0.0, lora_layers=1), num_layers=3)
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, _ in model.lm.named_parameters() if "lora_" in n}
+    assert adapted == {"2"}, "only the last of 3 layers carries LoRA"
+    kinds = {n.rsplit(".lora_", 1)[0].rsplit(".", 1)[-1] for n, _ in model.lm.named_parameters() if "lora_A" in n}
+    assert kinds == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}, "all-linear"
+    perturb(model)
+    model.train()
+    out = model(**batch_for(tok))
+    out.loss.backward()
+    assert all(p.grad is not None and p.grad.any() for n, p in model.named_parameters() if p.requires_grad)
+    # the adapter is plain peft: layers_to_transform travels in adapter_config.json
+    model.lm.save_pretrained(tmp_path)
+    base, _ = tiny_model_and_tokenizer("llama", num_layers=3)
+    with quiet_library_deprecations():
+        plain = PeftModel.from_pretrained(base, tmp_path)
+    assert plain.peft_config["default"].layers_to_transform == [2]
+    with pytest.raises(ValueError, match="has 3 decoder layers"):
+        make("llama", lora=LoraArguments(lora_layers=4), num_layers=3)
+    with pytest.raises(ValueError, match="lora_layers must be >= 1"):
+        LoraArguments(lora_layers=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from fc_finetune.data.schema import validate_record
 from fc_synthetic import (
+    mask_record,
     BY_NAME,
     CATALOGUE,
     CHAINS,
@@ -37,7 +39,8 @@ N_TRAIN, N_EVAL, HELDOUT = 900, 300, 6
 
 @pytest.fixture(scope="module")
 def mix():
-    return generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT)
+    # unmasked: these tests read the catalogue's own names (masking has its own tests below)
+    return generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0)
 
 
 def _records(mix):
@@ -156,7 +159,7 @@ def test_fake_implementations_survive_any_valid_arguments(spec):
 
 # ---------------------------------------------------------------------------------------------- determinism
 def test_same_seed_same_records_and_other_seed_differs(mix):
-    again = generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT)
+    again = generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0)
     assert json.dumps(again, ensure_ascii=False) == json.dumps(mix, ensure_ascii=False)
     other = generate_mix(N_TRAIN, N_EVAL, seed=1, heldout_functions=HELDOUT)
     assert json.dumps(other[0]) != json.dumps(mix[0])
@@ -196,10 +199,10 @@ def test_kinds_follow_the_requested_proportions(mix):
     assert Counter(r["meta"]["kind"] for r in train) == {"single": 150, "no_call_chitchat": 50}
 
 
-def test_tools_offered_are_two_to_six_and_include_every_called_function(mix):
+def test_tools_offered_are_one_to_six_and_include_every_called_function(mix):
     for record in _records(mix):
         names = [t["function"]["name"] for t in record["tools"]]
-        assert 2 <= len(names) <= 6 and len(set(names)) == len(names)
+        assert 1 <= len(names) <= 6 and len(set(names)) == len(names)
         assert {c["name"] for c in _calls(record)} <= set(names)
         assert record["meta"]["functions"] == [c["name"] for c in _calls(record)]
 
@@ -301,3 +304,61 @@ def test_generate_mix_script(tmp_path):
     bad = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "x"), "--proportions", "nope=1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "KIND=WEIGHT" in bad.stderr
+
+
+# ---------------------------------------------------------------------------------------------- masking
+IDENTIFIER = re.compile(r"^([a-z][a-z0-9]{1,4}\.)?[a-z][a-z0-9]{2,6}(_[a-z][a-z0-9]{2,6})?$")
+
+
+def test_masking_renames_functions_and_parameters_consistently_and_keeps_the_rest():
+    rng = random.Random(0)
+    train, _ = generate_mix(200, 0, seed=4, heldout_functions=3, mask_rate=0.0)
+    for record in train:
+        masked = mask_record(record, rng)
+        validate_record(masked)  # calls still fit the (renamed) schemas
+        assert masked["meta"]["masked"] is True and "masked" not in record["meta"], "a copy, the input untouched"
+        old = {t["function"]["name"]: t["function"] for t in record["tools"]}
+        new = [t["function"] for t in masked["tools"]]
+        rename = dict(zip(old, [f["name"] for f in new], strict=True))
+        assert len(set(rename.values())) == len(rename) and not set(rename.values()) & set(old)
+        for (name, before), after in zip(old.items(), new, strict=True):
+            assert IDENTIFIER.match(after["name"]), after["name"]
+            assert after["description"] == before["description"]
+            keys = dict(zip(before["parameters"]["properties"], after["parameters"]["properties"], strict=True))
+            assert all(IDENTIFIER.match(k) and "." not in k for k in keys.values())
+            assert list(after["parameters"]["properties"].values()) == list(before["parameters"]["properties"].values())
+            assert after["parameters"].get("required", []) == [keys[k] for k in before["parameters"].get("required", [])]
+        for m_old, m_new in zip(record["messages"], masked["messages"], strict=True):
+            assert m_new.get("content") == m_old.get("content"), "the words of the conversation are kept"
+            for c_old, c_new in zip(m_old.get("tool_calls") or [], m_new.get("tool_calls") or [], strict=True):
+                assert c_new["name"] == rename[c_old["name"]]
+                assert list(c_new["arguments"].values()) == list(c_old["arguments"].values())
+            if m_old["role"] == "tool":
+                assert m_new["name"] == rename[m_old["name"]]
+
+
+def test_mask_rate_masks_that_share_of_training_records_and_never_eval():
+    train, evaluation = generate_mix(600, 100, seed=2, heldout_functions=3, mask_rate=0.3)
+    share = sum(bool(r["meta"].get("masked")) for r in train) / len(train)
+    assert 0.24 < share < 0.36
+    assert not any(r["meta"].get("masked") for r in evaluation)
+    for record in train:
+        validate_record(record)
+    assert all(r["meta"]["functions"] == [] or r["meta"].get("masked") or
+               r["meta"]["functions"] == [c["name"] for c in _calls(r)] for r in train)
+    with pytest.raises(ValueError, match="mask_rate"):
+        generate_mix(10, 0, mask_rate=1.5)
+
+
+def test_repeat_requests_name_every_value_and_call_once_per_value(mix):
+    repeats = [r for r in mix[0] if r["meta"]["kind"] == "parallel" and BY_NAME[r["meta"]["functions"][0]].vary
+               and any(re.search(r"(instead of|in place of|rather than) [^ ]+\.", m["content"])
+                       for m in r["messages"] if m["role"] == "user")]
+    assert len(repeats) > 10
+    for record in repeats:
+        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+        calls = list(_calls(record))
+        assert len({c["name"] for c in calls}) == 1 and 2 <= len(calls) <= 3
+        spec = BY_NAME[calls[0]["name"]]
+        for call in calls:
+            assert str(spec.slots(call["arguments"])[spec.vary]) in user

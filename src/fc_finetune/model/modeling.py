@@ -133,7 +133,7 @@ class FunctionCallingModel(nn.Module):
             lm.enable_input_require_grads()
             lm.config.use_cache = False
         with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
-            lm = get_peft_model(lm, lora.to_peft())
+            lm = get_peft_model(lm, lora.to_peft(lm))
         model = cls(lm, heads, base_model=name, lora=lora, **kwargs)
         model.heads.to(device=next(lm.parameters()).device)
         return model
