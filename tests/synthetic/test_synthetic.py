@@ -16,7 +16,6 @@ from jsonschema import Draft202012Validator
 
 from fc_finetune.data.schema import validate_record
 from fc_synthetic import (
-    mask_record,
     BY_NAME,
     CATALOGUE,
     CHAINS,
@@ -28,6 +27,7 @@ from fc_synthetic import (
     choose_heldout,
     generate_mix,
     kind_counts,
+    mask_record,
     write_mix,
 )
 from fc_synthetic.generator import excluded_with
@@ -321,7 +321,7 @@ def test_masking_renames_functions_and_parameters_consistently_and_keeps_the_res
         new = [t["function"] for t in masked["tools"]]
         rename = dict(zip(old, [f["name"] for f in new], strict=True))
         assert len(set(rename.values())) == len(rename) and not set(rename.values()) & set(old)
-        for (name, before), after in zip(old.items(), new, strict=True):
+        for before, after in zip(old.values(), new, strict=True):
             assert IDENTIFIER.match(after["name"]), after["name"]
             assert after["description"] == before["description"]
             keys = dict(zip(before["parameters"]["properties"], after["parameters"]["properties"], strict=True))

@@ -1,0 +1,175 @@
+"""Quality against the peer, in one run: TRL's SFTTrainer + LoRA versus fc-finetune (heads mode
+and text mode on the same adapter), on the same base, the same data and the same CPU budget,
+scored on the same BFCL subsets.
+
+    python benchmarks/run.py quality                                   # 15 CPU minutes each, first 50 per category
+    python benchmarks/bench_quality.py --budget-s 60 --limit 3         # a quick check that everything runs
+    python benchmarks/bench_quality.py --ours outputs/smollm2-135m-quickstart   # reuse `make demo`'s model
+
+* base: SmolLM2-135M-Instruct (``smollm2-135m``); data: the bundled mix (``data/mix/train.jsonl``,
+  written as `make demo` writes it when missing), rendered through the same tool template, so
+  TRL trains on the identical token ids with the identical assistant-only labels;
+* ours: the quickstart recipe (about 15 minutes of training here), its own settings;
+* TRL: ``SFTTrainer`` + peft LoRA as its docs recommend (r 16, alpha 32, all linear layers,
+  learning rate 2e-4, batch 4, constant schedule after 10 warm-up steps), float32 (faster than
+  bf16 on CPUs without AMX), stopped when its training time reaches the budget; the adapter
+  is merged and saved as a plain model with the same tool template;
+* score: BFCL AST accuracy on the first ``--limit`` questions of simple_python, multiple,
+  parallel, parallel_multiple and irrelevance (``bfcl:summary``); BFCL is never used for training
+  or choices. The ratio ours / TRL per category is the figure.
+
+Writes benchmarks/results/quality.json and the reports under outputs/eval/bench_quality/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA_DIR = Path("data/mix")
+RECIPE = ROOT / "recipes" / "smollm2-135m" / "quickstart.yaml"
+OUT = Path("outputs/bench_quality")
+EVAL_OUT = Path("outputs/eval/bench_quality")
+BUDGET_S, LIMIT, MAX_LENGTH = 900, 50, 1024
+CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
+
+
+def _ensure_data() -> None:
+    if not (DATA_DIR / "train.jsonl").is_file():
+        from fc_synthetic import write_mix
+
+        write_mix(DATA_DIR, 3000, 300, 0, max_tools=3)  # what `make demo` writes
+
+
+def train_trl(out: Path, budget_s: float) -> dict:
+    """The peer: SFTTrainer + LoRA on the same token ids and labels, stopped at ``budget_s``."""
+    import datasets
+    import torch
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from fc_finetune.data.collate import encode_record
+    from fc_finetune.data.io import load_records
+    from fc_finetune.data.render import render_record
+    from fc_finetune.data.templates import prepare_tokenizer
+    from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
+
+    folder = resolve_model_path("smollm2-135m")
+    tokenizer = load_tokenizer(folder)
+    prepare_tokenizer(tokenizer)
+    examples = []
+    for record in load_records(DATA_DIR / "train.jsonl").records:
+        ex = encode_record(render_record(record, tokenizer), tokenizer)
+        if ex["length"] <= MAX_LENGTH:
+            examples.append({"input_ids": ex["input_ids"], "labels": ex["labels"]})
+    ds = datasets.Dataset.from_list(examples).shuffle(seed=0)
+    clock = {}
+
+    class Budget(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            clock["start"] = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.perf_counter() - clock["start"] >= budget_s:
+                control.should_training_stop = True
+
+    trainer = SFTTrainer(
+        model=load_causal_lm(folder, dtype=torch.float32), train_dataset=ds, processing_class=tokenizer,
+        args=SFTConfig(output_dir=str(out / "run"), max_steps=100_000, per_device_train_batch_size=4,
+                       learning_rate=2e-4, lr_scheduler_type="constant_with_warmup", warmup_steps=10,
+                       max_length=MAX_LENGTH, use_cpu=True, bf16=False, report_to="none", save_strategy="no",
+                       logging_steps=10, seed=0, dataloader_num_workers=0, gradient_checkpointing=False,
+                       include_num_input_tokens_seen="non_padding"),
+        peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
+                               task_type="CAUSAL_LM"),
+        callbacks=[Budget()])
+    trainer.train()
+    seconds = time.perf_counter() - clock["start"]
+    merged = trainer.model.merge_and_unload()
+    merged.save_pretrained(out / "model", safe_serialization=True)
+    tokenizer.save_pretrained(out / "model")
+    return {"steps": trainer.state.global_step, "train_s": round(seconds, 1),
+            "tokens": int(trainer.state.num_input_tokens_seen), "examples": len(ds)}
+
+
+def train_ours(out: Path) -> dict:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fc_finetune", "train", "--config", str(RECIPE), "--output_dir", str(out),
+                    "--train_data", str(DATA_DIR / "train.jsonl"), "--eval_data", str(DATA_DIR / "eval.jsonl")],
+                   check=True)
+    summary = json.loads((out / "train_summary.json").read_text())
+    return {"steps": summary["steps"], "train_s": summary["train_runtime_s"], "tokens": summary["tokens"],
+            "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def score(model_dir: Path, mode: str, limit: int) -> dict:
+    from fc_finetune.evaluation.runner import RunOptions, evaluate
+
+    options = RunOptions(mode=mode, responses=0, progress=False)
+    results, _ = evaluate(str(model_dir), "bfcl:summary", options, limit=limit, dtype="float32",
+                          out=EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}")
+    summary = results["summary"]
+    row = {cat: summary["categories"][cat]["ast_accuracy"] for cat in CATEGORIES if cat in summary["categories"]}
+    row["mean"] = summary["headline"]["value"]
+    return row
+
+
+def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None) -> list[dict]:
+    from fc_finetune.evaluation.bfcl_fetch import load_index
+
+    load_index()  # the BFCL data must be fetched (`fc-finetune data fetch-bfcl`)
+    _ensure_data()
+    OUT.mkdir(parents=True, exist_ok=True)
+    # each system trains in its own process: the same clean start, and peak memory stays per run
+    subprocess.run([sys.executable, __file__, "--child-trl", str(OUT / "trl"), str(budget_s)], check=True)
+    trl_info = json.loads((OUT / "trl" / "info.json").read_text())
+    if ours:
+        ours_dir = Path(ours)
+        ours_info = json.loads((ours_dir / "train_summary.json").read_text())
+        ours_info = {k: ours_info.get(k) for k in ("steps", "train_runtime_s", "tokens")}
+    else:
+        ours_dir = OUT / "ours"
+        ours_info = train_ours(ours_dir)
+    rows = [{"system": "TRL SFTTrainer + LoRA", "mode": "text", **trl_info, **score(OUT / "trl" / "model", "text", limit)},
+            {"system": "fc-finetune", "mode": "heads", **ours_info, **score(ours_dir, "heads", limit)},
+            {"system": "fc-finetune", "mode": "text", **ours_info, **score(ours_dir, "text", limit)}]
+    peer = rows[0]
+    for row in rows[1:]:
+        row["mean_vs_trl"] = round(row["mean"] / peer["mean"], 2) if peer["mean"] else None
+    for row in rows:
+        row.update({"budget_s": budget_s, "limit_per_category": limit})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--child-trl":
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        out = Path(sys.argv[2])
+        out.mkdir(parents=True, exist_ok=True)
+        info = train_trl(out, float(sys.argv[3]))
+        (out / "info.json").write_text(json.dumps(info) + "\n")
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget-s", type=float, default=BUDGET_S, help=f"TRL's training seconds (default: {BUDGET_S}).")
+    parser.add_argument("--limit", type=int, default=LIMIT, help=f"Questions per BFCL category (default: {LIMIT}).")
+    parser.add_argument("--ours", default=None, help="A quickstart model already trained on data/mix (default: train one).")
+    args = parser.parse_args(argv)
+    rows = run(args.budget_s, args.limit, args.ours)
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    (results / "quality.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    for row in rows:
+        print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
