@@ -37,7 +37,8 @@ def random_identifier(rng: random.Random, taken: set[str], *, dotted: bool = Fal
 
 def mask_record(record: dict, rng: random.Random) -> dict:
     """A copy of ``record`` with every function and top-level parameter renamed; descriptions,
-    values, messages' text and ``meta`` are kept (``meta.masked`` is set)."""
+    values and messages' text are kept. ``meta.functions`` names the calls as the record now
+    writes them and ``meta.masked`` maps each new function name to the catalogue's."""
     out = copy.deepcopy(record)
     taken: set[str] = set()
     functions: dict[str, tuple[str, dict[str, str]]] = {}
@@ -60,5 +61,7 @@ def mask_record(record: dict, rng: random.Random) -> dict:
             call["arguments"] = {renamed.get(k, k): v for k, v in call["arguments"].items()}
         if message.get("role") == "tool" and message.get("name") in functions:
             message["name"] = functions[message["name"]][0]
-    out["meta"] = {**out.get("meta", {}), "masked": True}
+    meta = out.get("meta", {})
+    out["meta"] = {**meta, "functions": [functions[n][0] if n in functions else n for n in meta.get("functions", [])],
+                   "masked": {new: old for old, (new, _) in functions.items()}}
     return out

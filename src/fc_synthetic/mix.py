@@ -133,7 +133,7 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
 def split_stats(records: list[dict]) -> dict:
     """Counts a reader of ``stats.json`` wants: kinds, calls per function, tools offered, held-out use."""
     kinds = Counter(r["meta"]["kind"] for r in records)
-    calls = Counter(name for r in records for name in r["meta"]["functions"])
+    calls = Counter(r["meta"].get("masked", {}).get(name, name) for r in records for name in r["meta"]["functions"])
     tools = Counter(len(r["tools"]) for r in records)
     n = max(len(records), 1)
     return {
@@ -144,7 +144,7 @@ def split_stats(records: list[dict]) -> dict:
         "records_calling_heldout": sum(r["meta"]["heldout_function"] for r in records),
         "records_offering_heldout": sum(r["meta"]["offered_heldout"] for r in records),
         "with_system_prompt": sum(r["messages"][0]["role"] == "system" for r in records),
-        "masked": sum(bool(r["meta"].get("masked")) for r in records),
+        "masked": sum(bool(r["meta"].get("masked")) for r in records),  # calls are counted by catalogue name
         "tools_offered": {str(k): tools[k] for k in sorted(tools)},
         "calls_per_function": dict(sorted(calls.items())),
     }

@@ -73,3 +73,19 @@ def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path): 
     assert cal["decisions"] >= 10
     loaded = FunctionCallingModel.from_pretrained(out, dtype=torch.float32)
     assert loaded.selector_temperature == cal["temperature"]
+
+
+def test_calibration_data_is_used_instead_of_eval_data(tiny_assets, tmp_path):  # noqa: F811
+    from fc_finetune.training.run import main
+
+    # the calibration set: the train file's first 3 records (the eval set has others)
+    records = [json.loads(line) for line in open(tiny_assets["train"], encoding="utf-8")][:3]
+    cal_file = tmp_path / "cal.jsonl"
+    cal_file.write_text("".join(json.dumps(r) + "\n" for r in records))
+    decisions = sum(1 + len(m.get("tool_calls") or []) for r in records for m in r["messages"]
+                    if m["role"] == "assistant")
+    out = tmp_path / "run"
+    assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True, calibration_data=cal_file)) == 0
+    cal = json.loads((out / "train_summary.json").read_text())["selector_calibration"]
+    assert cal["data"] == [str(cal_file)]
+    assert cal["decisions"] == decisions

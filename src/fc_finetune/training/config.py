@@ -55,6 +55,12 @@ class DataArguments:
         "help": "Training sources: .jsonl/.json/.parquet files, `datasets` folders or hf:org/name[:split]."})
     eval_data: list[str] = field(default_factory=list, metadata={
         "help": "Held-out sources for the eval loop (same forms as train_data); none disables it."})
+    calibration_data: list[str] = field(default_factory=list, metadata={
+        "help": "Held-out conversations the selector's temperature and NO_CALL threshold are fit on after training "
+                "(default: eval_data). Use data of another distribution than the training data, so the decision "
+                "transfers: e.g. `fc-finetune data fetch-nestful` (real requests for real APIs)."})
+    max_calibration_samples: int | None = field(default=None, metadata={
+        "help": "Use at most this many calibration records (seeded sample)."})
     data_format: str = field(default="auto", metadata={
         "help": "Input format: auto, canonical, openai, sharegpt, xlam, glaive, hermes."})
     max_length: int = field(default=1024, metadata={"help": "Longest token sequence kept."})
@@ -72,6 +78,8 @@ class DataArguments:
             self.train_data = [self.train_data]
         if isinstance(self.eval_data, str):
             self.eval_data = [self.eval_data]
+        if isinstance(self.calibration_data, str):
+            self.calibration_data = [self.calibration_data]
         if not self.train_data:
             raise ValueError("train_data is empty: give at least one training source")
         if self.truncation not in ("oldest_turns", "drop"):

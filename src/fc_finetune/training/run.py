@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         if data_args.eval_data:
             eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
             eval_set, _ = _encode(eval_records, tokenizer, data_args, "Eval")
+        calibration_set = eval_set
+        if data_args.calibration_data:
+            records = _load_split(data_args.calibration_data, data_args, limit=None, what="Calibration")
+            if data_args.max_calibration_samples and len(records) > data_args.max_calibration_samples:
+                records = random.Random(training_args.seed).sample(records, data_args.max_calibration_samples)
+            calibration_set, _ = _encode(records, tokenizer, data_args, "Calibration")
 
     # model: the base with fresh LoRA and heads
     model = FunctionCallingModel.from_base(
@@ -82,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         callbacks=[summary])
     result = trainer.train(resume_from_checkpoint=resume)
 
-    # calibrate the selector on the held-out decisions, then save and report
-    if eval_set is not None and model.heads.selector is not None:
-        _calibrate(trainer, model, summary)
+    # calibrate the selector on held-out decisions (calibration_data, else eval_data), then save and report
+    if calibration_set is not None and model.heads.selector is not None:
+        _calibrate(trainer, model, summary, calibration_set,
+                   source=data_args.calibration_data or data_args.eval_data)
     recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
               **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
     finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
@@ -150,13 +158,13 @@ def _load_kwargs(model_args, training_args) -> dict:
     return load_kwargs
 
 
-def _calibrate(trainer, model, summary) -> None:
+def _calibrate(trainer, model, summary, dataset, *, source: list[str]) -> None:
     """Temperature and NO_CALL threshold from the held-out decisions, saved with the model."""
-    fitted = calibrate_model(model, trainer.get_eval_dataloader()).fitted
+    fitted = calibrate_model(model, trainer.get_eval_dataloader(dataset)).fitted
     if fitted is None:
         return
     apply_calibration(model, fitted)
-    summary.extra["selector_calibration"] = fitted.to_dict()
+    summary.extra["selector_calibration"] = {**fitted.to_dict(), "data": list(source)}
     logger.info("Selector calibrated on %d held-out decisions: temperature %.3f, NO_CALL threshold %.3f, "
                 "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f", fitted.decisions,
                 fitted.temperature, fitted.no_call_threshold, fitted.ece_before,
