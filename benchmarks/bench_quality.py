@@ -110,12 +110,13 @@ def train_ours(out: Path) -> dict:
             "wall_s": round(time.perf_counter() - start, 1)}
 
 
-def score(model_dir: Path, mode: str, limit: int) -> dict:
+def score(model_dir: Path, mode: str, limit: int, out: Path | None = None) -> dict:
+    """BFCL AST accuracy per category of bfcl:summary (first ``limit`` each) and their mean."""
     from fc_finetune.evaluation.runner import RunOptions, evaluate
 
     options = RunOptions(mode=mode, responses=0, progress=False)
     results, _ = evaluate(str(model_dir), "bfcl:summary", options, limit=limit, dtype="float32",
-                          out=EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}")
+                          out=out or EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}")
     summary = results["summary"]
     row = {cat: summary["categories"][cat]["ast_accuracy"] for cat in CATEGORIES if cat in summary["categories"]}
     row["mean"] = summary["headline"]["value"]

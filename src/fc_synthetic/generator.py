@@ -62,11 +62,14 @@ class RecordBuilder:
     """Writes records; all randomness comes from ``rng``, so a seed fixes the output."""
 
     def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
-                 max_tools: int = MAX_TOOLS, mask_rate: float = 0.0):
+                 max_tools: int = MAX_TOOLS, mask_rate: float = 0.0, lookalike_rate: float = 0.5,
+                 repeat_rate: float = 0.5):
         if not 2 <= max_tools <= MAX_TOOLS:
             raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
-        if not 0 <= mask_rate <= 1:
-            raise ValueError(f"mask_rate must be in [0, 1], got {mask_rate}")
+        for name, rate in (("mask_rate", mask_rate), ("lookalike_rate", lookalike_rate), ("repeat_rate", repeat_rate)):
+            if not 0 <= rate <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {rate}")
+        self.lookalike_rate, self.repeat_rate = lookalike_rate, repeat_rate
         self.rng, self.pools, self.system_prompt_rate = rng, pools, system_prompt_rate
         self.max_tools, self.mask_rate = max_tools, mask_rate
         self._meta_extra: dict = {}
@@ -156,7 +159,7 @@ class RecordBuilder:
         spec = self._target()
         args = spec.sample(rng)
         mode = rng.random()
-        varied = self._vary(spec, args) if spec.vary and mode < 0.5 else None
+        varied = self._vary(spec, args) if spec.vary and mode < self.repeat_rate else None
         if varied is not None and spec.pair_requests and rng.random() < 0.4:
             slots = {"x1": spec.slots(args)[spec.vary], "x2": spec.slots(varied)[spec.vary]}
             text, sws = ph.describe(rng, spec, args, spec.pair_requests, slots, skip=(spec.vary,))
@@ -267,7 +270,7 @@ class RecordBuilder:
         if rng.random() < 0.6:
             spec = self._target()
             text = self._request(spec, spec.sample(rng))
-            offered = self._offer([], excluded_with(spec), lookalike=spec if rng.random() < 0.5 else None)
+            offered = self._offer([], excluded_with(spec), lookalike=spec if rng.random() < self.lookalike_rate else None)
             self._meta_extra["unavailable_function"] = spec.name
             return _exchange(text, ph.refusal(rng, spec.task, offered)), offered, []
         request, task, domains = rng.choice(ph.OUTSIDE_REQUESTS)

@@ -91,12 +91,14 @@ def _split(n: int, kinds: dict[str, int], builder: RecordBuilder, split: str, se
 
 def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
-                 system_prompt_rate: float = 0.5, max_tools: int = 6,
-                 mask_rate: float = DEFAULT_MASK_RATE) -> tuple[list[dict], list[dict]]:
+                 system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
+                 lookalike_rate: float = 0.5, repeat_rate: float = 0.5) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
 
     ``mask_rate`` of the training records get random function and parameter names
-    (:mod:`fc_synthetic.masking`); eval records never do.
+    (:mod:`fc_synthetic.masking`); eval records never do. ``lookalike_rate``: share of the
+    requests for an unavailable catalogue function that are offered a look-alike first;
+    ``repeat_rate``: share of parallel turns that repeat one call with one value changed.
 
     >>> train, evaluation = generate_mix(20, 10, seed=1, heldout_functions=3)
     >>> len(train), len(evaluation)
@@ -119,10 +121,11 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
     train_pools = Pools(targets=seen, offerable=seen, chains=train_chains)
     eval_pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=list(CHAINS), heldout=heldout,
                        heldout_share=heldout_share if heldout else 0.0)
+    engine = {"lookalike_rate": lookalike_rate, "repeat_rate": repeat_rate}
     train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate,
-                                  max_tools=max_tools, mask_rate=mask_rate)
+                                  max_tools=max_tools, mask_rate=mask_rate, **engine)
     eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate,
-                                 max_tools=max_tools)
+                                 max_tools=max_tools, **engine)
     train = _split(n_train, train_kinds, train_builder, "train", seed)
     evaluation = _split(n_eval, eval_kinds, eval_builder, "eval", seed)
     logger.info("Generated %d train and %d eval records (seed %d, held out: %s)", len(train), len(evaluation), seed,
@@ -160,7 +163,7 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
               system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
-              validate: bool = True) -> dict:
+              lookalike_rate: float = 0.5, repeat_rate: float = 0.5, validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
@@ -169,7 +172,8 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     """
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
-                                     max_tools=max_tools, mask_rate=mask_rate)
+                                     max_tools=max_tools, mask_rate=mask_rate, lookalike_rate=lookalike_rate,
+                                     repeat_rate=repeat_rate)
     if validate:
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):
@@ -181,7 +185,8 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     called_in_eval = sorted({name for r in evaluation for name in r["meta"]["functions"] if name in heldout})
     stats = {
         "generator": "fc_synthetic", "version": __version__, "synthetic": True,
-        "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "heldout_functions": heldout,
+        "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "lookalike_rate": lookalike_rate,
+        "repeat_rate": repeat_rate, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),
         "catalogue_size": len(CATALOGUE), "domains": {d: list(names) for d, names in DOMAINS.items()},
