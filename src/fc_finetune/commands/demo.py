@@ -1,11 +1,12 @@
 """``fc-finetune demo``: the main job on the bundled default, end to end, offline on CPU.
 
-    fc-finetune demo                          # what `make demo` runs (about 13 minutes on 2 cores)
+    fc-finetune demo                          # what `make demo` runs (about 20 minutes on 2 cores)
     fc-finetune demo --max-steps 10           # a quick pass through every step
     fc-finetune demo --reuse                  # skip training when the output folder has a model
 
-1. fetch SmolLM2-135M-Instruct (once) 2. build the synthetic data mix 3. train the quickstart
-recipe (LoRA + heads) 4. a short held-out evaluation 5. one function-calling exchange.
+1. fetch SmolLM2-135M-Instruct (once) 2. build the synthetic data mix, and fetch the NESTFUL dev
+set (real requests, once) that the selector is calibrated on 3. train the quickstart recipe
+(LoRA + heads) 4. a short held-out evaluation 5. one function-calling exchange.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipe", type=Path, default=RECIPE, help=f"Training recipe (default: {RECIPE}).")
     parser.add_argument("--data-dir", type=Path, default=Path("data/mix"),
                         help="Where the synthetic mix is written (default: data/mix; kept if present).")
+    parser.add_argument("--dev-set", type=Path, default=Path("data/nestful/dev.jsonl"),
+                        help="The calibration dev set, written by `fc-finetune data fetch-nestful` when absent "
+                             "(default: data/nestful/dev.jsonl).")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="Where the model goes (default: the recipe's output_dir).")
     parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
-    parser.add_argument("--eval-examples", type=int, default=4,
+    parser.add_argument("--eval-examples", type=int, default=3,
                         help="Held-out examples of each kind (single, parallel, ..., no-call) scored in step 4, "
-                             "in each mode (default: 4).")
+                             "in each mode (default: 3).")
     parser.add_argument("--eval-dir", type=Path, default=Path("outputs/eval/demo"),
                         help="Where step 4 writes its reports (default: outputs/eval/demo).")
     parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
@@ -65,7 +69,16 @@ def main(args: argparse.Namespace) -> int:
         write_mix(args.data_dir, 3000, 300, 0, max_tools=3)
     stats = json.loads((args.data_dir / "stats.json").read_text())
     print(f"      {stats['splits']['train']['records']} train / {stats['splits']['eval']['records']} eval records, "
-          f"held-out functions: {', '.join(stats['heldout_functions'])}  ({time.perf_counter() - t:.1f} s)")
+          f"held-out functions: {', '.join(stats['heldout_functions'])}")
+    if not args.dev_set.is_file():
+        # Imported when the command runs: the command line imports every command module at start-up.
+        from ..data import nestful
+        from ..utils.cache import atomic_file
+
+        records, _ = nestful.dev_records(nestful.fetch_nestful())
+        with atomic_file(args.dev_set) as tmp:
+            tmp.write_text(nestful.as_jsonl(records), encoding="utf-8")
+    print(f"      calibration dev set (NESTFUL, real requests): {args.dev_set}  ({time.perf_counter() - t:.1f} s)")
 
     t = _step(3, f"train: {args.recipe} -> {output_dir}")
     if args.reuse and (output_dir / "fc_finetune_config.json").is_file():
@@ -75,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
         from ..training.run import main as train_main
 
         argv = ["--config", str(args.recipe), "--output_dir", str(output_dir),
-                "--train_data", str(args.data_dir / "train.jsonl"), "--eval_data", str(args.data_dir / "eval.jsonl")]
+                "--train_data", str(args.data_dir / "train.jsonl"), "--eval_data", str(args.data_dir / "eval.jsonl"),
+                "--calibration_data", str(args.dev_set)]
         if args.max_steps is not None:
             steps = max(args.max_steps, 1)
             argv += ["--max_steps", str(steps), "--eval_steps", str(steps), "--save_steps", str(steps),
@@ -95,7 +109,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"      selector head on the held-out set (teacher forced): accuracy {summary['eval_select_accuracy']}")
     cal = summary.get("selector_calibration")
     if cal:
-        print(f"      selector calibration ({cal['decisions']} held-out decisions): temperature {cal['temperature']:.2f}, "
+        print(f"      selector calibration ({cal['decisions']} decisions of {', '.join(cal.get('data', []))}): "
+              f"temperature {cal['temperature']:.2f}, "
               f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
               f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
     for line in held_out_eval(output_dir, args.data_dir / "eval.jsonl", args.eval_dir, per_kind=args.eval_examples):
