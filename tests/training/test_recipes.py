@@ -324,6 +324,7 @@ def test_recipe_trains_a_step_with_a_tiny_model(path, tiny_assets, tmp_path):
 
     argv = ["--config", path, "--model_name_or_path", str(tiny_assets / "model"),
             "--train_data", str(tiny_assets / "train.jsonl"), "--eval_data", str(tiny_assets / "eval.jsonl"),
+            "--calibration_data", str(tiny_assets / "eval.jsonl"),
             "--data_format", "canonical", "--on_error", "raise", "--output_dir", str(tmp_path / "run"),
             "--use_cpu", "true", "--load_in_4bit", "false", "--max_steps", "1",
             "--per_device_train_batch_size", "2", "--per_device_eval_batch_size", "2",
