@@ -31,9 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="Where the model goes (default: the recipe's output_dir).")
     parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
-    parser.add_argument("--eval-examples", type=int, default=3,
+    parser.add_argument("--eval-examples", type=int, default=2,
                         help="Held-out examples of each kind (single, parallel, ..., no-call) scored in step 4, "
-                             "in each mode (default: 3).")
+                             "in each mode (default: 2).")
     parser.add_argument("--eval-dir", type=Path, default=Path("outputs/eval/demo"),
                         help="Where step 4 writes its reports (default: outputs/eval/demo).")
     parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
