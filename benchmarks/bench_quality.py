@@ -134,8 +134,8 @@ def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None)
     trl_info = json.loads((OUT / "trl" / "info.json").read_text())
     if ours:
         ours_dir = Path(ours)
-        ours_info = json.loads((ours_dir / "train_summary.json").read_text())
-        ours_info = {k: ours_info.get(k) for k in ("steps", "train_runtime_s", "tokens")}
+        summary = json.loads((ours_dir / "train_summary.json").read_text())
+        ours_info = {"steps": summary["steps"], "train_s": summary["train_runtime_s"], "tokens": summary["tokens"]}
     else:
         ours_dir = OUT / "ours"
         ours_info = train_ours(ours_dir)

@@ -38,7 +38,7 @@ from .mix import (
 from .spec import FunctionSpec
 
 __all__ = [
-    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain", "FunctionSpec", "Pools",
-    "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record", "normalise_proportions", "split_stats",
-    "write_mix",
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain",
+    "FunctionSpec", "Pools", "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record",
+    "normalise_proportions", "split_stats", "write_mix",
 ]

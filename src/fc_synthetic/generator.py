@@ -22,6 +22,8 @@ from .spec import Args, FunctionSpec, template_fields
 
 KINDS = ("single", "parallel", "sequential", "multi_turn", "no_call_irrelevant", "no_call_chitchat")
 MAX_TOOLS = 6
+LOOKALIKE_RATE = 0.5  # requests for an unavailable function that are offered a look-alike first
+REPEAT_RATE = 0.5  # parallel turns that repeat one call with one value changed
 _TOOL_JSON = {spec.name: json.dumps(spec.tool(), ensure_ascii=False) for spec in CATALOGUE}
 
 
@@ -62,8 +64,8 @@ class RecordBuilder:
     """Writes records; all randomness comes from ``rng``, so a seed fixes the output."""
 
     def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
-                 max_tools: int = MAX_TOOLS, mask_rate: float = 0.0, lookalike_rate: float = 0.5,
-                 repeat_rate: float = 0.5):
+                 max_tools: int = MAX_TOOLS, mask_rate: float = 0.0,
+                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE):
         if not 2 <= max_tools <= MAX_TOOLS:
             raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
         for name, rate in (("mask_rate", mask_rate), ("lookalike_rate", lookalike_rate), ("repeat_rate", repeat_rate)):

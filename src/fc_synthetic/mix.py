@@ -23,7 +23,7 @@ from fc_finetune.utils.cache import atomic_file
 
 from .chains import CHAINS
 from .functions import CATALOGUE, DOMAINS
-from .generator import KINDS, Pools, RecordBuilder
+from .generator import KINDS, LOOKALIKE_RATE, REPEAT_RATE, Pools, RecordBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _split(n: int, kinds: dict[str, int], builder: RecordBuilder, split: str, se
 def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
                  system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
-                 lookalike_rate: float = 0.5, repeat_rate: float = 0.5) -> tuple[list[dict], list[dict]]:
+                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
 
     ``mask_rate`` of the training records get random function and parameter names
@@ -163,7 +163,7 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
               system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
-              lookalike_rate: float = 0.5, repeat_rate: float = 0.5, validate: bool = True) -> dict:
+              lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE, validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``

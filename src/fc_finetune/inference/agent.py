@@ -154,15 +154,16 @@ class FunctionCallingAgent:
         active = list(range(len(results)))
         with self._eval_mode():
             while active:
-                answering = {i for i in active if self._allowed(results[i]) == 0}  # generated without markup
-                turns = {}
-                for group in ([i for i in active if i not in answering], [i for i in active if i in answering]):
+                # conversations that must answer are generated apart: their turns cannot write markup
+                by_index = {}
+                for answer_only in (False, True):
+                    group = [i for i in active if (self._allowed(results[i]) == 0) == answer_only]
                     if group:
                         done = self.engine.turns([(results[i].messages, self.tools) for i in group],
-                                                 max_calls=0 if group[0] in answering else self.max_calls_per_turn,
+                                                 max_calls=0 if answer_only else self.max_calls_per_turn,
                                                  batch_size=batch_size)
-                        turns.update(zip(group, done, strict=True))
-                turns = [turns[i] for i in active]
+                        by_index.update(zip(group, done, strict=True))
+                turns = [by_index[i] for i in active]
                 still = []
                 for i, turn in zip(active, turns, strict=True):
                     result = results[i]
