@@ -7,7 +7,7 @@ without the heads, and is scored on the same BFCL subsets.
     python benchmarks/bench_ablation.py --max-steps 2 --limit 2 --rows full   # a quick check that it runs
 
 Rows (``ROWS``): the full engine in heads mode and in text mode (the same adapter); heads off
-(plain LoRA, text mode); no function masking; no irrelevance augmentation (the old 15 % share
+(plain LoRA, text mode); the selector without its request match; no function masking; no irrelevance augmentation (the old 15 % share
 of irrelevant requests, no look-alike tools); no repeated-call parallel turns (the old 15 %
 parallel share, no "repeat with X instead of Y"). Choices were made on the dev sets (the mix's
 eval split, NESTFUL), never on BFCL; BFCL is the report.
@@ -33,6 +33,7 @@ OLD_SHARES = {"single": 0.35, "parallel": 0.15, "sequential": 0.12, "multi_turn"
 ROWS: dict[str, tuple[dict, dict, tuple[str, ...]]] = {
     "full": ({}, {}, ("heads", "text")),
     "heads_off": ({}, {"selector_head": "false", "argument_head": "false"}, ("text",)),
+    "no_request_match": ({}, {"request_match": "false"}, ("heads",)),
     "no_masking": ({"mask_rate": 0.0}, {}, ("heads",)),
     "no_irrelevance_augmentation": (
         {"lookalike_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),

@@ -99,6 +99,7 @@ def test_heads_mode_survives_faulty_tools(tiny, fault):
     try:
         agent = FunctionCallingAgent(model, tok, fault_registry(fault), mode="heads", timeout_s=0.2,
                                      max_calls_per_turn=2, max_new_tokens=24)
+        agent.engine.heads.drop_repeated_calls = False  # the untrained model writes the same call twice
         result = agent.chat(USER)
     finally:
         model.no_call_threshold = None
@@ -177,16 +178,17 @@ def test_heads_mode_arguments_always_fit_the_schema(tiny):
 
 
 def test_heads_prompt_encoding_matches_training(tiny):
-    """Token ids and tool spans at inference are those training computed for the same text."""
+    """Token ids, tool spans and the request span at inference are those training computed for the same text."""
     model, tok = tiny
     tools = fault_registry("raises", "hangs").tools()
     messages = [*USER, {"role": "assistant", "content": "", "tool_calls": [{"name": "raises", "arguments": {"x": 1}}]},
                 {"role": "tool", "name": "raises", "content": "boom"}]
-    ids, spans = encode_prompt(tok, messages, tools)
+    ids, spans, request = encode_prompt(tok, messages, tools)
     trained = encode_record(render_record({"messages": [*messages, {"role": "assistant", "content": "ok"}],
                                            "tools": tools}, tok), tok)
     assert trained["input_ids"][:len(ids)] == ids
     assert trained["tool_spans"] == spans
+    assert request[1] > request[0] and trained["decision_request"][-1] == request
 
 
 COLOURS = ["red", "blue", "green"]
@@ -223,7 +225,7 @@ def test_trained_tiny_model_calls_the_tool_then_answers():
     collate = FunctionCallingCollator(tok.pad_token_id)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(150):
+    for _ in range(250):
         model(**collate(rng.sample(data, 8))).loss.backward()
         opt.step()
         opt.zero_grad()
@@ -251,6 +253,7 @@ def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
             agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads", max_calls_per_turn=2,
                                          max_new_tokens=24)
             agent.engine.heads.reuse_cache = reuse
+            agent.engine.heads.drop_repeated_calls = False
             results[reuse] = agent.chat(USER)
     finally:
         model.no_call_threshold = None
@@ -369,3 +372,55 @@ def test_a_turn_that_must_answer_cannot_write_call_markup(tiny, monkeypatch):
     seen.clear()
     generate_turn(model.lm, tok, USER, [], max_new_tokens=4)
     assert "bad_words_ids" not in seen
+
+
+def test_heads_decisions_are_the_selector_training_computes(tiny):
+    """At a turn's first decision the decoder's selector probabilities are the training
+    forward's for the same conversation: bilinear term and request match alike."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    assert model.heads.match is not None
+    tools = fault_registry("raises", "hangs").tools()
+    record = {"messages": [*USER, {"role": "assistant", "content": "ok"}], "tools": tools}
+    batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
+    assert batch["decision_request"][0, 0, 1] > batch["decision_request"][0, 0, 0]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(**batch).select_logits[0, 0]
+            without = model.heads.select_logits(*_decision_inputs(model, batch))[0, 0]
+        turn = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=8).turn(USER, tools, max_calls=1)
+    finally:
+        model.train(was_training)
+    expected = torch.softmax(logits / model.selector_temperature, -1)
+    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), expected, atol=1e-5)
+    assert not torch.allclose(logits, without, atol=1e-3), "the request match takes part in the decision"
+
+
+def _decision_inputs(model, batch):
+    hidden = model.lm(input_ids=batch["input_ids"], output_hidden_states=True).hidden_states[-1]
+    tool_emb = model.heads.tool_embeddings(hidden, batch["tool_spans"], batch["tool_mask"])
+    return hidden[:, batch["decision_pos"][0, :1]], tool_emb, batch["tool_mask"]
+
+
+def test_heads_mode_drops_a_repeated_call_and_ends_the_calls(tiny):
+    """The untrained selector is made to call twice; the second call is the first again
+    (same name, same arguments), which would only repeat its result: it is dropped."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    model.no_call_threshold = 1.01
+    try:
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+        decoder.drop_repeated_calls = False
+        both = decoder.turn(USER, fault_registry("raises").tools(), max_calls=2)
+        decoder.drop_repeated_calls = True
+        once = decoder.turn(USER, fault_registry("raises").tools(), max_calls=2)
+    finally:
+        model.no_call_threshold = None
+    assert len(both.calls) == 2 and both.calls[0] == both.calls[1] and both.duplicates_dropped == 0
+    assert once.calls == both.calls[:1] and once.duplicates_dropped == 1 and len(once.decisions) == 2

@@ -124,6 +124,7 @@ def test_heads_mode_tells_calls_and_results_as_they_happen(tiny):
     model.no_call_threshold = 1.01  # the untrained selector must call
     try:
         agent = FunctionCallingAgent(model, tok, fault_registry("raises"), max_calls_per_turn=2, max_new_tokens=24)
+        agent.engine.heads.drop_repeated_calls = False  # the untrained model writes the same call twice
         result, pieces, events = _collect(agent)
     finally:
         model.no_call_threshold = None

@@ -159,11 +159,18 @@ def test_merge_and_unload_matches_adapted_model():
 
 
 def test_hidden_state_scale_does_not_blow_up_the_selector():
-    model, tok = make("llama")
+    from fc_finetune.model.heads import MATCH_SCALE
+
+    model, tok = make("llama", heads=HeadArguments(request_match=False))
     with torch.no_grad():
         out = model(**batch_for(tok))
     finite = out.select_logits[torch.isfinite(out.select_logits)]
     assert torch.allclose(finite, torch.zeros_like(finite)), "W starts at zero: all candidates equally likely"
+    model, tok = make("llama")  # the request match: alpha times a cosine, whatever the states' scale
+    with torch.no_grad():
+        out = model(**batch_for(tok))
+    finite = out.select_logits[torch.isfinite(out.select_logits)]
+    assert 0 < finite.abs().max() <= MATCH_SCALE + 1e-4
 
 
 def test_padding_mask_is_redundant_only_for_right_padding_without_a_cache():

@@ -24,7 +24,7 @@ def first_decision_accuracy(model, collate, examples):
     return (out.select_logits[:, 0].argmax(-1) == target).float().mean().item()
 
 
-def test_selector_learns_and_transfers_to_unseen_tools():
+def _task(request_match: bool):
     # Mistral-style sliding-window attention lets a 2-layer random model see the request
     # from the decision point; the heads and LoRA still have to learn the matching.
     lm, tok = tiny_model_and_tokenizer("mistral", sliding_window=6, seed=0)
@@ -32,9 +32,26 @@ def test_selector_learns_and_transfers_to_unseen_tools():
     prepare_tokenizer(tok)
     torch.manual_seed(0)
     model = FunctionCallingModel.from_base(lm, lora=LoraArguments(lora_r=8, lora_dropout=0.0),
-                                           heads=HeadArguments(argument_head=False, w_lm=0.0))
+                                           heads=HeadArguments(argument_head=False, w_lm=0.0,
+                                                               request_match=request_match))
     encode = lambda records: [encode_record(render_record(r, tok), tok) for r in records]  # noqa: E731
     collate = FunctionCallingCollator(tok.pad_token_id)
+    return model, encode, collate
+
+
+def test_request_match_ranks_tools_by_shared_words_before_any_training():
+    """Untrained, the request match already picks the tool whose definition names the
+    request's colour (the bilinear term alone is at chance, about 0.25, see below)."""
+    model, encode, collate = _task(request_match=True)
+    model.eval()
+    accuracy = first_decision_accuracy(model, collate, encode(dataset(1, 96, colours=COLOURS[:12],
+                                                                      name_prefix="unseen")))
+    assert accuracy >= 0.6
+
+
+def test_selector_learns_and_transfers_to_unseen_tools():
+    # The bilinear term on its own (without the request match, which knows this task untrained).
+    model, encode, collate = _task(request_match=False)
     train = encode(dataset(0, 256, colours=COLOURS[:12], name_prefix="fn"))
     new_names = encode(dataset(1, 96, colours=COLOURS[:12], name_prefix="unseen"))
     new_colours = encode(dataset(2, 96, colours=COLOURS[8:], name_prefix="other"))

@@ -59,7 +59,8 @@ def test_training_changes_every_trainable_parameter(full_run):
     assert set(trained) == set(init)
     assert any(".lora_A." in n for n in trained) and any(".lora_B." in n for n in trained)
     assert {n for n in trained if n.startswith("heads.")} == {
-        "heads.selector.weight", "heads.no_call", "heads.pool_query", "heads.argument.weight"}
+        "heads.selector.weight", "heads.no_call", "heads.pool_query", "heads.argument.weight",
+        "heads.match.proj", "heads.match.scale", "heads.match.threshold"}
     unchanged = [n for n in trained if torch.equal(trained[n], init[n])]
     assert unchanged == []
     # the zero-initialised parts really left zero

@@ -9,7 +9,8 @@ char spans to tokens through the tokenizer's offsets:
   tag: what heads mode decodes with the argument head), the index of the gold tool (the
   head's ``f``), else ``-1``. A token belongs to the span when its characters overlap it;
 * ``decision_pos`` / ``decision_target``: the last token before each decision point and
-  its target (tool index, or ``NO_CALL = -1``);
+  its target (tool index, or ``NO_CALL = -1``); ``decision_request``: the ``[start, end)``
+  tokens of the request it answers (``[0, 0]``: none);
 * ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt.
 
 Too-long examples are never cut mid-text: they are dropped, or (``truncation="oldest_turns"``)
@@ -69,19 +70,22 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
     for a, b, tool in rendered.argument_spans:
         for t in overlapping_tokens(starts, ends, a, b):
             param_tool[t] = tool
-    decision_pos, decision_target = [], []
+    decision_pos, decision_target, decision_request = [], [], []
     for d in rendered.decisions:
         pos = bisect.bisect_right(ends, d.char) - 1  # last token that ends at or before the point
         if pos < 0:
             raise DataError("a decision point falls before the first token")
         decision_pos.append(pos)
         decision_target.append(d.target)
+        request = overlapping_tokens(starts, ends, *d.request) if d.request else range(0)
+        decision_request.append([request.start, request.stop] if len(request) else [0, 0])
     tool_spans = []
     for a, b in rendered.tool_spans:
         span = overlapping_tokens(starts, ends, a, b)
         tool_spans.append([span.start, span.stop])
     return {"input_ids": ids, "labels": labels, "param_tool": param_tool, "decision_pos": decision_pos,
-            "decision_target": decision_target, "tool_spans": tool_spans, "length": n}
+            "decision_target": decision_target, "decision_request": decision_request, "tool_spans": tool_spans,
+            "length": n}
 
 
 def _drop_oldest_exchange(record: dict) -> dict | None:
@@ -140,7 +144,7 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
 
     def _batch(batch):
         out = {k: [] for k in ("input_ids", "labels", "param_tool", "decision_pos", "decision_target",
-                               "tool_spans", "length", "status")}
+                               "decision_request", "tool_spans", "length", "status")}
         for raw in batch[record_column]:
             stats = EncodeStats()
             try:
@@ -150,7 +154,7 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
             except DataError as exc:
                 example, status = None, f"error: {exc.reason}"
             example = example or {"input_ids": [], "labels": [], "param_tool": [], "decision_pos": [],
-                                  "decision_target": [], "tool_spans": [], "length": 0}
+                                  "decision_target": [], "decision_request": [], "tool_spans": [], "length": 0}
             for key, value in example.items():
                 out[key].append(value)
             out["status"].append(status)
@@ -197,6 +201,7 @@ class FunctionCallingCollator:
             "param_tool": torch.full((len(features), longest), NO_TOOL, dtype=torch.long),
             "decision_pos": torch.full((len(features), n_dec), NO_POSITION, dtype=torch.long),
             "decision_target": torch.full((len(features), n_dec), IGNORE, dtype=torch.long),
+            "decision_request": torch.zeros((len(features), n_dec, 2), dtype=torch.long),
             "tool_spans": torch.zeros((len(features), n_tools, 2), dtype=torch.long),
             "tool_mask": torch.zeros((len(features), n_tools), dtype=torch.bool),
         }
@@ -210,6 +215,8 @@ class FunctionCallingCollator:
             if d:
                 batch["decision_pos"][i, :d] = torch.as_tensor(f["decision_pos"])
                 batch["decision_target"][i, :d] = torch.as_tensor(f["decision_target"])
+                if f.get("decision_request"):
+                    batch["decision_request"][i, :d] = torch.as_tensor(f["decision_request"])
             t = len(f["tool_spans"])
             if t:
                 batch["tool_spans"][i, :t] = torch.as_tensor(f["tool_spans"])

@@ -8,7 +8,9 @@ A batch from :class:`~fc_finetune.data.collate.FunctionCallingCollator` (right p
 * ``param_tool`` ``[B, L]``: for the tokens of a call's arguments (the object through the
   closing tag), the index of the gold tool (the argument head's ``f``), else :data:`NO_TOOL`;
 * ``decision_pos`` ``[B, D]``: the last token before each decision point (:data:`NO_POSITION`
-  pads), ``decision_target`` ``[B, D]``: a tool index or :data:`NO_CALL` (:data:`IGNORE` pads);
+  pads), ``decision_target`` ``[B, D]``: a tool index or :data:`NO_CALL` (:data:`IGNORE` pads),
+  ``decision_request`` ``[B, D, 2]``: ``[start, end)`` of the request each decision answers
+  (the latest user message's content; ``[0, 0]``: none, and pads);
 * ``tool_spans`` ``[B, T, 2]``: ``[start, end)`` of each tool's definition in the prompt,
   ``tool_mask`` ``[B, T]``: which tools are real.
 """
@@ -23,7 +25,7 @@ NO_TOOL = -1  # param_tool of a token outside any call's arguments
 NO_POSITION = -1  # decision_pos padding
 
 BATCH_KEYS = ("input_ids", "attention_mask", "labels", "param_tool", "decision_pos", "decision_target",
-              "tool_spans", "tool_mask")
+              "decision_request", "tool_spans", "tool_mask")
 
 
 def decision_count(batch: dict) -> int:

@@ -12,7 +12,8 @@ own output, never from decoding tokens:
 :class:`RenderedRecord` holds the text, where to cut it for tokenisation (the prompt and
 each assistant turn are tokenised separately, as at inference), the spans the LM learns
 from, the argument spans (with the gold tool), the tools' definition spans and
-the decision points (char position and target: a tool index or ``NO_CALL``).
+the decision points (char position, target: a tool index or ``NO_CALL``, and the request: the
+latest user message's content, which the selector matches against the tools).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Decision:
     char: int  # the next character written after this point
     target: int  # index into the record's tools, or NO_CALL
     message: int  # index of the assistant message
+    request: Span | None = None  # the content of the latest user message before it (selector match)
 
 
 @dataclass
@@ -49,6 +51,24 @@ def render_prompt(tokenizer, messages: list[dict], tools: list[dict], *, add_gen
     """The text the model sees at inference (same template as training)."""
     return tokenizer.apply_chat_template(hf_messages(messages), tools=tools or None, tokenize=False,
                                          add_generation_prompt=add_generation_prompt)
+
+
+def locate_request(tokenizer, messages: list[dict], tools: list[dict]) -> Span | None:
+    """Char span of the latest user message's content in the rendering of ``messages`` (the
+    request the selector matches against the tools), or ``None`` when there is no user message
+    or the template does not write its content verbatim."""
+    users = [i for i, m in enumerate(messages) if m["role"] == "user" and (m.get("content") or "").strip()]
+    if not users:
+        return None
+    content = messages[users[-1]]["content"]
+    upto = render_prompt(tokenizer, messages[: users[-1] + 1], tools, add_generation_prompt=False)
+    at = upto.rfind(content)
+    return (at, at + len(content)) if at >= 0 else None
+
+
+def messages_content(messages: list[dict]) -> str | None:
+    users = [m for m in messages if m["role"] == "user" and (m.get("content") or "").strip()]
+    return users[-1]["content"] if users else None
 
 
 def _turn_end(segment: str, end_markers: tuple[str, ...]) -> int:
@@ -96,13 +116,16 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
             raise DataError("the chat template is not prefix-stable at this assistant turn, so the turn "
                             "cannot be located; use the built-in tool template", field=where)
         start, seg_end = len(prefix), len(upto)
+        request = locate_request(tokenizer, messages[:m_idx], tools)
+        if request is not None and full[request[0]:request[1]] != messages_content(messages[:m_idx]):
+            request = None  # not prefix-stable there: no match term for this turn
         end = start + _turn_end(full[start:seg_end], markers)
         out.cuts += [start, end]
         out.lm_spans.append((start, end))
 
         calls = message.get("tool_calls") or []
         if not calls:
-            out.decisions.append(Decision(start, NO_CALL, m_idx))
+            out.decisions.append(Decision(start, NO_CALL, m_idx, request))
             continue
         pos = start
         preamble = bool((message.get("content") or "").strip())
@@ -117,13 +140,13 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
                                 field=f"{where}.tool_calls[{c_idx}].name")
             tool = index[call["name"]]
             if c_idx == 0:
-                out.decisions.append(Decision(at if preamble else start, tool, m_idx))
+                out.decisions.append(Decision(at if preamble else start, tool, m_idx, request))
             else:
-                out.decisions.append(Decision(pos, tool, m_idx))
+                out.decisions.append(Decision(pos, tool, m_idx, request))
             out.call_spans.append((at, at + len(text), tool))
             a_start, a_end = fmt.argument_span(call["name"], call["arguments"])
             out.argument_spans.append((at + a_start, at + a_end, tool))
             pos = at + len(text)
-        out.decisions.append(Decision(pos, NO_CALL, m_idx))
+        out.decisions.append(Decision(pos, NO_CALL, m_idx, request))
     out.cuts = sorted({c for c in out.cuts if 0 < c < len(full)})
     return out

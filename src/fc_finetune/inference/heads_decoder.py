@@ -4,8 +4,9 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
 ``output_hidden_states`` at every step (which ``generate`` would not expose):
 
 1. render the conversation, tokenise it as training does (pieces cut at assistant turns),
-   one forward pass: the last hidden state ``h`` (the decision point) and the tools'
-   embeddings ``e_f`` pooled over their definitions in the prompt;
+   one forward pass: the last hidden state ``h`` (the decision point), the tools'
+   embeddings ``e_f`` pooled over their definitions in the prompt, and the request match
+   (the latest user message against each definition, see ``model.heads``);
 2. selector: ``softmax(select_logits / selector_temperature)``; ``P(NO_CALL) >=
    no_call_threshold`` (0.5 when unset) ends the calls;
 3. a call: the text up to ``"arguments":`` is forced, then the arguments object is decoded
@@ -13,7 +14,9 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
 4. the state after ``call_close`` is the next decision point (another call after
-   ``call_separator``, or ``NO_CALL``: end of turn);
+   ``call_separator``, or ``NO_CALL``: end of turn); a call identical to one already made
+   in this turn (same name and arguments) would only repeat its result, so it is dropped
+   and ends the calls;
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded.
 
@@ -38,7 +41,7 @@ import torch
 from transformers.cache_utils import DynamicLayer
 
 from ..data.collate import overlapping_tokens, tokenize_pieces
-from ..data.render import locate_tool_spans, render_prompt, render_record
+from ..data.render import locate_request, locate_tool_spans, messages_content, render_prompt, render_record
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
@@ -61,6 +64,7 @@ class HeadsTurn:
     timings: dict[str, float] = field(default_factory=dict)  # selector, arguments, response (s)
     new_tokens: int = 0
     reused_tokens: int = 0  # prompt tokens whose KV cache came from the previous turn
+    duplicates_dropped: int = 0  # calls identical to an earlier one of this turn (dropped; they end the calls)
 
 
 def _eos_ids(tokenizer, lm) -> set[int]:
@@ -74,8 +78,9 @@ def _eos_ids(tokenizer, lm) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[list[int], list[list[int]]]:
-    """Token ids of the prompt (cut at assistant turns as in training) and each tool's token span."""
+def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[list[int], list[list[int]], list[int]]:
+    """Token ids of the prompt (cut at assistant turns as in training), each tool's token span
+    and the request's (the latest user message's content; ``[0, 0]`` when there is none)."""
     prompt = render_prompt(tokenizer, messages, tools, add_generation_prompt=True)
     try:
         rendered = render_record({"messages": messages, "tools": tools}, tokenizer)
@@ -92,7 +97,12 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[l
     for a, b in char_spans:
         span = overlapping_tokens(starts, ends, a, b)
         spans.append([span.start, span.stop])
-    return ids, spans
+    request = [0, 0]
+    where = locate_request(tokenizer, messages, tools)
+    if where is not None and prompt[where[0]:where[1]] == messages_content(messages):
+        span = overlapping_tokens(starts, ends, *where)
+        request = [span.start, span.stop]
+    return ids, spans, request
 
 
 class HeadsDecoder:
@@ -109,8 +119,12 @@ class HeadsDecoder:
         self._keep_last = "logits_to_keep" in inspect.signature(base.forward).parameters
         self.past = None
         self.reuse_cache = True  # keep the KV cache between turns (see _encode)
+        self.drop_repeated_calls = True  # a call identical to an earlier one of the turn ends the calls
         self._fed: list[int] = []  # every token in self.past, in order
-        self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb"}
+        self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
+        self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
+        self._match_states: torch.Tensor | None = None  # the last feed's match-layer states
+        self._tool_states: list[torch.Tensor] | None = None  # the tools' match-layer states (this turn)
 
     # -- model steps --------------------------------------------------------------------
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,13 +134,17 @@ class HeadsDecoder:
                             output_hidden_states=True, **with_cache(self.past), **kwargs)
         self.past = cache_of(out)
         self._fed += ids
+        if self._match_layer is not None:
+            self._match_states = out.hidden_states[self._match_layer][0]
         return out.hidden_states[-1][0], out.logits[0, -1]
 
     def _reset(self) -> None:
         self.past, self._fed = None, []
 
-    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict], tools_key: str):
-        """Hidden states of the prompt's new tokens, next-token logits, and the tools' embeddings.
+    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict], tools_key: str,
+                request: list[int] | None = None):
+        """Hidden states of the prompt's new tokens, next-token logits, the tools' embeddings and
+        the request match (``None`` without it).
 
         KV reuse across turns: the cache of the previous turn (its prompt and everything
         decoded after it) is kept; when the new prompt starts with the same tokens and offers
@@ -134,31 +152,56 @@ class HeadsDecoder:
         (at least one token, for the decision point's hidden state). The tools' embeddings
         come from their definitions at the start of the prompt, which a causal model does
         not see change, so they are kept too. Caches that cannot be cut back exactly
-        (sliding-window or recurrent layers) are not reused.
+        (sliding-window or recurrent layers) are not reused. The request's tokens are always fed
+        again (the match reads their states); the tools' match-layer states are kept.
         """
         kept, self._kept = self._kept, None
-        reuse = 0
+        asks = request is not None and request[1] > request[0]
         if self.reuse_cache and kept is not None and kept["tools"] == tools_key:
             fed = kept["fed"]
             common = next((i for i, (a, b) in enumerate(zip(fed, ids, strict=False)) if a != b), min(len(fed), len(ids)))
-            reuse = min(common, len(ids) - 1)
+            reuse = min(common, len(ids) - 1, request[0] if asks else len(ids))
             if reuse >= max((b for _, b in spans), default=1):
                 self.past, self._fed = kept["past"], list(fed)
                 if self._rewind(reuse):
                     hidden, logits = self._feed(ids[reuse:])
-                    return hidden, logits, kept["tool_emb"], reuse
+                    match = self._request_match(kept["tool_states"], request, reuse)
+                    self._tool_states = kept["tool_states"]
+                    return hidden, logits, kept["tool_emb"], match, reuse
         self._reset()
         hidden, logits = self._feed(ids)
-        tool_emb = None
+        tool_emb, self._tool_states = None, None
         if tools:
             span_t = torch.tensor([spans], device=hidden.device)
             mask = torch.ones(1, len(tools), dtype=torch.bool, device=hidden.device)
             tool_emb = self.model.heads.tool_embeddings(hidden[None], span_t, mask)
-        return hidden, logits, tool_emb, 0
+            if self._match_layer is not None:
+                self._tool_states = [self._match_states[a:b] for a, b in spans]
+        return hidden, logits, tool_emb, self._request_match(self._tool_states, request, 0), 0
 
-    def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int) -> tuple[int | None, dict]:
+    def _request_match(self, tool_states: list[torch.Tensor] | None, request: list[int] | None,
+                       offset: int) -> torch.Tensor | None:
+        """The request match ``[T]`` of the last feed's request tokens (fed from ``offset``)
+        against the tools' match-layer states, computed as in training on a compact sequence:
+        the tools' tokens, then the request's."""
+        if tool_states is None or request is None or request[1] <= request[0]:
+            return None
+        asked = self._match_states[request[0] - offset: request[1] - offset]
+        states = torch.cat([*tool_states, asked])[None]
+        bounds, pos = [], 0
+        for t in tool_states:
+            bounds.append([pos, pos + len(t)])
+            pos += len(t)
+        spans = torch.tensor([bounds], device=states.device)
+        mask = torch.ones(1, len(tool_states), dtype=torch.bool, device=states.device)
+        asks = torch.tensor([[[pos, pos + len(asked)]]], device=states.device)
+        return self.model.heads.match(states, spans, mask, asks)[0, 0]
+
+    def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int,
+                match: torch.Tensor | None = None) -> tuple[int | None, dict]:
         mask = torch.ones(1, n_tools, dtype=torch.bool, device=tool_emb.device)
-        logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask)[0, 0]
+        extra = () if match is None else (match[None, None], torch.ones(1, 1, dtype=torch.bool, device=match.device))
+        logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask, *extra)[0, 0]
         probs = torch.softmax(logits.float() / self.model.selector_temperature, dim=-1)
         threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
         p_no = float(probs[-1])
@@ -181,14 +224,14 @@ class HeadsDecoder:
         ``content``); ``on_event`` each selector decision and decoding problem."""
         out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
         start = time.perf_counter()
-        ids, spans = encode_prompt(self.tokenizer, messages, tools)
+        ids, spans, request = encode_prompt(self.tokenizer, messages, tools)
         tools_key = json.dumps(tools, sort_keys=True, ensure_ascii=False)
-        hidden, logits, tool_emb, out.reused_tokens = self._encode(ids, spans, tools, tools_key)
+        hidden, logits, tool_emb, match, out.reused_tokens = self._encode(ids, spans, tools, tools_key, request)
         h = hidden[-1]
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
-            choice, info = self._decide(h, tool_emb, len(tools))
+            choice, info = self._decide(h, tool_emb, len(tools), match)
             out.decisions.append(info)
             out.timings["selector"] += time.perf_counter() - start
             if on_event is not None:
@@ -206,6 +249,10 @@ class HeadsDecoder:
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
+            if self.drop_repeated_calls and out.calls[-1] in out.calls[:-1]:  # it adds nothing: the calls end
+                out.calls.pop()
+                out.duplicates_dropped += 1
+                break
         if not out.calls:
             start = time.perf_counter()
             if out.problems:  # the cache holds a half-written call: start again from the prompt
@@ -214,7 +261,8 @@ class HeadsDecoder:
             out.content = self._respond(logits, out, on_text)
             out.timings["response"] += time.perf_counter() - start
         if self.reuse_cache and self.past is not None:
-            self._kept = {"fed": self._fed, "past": self.past, "tools": tools_key, "tool_emb": tool_emb}
+            self._kept = {"fed": self._fed, "past": self.past, "tools": tools_key, "tool_emb": tool_emb,
+                          "tool_states": self._tool_states}
         self._reset()
         return out
 

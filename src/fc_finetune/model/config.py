@@ -87,6 +87,12 @@ class HeadArguments:
         "help": "Train the function-selector head (softmax over offered tools + NO_CALL)."})
     argument_head: bool = field(default=True, metadata={
         "help": "Train the argument head (h_t + U e_f through the LM's output layer)."})
+    request_match: bool = field(default=True, metadata={
+        "help": "Add the request match to the selector: how closely the latest user message's tokens meet "
+                "each tool definition's tokens (hidden states of the layer at match_depth), so a request is "
+                "matched to tools by what they say, and one that matches none is not a call."})
+    match_depth: float = field(default=0.8, metadata={
+        "help": "Which layer the request match reads, as a fraction of the model's depth (0.8: layer 24 of 30)."})
     w_select: float = field(default=1.0, metadata={"help": "Weight of the selector loss L_select."})
     w_param: float = field(default=1.0, metadata={"help": "Weight of the argument-token loss L_param."})
     w_lm: float = field(default=1.0, metadata={"help": "Weight of the language-modelling loss L_lm."})
@@ -95,6 +101,8 @@ class HeadArguments:
         for name in ("w_select", "w_param", "w_lm"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.match_depth <= 1:
+            raise ValueError(f"match_depth must be in (0, 1], got {self.match_depth}")
         if self.w_lm == 0 and not (self.selector_head or self.argument_head):
             raise ValueError("nothing to train: w_lm is 0 and both heads are off")
 

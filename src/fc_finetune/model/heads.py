@@ -6,6 +6,15 @@
   tools). ``e_f`` and ``h`` are RMS-normalised first, so the scores' scale does not depend
   on the model's hidden-state norms (which differ by orders of magnitude across models),
   and ``W`` starts at zero: every candidate starts equally likely.
+* Request match (``request_match``): a late-interaction score added to each tool's logit,
+  ``alpha * mean_i max_j cos(P x_i, P y_j)`` over the request's tokens ``x_i`` (the latest
+  user message) and the tool definition's tokens ``y_j``, both hidden states of one middle
+  layer, centred on the mean of the tools' tokens; ``NO_CALL`` gets ``alpha * tau``, so a
+  request that matches no tool better than ``tau`` is not a call. ``P`` starts at the
+  identity: before any training the term already ranks tools by how closely the request's
+  words meet their definitions (on NESTFUL it picked a tool the request uses 70% of the
+  time, where the trained bilinear term alone was at chance). It gives the selector what
+  the bilinear form of two pooled vectors learns slowly from a few hundred decisions.
 * Argument head: argument tokens are predicted from ``h_t + U e_f`` through the LM's own
   output layer; ``U`` starts at zero, so training starts from the plain LM.
 
@@ -39,22 +48,69 @@ def pool_spans(hidden: torch.Tensor, spans: torch.Tensor, mask: torch.Tensor,
     return torch.bmm(weights, hidden)
 
 
+class RequestMatch(nn.Module):
+    """The request match: ``P`` (starts at the identity), ``alpha`` (scale) and ``tau`` (the
+    NO_CALL bar). Created without drawing random numbers."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.proj = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.scale = nn.Parameter(torch.empty(()))
+        self.threshold = nn.Parameter(torch.empty(()))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.eye_(self.proj)
+        nn.init.constant_(self.scale, MATCH_SCALE)
+        nn.init.constant_(self.threshold, MATCH_THRESHOLD)
+
+    def forward(self, states: torch.Tensor, tool_spans: torch.Tensor, tool_mask: torch.Tensor,
+                request_spans: torch.Tensor) -> torch.Tensor:
+        """Match scores ``[B, D, T]`` in [-1, 1]: for decision d and tool t, the mean over the
+        request's tokens of their best cosine with a token of t's definition.
+
+        ``states [B, L, H]`` are the match layer's hidden states, ``request_spans [B, D, 2]``
+        each decision's request tokens (an empty span scores 0). The states are read, not
+        trained through: the match learns ``P``, ``alpha`` and ``tau`` only (its gradient,
+        scaled by ``alpha``, slowed the LM's own learning when it reached the LM)."""
+        states = states.detach().float()
+        positions = torch.arange(states.shape[1], device=states.device)
+        inside = (positions >= tool_spans[..., :1]) & (positions < tool_spans[..., 1:]) & tool_mask[..., None]
+        any_tool = inside.any(1)  # [B, L]
+        centre = (states * any_tool[..., None]).sum(1, keepdim=True) / any_tool.sum(-1).clamp_min(1)[:, None, None]
+        z = nn.functional.normalize((states - centre) @ self.proj.T, dim=-1)
+        asked = (positions >= request_spans[..., :1]) & (positions < request_spans[..., 1:])  # [B, D, L]
+        rows = asked.any(1)  # tokens some decision asks with
+        sim = torch.einsum("bih,bjh->bij", z, z)  # [B, L, L]
+        best = []
+        for t in range(tool_spans.shape[1]):
+            per_token = sim.masked_fill(~inside[:, t, None, :], float("-inf")).amax(-1)  # [B, L]
+            best.append(torch.where(rows & inside[:, t].any(-1, keepdim=True), per_token, 0.0))
+        best = torch.stack(best, -1)  # [B, L, T]
+        weights = asked.float() / asked.sum(-1, keepdim=True).clamp_min(1)
+        return torch.einsum("bdl,blt->bdt", weights, best)
+
+
 class FunctionCallingHeads(nn.Module):
     """``W`` (selector bilinear form), the ``NO_CALL`` vector and ``U`` (argument head)."""
 
-    def __init__(self, hidden_size: int, *, selector: bool = True, argument_head: bool = True):
+    def __init__(self, hidden_size: int, *, selector: bool = True, argument_head: bool = True,
+                 request_match: bool = False):
         super().__init__()
         self.hidden_size = hidden_size
         self.selector = nn.Linear(hidden_size, hidden_size, bias=False) if selector else None
         self.no_call = nn.Parameter(torch.zeros(hidden_size)) if selector else None
         self.pool_query = nn.Parameter(torch.zeros(hidden_size)) if (selector or argument_head) else None
         self.argument = nn.Linear(hidden_size, hidden_size, bias=False) if argument_head else None
+        self.match = RequestMatch(hidden_size) if (selector and request_match) else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         if self.selector is not None:
             nn.init.zeros_(self.selector.weight)
             nn.init.normal_(self.no_call, std=1.0)
+        if self.match is not None:
+            self.match.reset_parameters()
         if self.argument is not None:
             nn.init.zeros_(self.argument.weight)
         if self.pool_query is not None:
@@ -63,15 +119,22 @@ class FunctionCallingHeads(nn.Module):
     def tool_embeddings(self, hidden: torch.Tensor, tool_spans: torch.Tensor, tool_mask: torch.Tensor) -> torch.Tensor:
         return pool_spans(hidden.float(), tool_spans, tool_mask, self.pool_query)
 
-    def select_logits(self, h: torch.Tensor, tool_emb: torch.Tensor, tool_mask: torch.Tensor) -> torch.Tensor:
+    def select_logits(self, h: torch.Tensor, tool_emb: torch.Tensor, tool_mask: torch.Tensor,
+                      match: torch.Tensor | None = None, has_request: torch.Tensor | None = None) -> torch.Tensor:
         """Scores ``[B, D, T + 1]`` of each decision state ``h [B, D, H]`` against the offered
-        tools ``[B, T, H]`` and, last, ``NO_CALL``. Padded tools score ``-inf``."""
+        tools ``[B, T, H]`` and, last, ``NO_CALL``. Padded tools score ``-inf``. ``match``
+        (``[B, D, T]``, from :class:`RequestMatch`) adds the request match where ``has_request``
+        ``[B, D]`` holds."""
         if self.selector is None:
             raise RuntimeError("the selector head is switched off")
         no_call = self.no_call.expand(tool_emb.shape[0], 1, -1)
         candidates = _rms_normalise(torch.cat([tool_emb, no_call], dim=1))  # [B, T+1, H]
         query = self.selector(_rms_normalise(h.float()))
         scores = torch.einsum("bdh,bth->bdt", query, candidates) * self.hidden_size ** -0.5
+        if self.match is not None and match is not None:
+            bar = self.match.threshold.expand(*match.shape[:2], 1)
+            term = self.match.scale * torch.cat([match, bar], dim=-1)
+            scores = scores + term * has_request[..., None].to(term.dtype)
         valid = torch.cat([tool_mask, tool_mask.new_ones(tool_mask.shape[0], 1)], dim=1)
         return scores.masked_fill(~valid[:, None, :], float("-inf"))
 
@@ -80,6 +143,15 @@ class FunctionCallingHeads(nn.Module):
         if self.argument is None:
             raise RuntimeError("the argument head is switched off")
         return h + self.argument(tool_emb.float()).to(h.dtype)
+
+
+MATCH_SCALE = 30.0  # alpha at the start: a 0.1 cosine gap is 3 nats
+MATCH_THRESHOLD = 0.4  # tau at the start: between matching and unrelated requests' best scores on NESTFUL
+
+
+def match_layer(num_layers: int, depth: float) -> int:
+    """Index into ``hidden_states`` (0 = embeddings) of the layer at ``depth`` of the model."""
+    return max(1, min(num_layers, round(depth * num_layers)))
 
 
 def _rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

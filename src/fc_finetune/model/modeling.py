@@ -34,7 +34,7 @@ from .compat import (
     with_cache,
 )
 from .config import HeadArguments, LoraArguments
-from .heads import FunctionCallingHeads, decision_targets
+from .heads import FunctionCallingHeads, decision_targets, match_layer
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
 
@@ -105,7 +105,9 @@ class FunctionCallingModel(nn.Module):
         self._fast_lm_loss: bool | None = None
         self._lora_input_cast: bool | None = None
         hidden = self.fingerprint["hidden_size"]
-        self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head)
+        self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head,
+                                          request_match=heads.request_match)
+        self.match_layer = match_layer(self.fingerprint["num_hidden_layers"], heads.match_depth)
         lora_forward.install(self.lm)  # same math as peft's, cheaper scaling (see lora_forward)
 
     # -- construction -----------------------------------------------------------------
@@ -158,7 +160,7 @@ class FunctionCallingModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, param_tool: torch.Tensor | None = None,
                 decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
-                tool_spans: torch.Tensor | None = None, tool_mask: torch.Tensor | None = None,
+                decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None, tool_mask: torch.Tensor | None = None,
                 num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
                 num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
         """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
@@ -197,7 +199,8 @@ class FunctionCallingModel(nn.Module):
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
             if use_select:
-                self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions)
+                match = self.request_match(out.hidden_states, tool_spans, tool_mask, decision_request)
+                self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions, match)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
             if use_param:
@@ -245,11 +248,20 @@ class FunctionCallingModel(nn.Module):
                 logger.info("The output layer does not reproduce this model's logits; computing full logits")
         return self._fast_lm_loss
 
-    def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None) -> None:
+    def request_match(self, hidden_states, tool_spans, tool_mask, request_spans):
+        """``(match [B, D, T], has_request [B, D])`` for the selector, or ``(None, None)``
+        without the request match (or without request spans)."""
+        if self.heads.match is None or request_spans is None:
+            return None, None
+        match = self.heads.match(hidden_states[self.match_layer], tool_spans, tool_mask, request_spans)
+        return match, request_spans[..., 1] > request_spans[..., 0]
+
+    def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None,
+                match=(None, None)) -> None:
         valid = decision_pos >= 0
         index = decision_pos.clamp_min(0)[..., None].expand(-1, -1, hidden.shape[-1])
         h = hidden.gather(1, index)  # [B, D, H]
-        logits = self.heads.select_logits(h, tool_emb, tool_mask)
+        logits = self.heads.select_logits(h, tool_emb, tool_mask, *match)
         result.select_logits = logits
         if decision_target is None:
             return
@@ -297,7 +309,8 @@ class FunctionCallingModel(nn.Module):
                               **({"device_map": device_map} if device_map is not None else {}))
         io.check_base(folder, config, base, base_name)
         lm = io.load_adapter(base, folder, is_trainable=is_trainable)
-        model = cls(lm, HeadArguments(**config["heads"]), base_model=config["base_model"],
+        # Folders written before the request match existed have no match weights.
+        model = cls(lm, HeadArguments(**{"request_match": False, **config["heads"]}), base_model=config["base_model"],
                     lora=LoraArguments(**config["lora"]) if config.get("lora") else None,
                     call_format=config.get("call_format", "hermes"),
                     no_call_threshold=config.get("no_call_threshold"),
