@@ -24,6 +24,7 @@ KINDS = ("single", "parallel", "sequential", "multi_turn", "no_call_irrelevant",
 MAX_TOOLS = 6
 LOOKALIKE_RATE = 0.5  # requests for an unavailable function that are offered a look-alike first
 REPEAT_RATE = 0.5  # parallel turns that repeat one call with one value changed
+CONJOIN_RATE = 0.6  # of those, asked with the values joined in place ("in Paris and London"), else "then repeat with"
 _TOOL_JSON = {spec.name: json.dumps(spec.tool(), ensure_ascii=False) for spec in CATALOGUE}
 
 
@@ -167,7 +168,7 @@ class RecordBuilder:
             text, sws = ph.describe(rng, spec, args, spec.pair_requests, slots, skip=(spec.vary,))
             calls = [(spec, args), (spec, varied)]
             user = ph.polish(rng, text, starts_with_slot=sws)
-        elif varied is not None:  # "..., then repeat with 15 instead of 20": the same call, one value changed
+        elif varied is not None:  # "... in Paris and London" / "..., then repeat with 15 instead of 20"
             calls = [(spec, args), (spec, varied)]
             if rng.random() < 0.3:
                 third = self._vary(spec, args)
@@ -175,7 +176,8 @@ class RecordBuilder:
                     calls.append((spec, third))
             text, sws = ph.describe(rng, spec, args)
             values = [spec.slots(a)[spec.vary] for _, a in calls]
-            user = ph.polish(rng, ph.repeat_request(rng, text, values[0], values[1:]), starts_with_slot=sws)
+            both = ph.conjoin_values(rng, text, values[0], values[1:]) if rng.random() < CONJOIN_RATE else None
+            user = ph.polish(rng, both or ph.repeat_request(rng, text, values[0], values[1:]), starts_with_slot=sws)
         else:
             if mode < 0.6:  # the same function twice or three times, independent arguments
                 calls = [(spec, args)]

@@ -8,6 +8,7 @@ pls"``) independently of its content.
 from __future__ import annotations
 
 import random
+import re
 
 from .spec import Args, FunctionSpec, template_fields
 
@@ -163,6 +164,20 @@ def join_requests(rng: random.Random, parts: list[str]) -> str:
         part = lower_first(part) if ("Also" in join or "And" in join or "Then" in join) else part
         text = join.format(a=text, b=part)
     return text
+
+
+def conjoin_values(rng: random.Random, text: str, first: str, others: list[str]) -> str | None:
+    """``text`` with its one mention of ``first`` replaced by all the values ("Paris and
+    London", "both 3 and 7", "5, 8 and 13"): one request that asks for one call per value.
+    ``None`` when ``first`` is not mentioned exactly once as a whole word."""
+    if not first or len(re.findall(rf"(?<!\w){re.escape(first)}(?!\w)", text)) != 1:
+        return None
+    values = [first, *others]
+    if len(values) == 2:
+        joined = rng.choice(("{0} and {1}", "{0} and {1}", "both {0} and {1}", "{0} as well as {1}")).format(*values)
+    else:
+        joined = f"{', '.join(values[:-1])} and {values[-1]}"
+    return re.sub(rf"(?<!\w){re.escape(first)}(?!\w)", lambda _: joined, text, count=1)
 
 
 def repeat_request(rng: random.Random, text: str, first: str, others: list[str]) -> str:

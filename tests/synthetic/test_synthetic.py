@@ -352,11 +352,15 @@ def test_mask_rate_masks_that_share_of_training_records_and_never_eval():
 
 
 def test_repeat_requests_name_every_value_and_call_once_per_value(mix):
-    repeats = [r for r in mix[0] if r["meta"]["kind"] == "parallel" and BY_NAME[r["meta"]["functions"][0]].vary
-               and any(re.search(r"(instead of|in place of|rather than) [^ ]+\.", m["content"])
-                       for m in r["messages"] if m["role"] == "user")]
-    assert len(repeats) > 10
-    for record in repeats:
+    def user(record):
+        return next(m["content"] for m in record["messages"] if m["role"] == "user")
+
+    parallel = [r for r in mix[0] if r["meta"]["kind"] == "parallel" and BY_NAME[r["meta"]["functions"][0]].vary]
+    repeats = [r for r in parallel if re.search(r"(instead of|in place of|rather than) [^ ]+\.", user(r))]
+    joined = [r for r in parallel if re.search(r"\b(both \S+ and|as well as)\b", user(r))
+              and len({c["name"] for c in _calls(r)}) == 1]
+    assert len(repeats) > 3 and len(joined) > 3  # "..., then repeat with X instead of Y" and "in X and Y"
+    for record in repeats + joined:
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         calls = list(_calls(record))
         assert len({c["name"] for c in calls}) == 1 and 2 <= len(calls) <= 3
