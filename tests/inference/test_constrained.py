@@ -310,3 +310,19 @@ def test_bounded_strings_never_hold_raw_control_characters(tok):
     args, token_ids = decode_arguments(lambda token: logits, tok, schema, max_tokens=40)
     jsonschema.validate(args, schema)
     assert json.loads(tok.decode(token_ids)) == args
+
+
+def test_required_names_that_properties_do_not_declare_are_still_required(tok):
+    """BFCL has object parameters with ``required`` and no ``properties``; the grammar must
+    not let ``{}`` through where the schema needs the names."""
+    schema = obj({"pop": {"type": "object", "required": ["adults", "kids"]}})
+    compiled = schema_compiler(tok).compile(schema)
+
+    def accepts(text: str) -> bool:
+        matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
+        return matcher.accept_string(text) and matcher.is_terminated()
+
+    assert not accepts('{"pop": {}}')
+    assert not accepts('{"pop": {"adults": 2}}')
+    assert accepts('{"pop": {"adults": 2, "kids": 1}}')
+    jsonschema.validate({"pop": {"adults": 2, "kids": 1}}, schema)

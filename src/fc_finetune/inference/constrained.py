@@ -85,7 +85,42 @@ def _xgrammar():
 
 
 def _schema_text(schema: dict | str) -> str:
-    return schema if isinstance(schema, str) else json.dumps(schema, ensure_ascii=False)
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except json.JSONDecodeError:
+            return schema  # compile() reports it
+    return json.dumps(_declare_required(schema), ensure_ascii=False)
+
+
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+
+
+def _declare_required(schema):
+    """``schema`` with every ``required`` name declared in its object's ``properties`` (as
+    any value, ``{}``, where it was missing). xgrammar only enforces required names that are
+    declared, so ``{"type": "object", "required": ["adults"]}`` (no properties; BFCL has such
+    parameters) would let ``{}`` through, which the schema rejects."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _declare_required(v) for k, v in out[key].items()}
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [_declare_required(v) for v in out[key]]
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(out.get(key), dict):
+            out[key] = _declare_required(out[key])
+    required = out.get("required")
+    if isinstance(required, list):
+        properties = dict(out.get("properties") or {})
+        missing = [name for name in required if isinstance(name, str) and name not in properties]
+        if missing:
+            out["properties"] = {**properties, **{name: {} for name in missing}}
+    return out
 
 
 # xgrammar 0.2.8 writes the characters of a string with minLength/maxLength as
