@@ -170,14 +170,15 @@ def conjoin_values(rng: random.Random, text: str, first: str, others: list[str])
     """``text`` with its one mention of ``first`` replaced by all the values ("Paris and
     London", "both 3 and 7", "5, 8 and 13"): one request that asks for one call per value.
     ``None`` when ``first`` is not mentioned exactly once as a whole word."""
-    if not first or len(re.findall(rf"(?<!\w){re.escape(first)}(?!\w)", text)) != 1:
+    mention = re.compile(rf"(?<!\w){re.escape(first)}(?!\w)")
+    if not first or len(mention.findall(text)) != 1:
         return None
     values = [first, *others]
     if len(values) == 2:
         joined = rng.choice(("{0} and {1}", "{0} and {1}", "both {0} and {1}", "{0} as well as {1}")).format(*values)
     else:
         joined = f"{', '.join(values[:-1])} and {values[-1]}"
-    return re.sub(rf"(?<!\w){re.escape(first)}(?!\w)", lambda _: joined, text, count=1)
+    return mention.sub(lambda _: joined, text, count=1)  # a function: no escapes read in ``joined``
 
 
 def repeat_request(rng: random.Random, text: str, first: str, others: list[str]) -> str:

@@ -215,8 +215,7 @@ class FunctionCallingCollator:
             if d:
                 batch["decision_pos"][i, :d] = torch.as_tensor(f["decision_pos"])
                 batch["decision_target"][i, :d] = torch.as_tensor(f["decision_target"])
-                if f.get("decision_request"):
-                    batch["decision_request"][i, :d] = torch.as_tensor(f["decision_request"])
+                batch["decision_request"][i, :d] = torch.as_tensor(f["decision_request"])
             t = len(f["tool_spans"])
             if t:
                 batch["tool_spans"][i, :t] = torch.as_tensor(f["tool_spans"])

@@ -53,22 +53,18 @@ def render_prompt(tokenizer, messages: list[dict], tools: list[dict], *, add_gen
                                          add_generation_prompt=add_generation_prompt)
 
 
-def locate_request(tokenizer, messages: list[dict], tools: list[dict]) -> Span | None:
-    """Char span of the latest user message's content in the rendering of ``messages`` (the
-    request the selector matches against the tools), or ``None`` when there is no user message
-    or the template does not write its content verbatim."""
+def locate_request(tokenizer, messages: list[dict], tools: list[dict], text: str) -> Span | None:
+    """Char span in ``text`` (a rendering that continues ``messages``) of the latest user
+    message's content: the request the selector matches against the tools. ``None`` when there
+    is no user message, or the template does not write its content verbatim at that place in
+    ``text`` (then no match term is used for it)."""
     users = [i for i, m in enumerate(messages) if m["role"] == "user" and (m.get("content") or "").strip()]
     if not users:
         return None
     content = messages[users[-1]]["content"]
     upto = render_prompt(tokenizer, messages[: users[-1] + 1], tools, add_generation_prompt=False)
     at = upto.rfind(content)
-    return (at, at + len(content)) if at >= 0 else None
-
-
-def messages_content(messages: list[dict]) -> str | None:
-    users = [m for m in messages if m["role"] == "user" and (m.get("content") or "").strip()]
-    return users[-1]["content"] if users else None
+    return (at, at + len(content)) if at >= 0 and text[at: at + len(content)] == content else None
 
 
 def _turn_end(segment: str, end_markers: tuple[str, ...]) -> int:
@@ -116,9 +112,7 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
             raise DataError("the chat template is not prefix-stable at this assistant turn, so the turn "
                             "cannot be located; use the built-in tool template", field=where)
         start, seg_end = len(prefix), len(upto)
-        request = locate_request(tokenizer, messages[:m_idx], tools)
-        if request is not None and full[request[0]:request[1]] != messages_content(messages[:m_idx]):
-            request = None  # not prefix-stable there: no match term for this turn
+        request = locate_request(tokenizer, messages[:m_idx], tools, full)
         end = start + _turn_end(full[start:seg_end], markers)
         out.cuts += [start, end]
         out.lm_spans.append((start, end))

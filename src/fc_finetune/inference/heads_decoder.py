@@ -41,7 +41,7 @@ import torch
 from transformers.cache_utils import DynamicLayer
 
 from ..data.collate import overlapping_tokens, tokenize_pieces
-from ..data.render import locate_request, locate_tool_spans, messages_content, render_prompt, render_record
+from ..data.render import locate_request, locate_tool_spans, render_prompt, render_record
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
@@ -97,12 +97,9 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[l
     for a, b in char_spans:
         span = overlapping_tokens(starts, ends, a, b)
         spans.append([span.start, span.stop])
-    request = [0, 0]
-    where = locate_request(tokenizer, messages, tools)
-    if where is not None and prompt[where[0]:where[1]] == messages_content(messages):
-        span = overlapping_tokens(starts, ends, *where)
-        request = [span.start, span.stop]
-    return ids, spans, request
+    where = locate_request(tokenizer, messages, tools, prompt)
+    request = overlapping_tokens(starts, ends, *where) if where else range(0)
+    return ids, spans, [request.start, request.stop] if len(request) else [0, 0]
 
 
 class HeadsDecoder:

@@ -160,7 +160,8 @@ class FunctionCallingModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, param_tool: torch.Tensor | None = None,
                 decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
-                decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None, tool_mask: torch.Tensor | None = None,
+                decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None,
+                tool_mask: torch.Tensor | None = None,
                 num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
                 num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
         """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
