@@ -111,7 +111,7 @@ def _argument_decoding(model, tok, registry, queries, max_tokens: int) -> list[d
                 continue
             index = names.index(function)
             spec = tools[index]["function"]
-            ids, spans, _ = encode_prompt(tok, [{"role": "user", "content": query}], tools)
+            ids, spans, _, _ = encode_prompt(tok, [{"role": "user", "content": query}], tools)
             decoder.past = None
             hidden, _ = decoder._feed(ids)
             span_t = torch.tensor([spans], device=hidden.device)

@@ -183,12 +183,13 @@ def test_heads_prompt_encoding_matches_training(tiny):
     tools = fault_registry("raises", "hangs").tools()
     messages = [*USER, {"role": "assistant", "content": "", "tool_calls": [{"name": "raises", "arguments": {"x": 1}}]},
                 {"role": "tool", "name": "raises", "content": "boom"}]
-    ids, spans, request = encode_prompt(tok, messages, tools)
+    ids, spans, request, calls = encode_prompt(tok, messages, tools)
     trained = encode_record(render_record({"messages": [*messages, {"role": "assistant", "content": "ok"}],
                                            "tools": tools}, tok), tok)
     assert trained["input_ids"][:len(ids)] == ids
     assert trained["tool_spans"] == spans
     assert request[1] > request[0] and trained["decision_request"][-1] == request
+    assert calls == trained["call_spans"] and calls[0][0] >= request[1]  # the call made since the request
 
 
 COLOURS = ["red", "blue", "green"]
@@ -398,6 +399,86 @@ def test_heads_decisions_are_the_selector_training_computes(tiny):
     expected = torch.softmax(logits / model.selector_temperature, -1)
     assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), expected, atol=1e-5)
     assert not torch.allclose(logits, without, atol=1e-3), "the request match takes part in the decision"
+
+
+def test_heads_decisions_after_calls_are_the_selector_training_computes(tiny):
+    """After a call and its result, the decoder's selector probabilities are the training forward's
+    for the same conversation: the request match discounts what that call covers, in both."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    assert model.heads.match is not None and model.heads.match.coverage
+    tools = fault_registry("raises", "hangs").tools()
+    history = [{"role": "user", "content": "hello, raise 3 please"},
+               {"role": "assistant", "content": "", "tool_calls": [{"name": "raises", "arguments": {"x": 3}}]},
+               {"role": "tool", "name": "raises", "content": "boom"}]
+    record = {"messages": [*history, {"role": "assistant", "content": "ok"}], "tools": tools}
+    batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(**batch).select_logits[0, -1]
+            batch.pop("call_spans")
+            uncovered = model(**batch).select_logits[0, -1]
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=8)
+        decoder.reuse_cache = False
+        turn = decoder.turn(history, tools, max_calls=1)
+    finally:
+        model.train(was_training)
+    expected = torch.softmax(logits / model.selector_temperature, -1)
+    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), expected, atol=1e-5)
+    assert not torch.allclose(logits, uncovered, atol=1e-3), "the call's coverage takes part in the decision"
+
+
+def test_heads_decisions_after_a_call_of_the_turn_are_the_selector_training_computes(tiny):
+    """The decision after the decoder's own call (the states it collected while writing it) is
+    the training forward's decision after that call, rendered as training renders it."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = fault_registry("raises", "hangs").tools()
+    model.no_call_threshold = 1.01  # the untrained selector is made to call
+    was_training = model.training
+    model.eval()
+    try:
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+        decoder.drop_repeated_calls = False
+        turn = decoder.turn(USER, tools, max_calls=2)
+        record = {"messages": [*USER, {"role": "assistant", "content": "", "tool_calls": turn.calls}], "tools": tools}
+        batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
+        with torch.no_grad():
+            logits = model(**batch).select_logits[0, 1]
+    finally:
+        model.train(was_training)
+        model.no_call_threshold = None
+    assert len(turn.calls) == 2
+    expected = torch.softmax(logits / model.selector_temperature, -1)
+    assert torch.allclose(torch.tensor(turn.decisions[1]["probs"]), expected, atol=1e-4)
+
+
+def test_heads_mode_asks_for_more_calls_with_its_own_threshold(tiny):
+    """Fresh decisions use no_call_threshold, decisions after a call more_calls_threshold."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = fault_registry("raises", "hangs").tools()
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+    decoder.drop_repeated_calls = False
+    try:
+        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # call, then stop
+        once = decoder.turn(USER, tools, max_calls=3)
+        model.more_calls_threshold = 1.01  # call, call, call
+        thrice = decoder.turn(USER, tools, max_calls=3)
+        model.more_calls_threshold = None  # no_call_threshold for both
+        same = decoder.turn(USER, tools, max_calls=3)
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+    assert len(once.calls) == 1 and once.decisions[-1]["choice"] is None
+    assert len(thrice.calls) == 3 and len(same.calls) == 3
 
 
 def _decision_inputs(model, batch):

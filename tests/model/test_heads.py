@@ -1,8 +1,8 @@
-"""The selector's request match on hand-made hidden states."""
+"""The selector's request match on hand-made hidden states, with and without coverage."""
 
 import torch
 
-from fc_finetune.model.heads import RequestMatch
+from fc_finetune.model.heads import RequestMatch, served_calls
 
 
 def test_request_match_scores_the_tool_whose_tokens_the_request_repeats():
@@ -26,3 +26,47 @@ def test_request_match_learns_only_its_own_parameters():
     out.sum().backward()
     assert states.grad is None  # the LM's states are read, not trained through
     assert match.proj.grad is not None and match.proj.grad.abs().sum() > 0
+
+
+def test_served_calls_are_those_between_the_request_and_the_decision():
+    calls = torch.tensor([[[4, 6], [12, 15], [20, 24], [0, 0]]])  # before the request, two after, a pad
+    requests = torch.tensor([[[8, 11], [8, 11], [0, 0]]])
+    decisions = torch.tensor([[11, 19, 25]])  # before any call, after the second, no request
+    served = served_calls(calls, requests, decisions)
+    assert served.tolist() == [[[False, False, False, False],
+                                [False, True, False, False],
+                                [False, False, False, False]]]
+
+
+def test_coverage_discounts_the_request_tokens_a_call_repeats():
+    """Request tokens 14-16 are tool 1's tokens 6-8; a call (tokens 18-19) repeats request token 14
+    exactly: served, that token weighs (1 - 1)^2 = 0 and the other two keep their scores."""
+    torch.manual_seed(0)
+    states = torch.randn(1, 24, 8)
+    states[0, 14:17] = states[0, 6:9]
+    states[0, 18] = states[0, 14]
+    spans = torch.tensor([[[2, 6], [6, 10]]])
+    mask = torch.tensor([[True, True]])
+    requests = torch.tensor([[[14, 17], [14, 17]]])
+    calls = torch.tensor([[[18, 20]]])
+    served = served_calls(calls, requests, torch.tensor([[17, 21]]))  # decision 0 before the call, 1 after
+    assert served[0, :, 0].tolist() == [False, True]
+    match = RequestMatch(8, coverage=True)
+    scores = match(states, spans, mask, requests, calls, served)
+    plain = match(states, spans, mask, requests)
+    assert torch.allclose(scores[0, 0], plain[0, 0])  # nothing served yet: the plain match
+    assert torch.allclose(plain[0, 0, 1], torch.tensor(1.0), atol=1e-5)
+    centre = states[0, 2:10].mean(0)
+    unit = torch.nn.functional.normalize(states[0] - centre, dim=-1)
+    cover = (unit[15:17] @ unit[18:20].T).amax(-1).clamp(0, 1)  # the other two tokens' coverage
+    expected = ((1 - cover) ** 2).sum() / 3  # token 14: weight 0; tokens 15, 16: cosine 1 with tool 1
+    assert torch.allclose(scores[0, 1, 1], expected, atol=1e-5)
+    assert scores[0, 1, 1] < plain[0, 1, 1] - 0.3
+
+
+def test_coverage_is_off_unless_asked():
+    states = torch.randn(1, 12, 8)
+    args = (states, torch.tensor([[[0, 4]]]), torch.tensor([[True]]), torch.tensor([[[4, 8]]]),
+            torch.tensor([[[8, 12]]]), torch.tensor([[[True]]]))
+    assert torch.equal(RequestMatch(8)(*args), RequestMatch(8)(*args[:4]))
+    assert not torch.equal(RequestMatch(8, coverage=True)(*args), RequestMatch(8)(*args[:4]))

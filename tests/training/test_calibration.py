@@ -1,4 +1,4 @@
-"""Selector calibration: temperature scaling and the NO_CALL threshold, and their place in training."""
+"""Selector calibration: temperature scaling and the two NO_CALL thresholds, and their place in training."""
 
 import json
 
@@ -54,10 +54,33 @@ def test_collect_decisions_puts_no_call_last():
     small = {"tools": parallel_record()["tools"][:1],
              "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
     batches = [batch_for(tok, [parallel_record()]), batch_for(tok, [small])]
-    logits, targets = collect_decisions(model, batches)
+    logits, targets, served = collect_decisions(model, batches)
     assert logits.shape == (4 + 1, 3)  # 4 decisions + 1; 2 tools + NO_CALL
     assert targets.tolist() == [1, 1, 2, 2, 2]  # get_weather twice, then NO_CALL (last column)
     assert torch.isinf(logits[-1, 1]), "the one-tool example has no second tool"
+    # the first call is fresh; after it (the second call, the end of the calls, the answer after
+    # the results) calls serve the request; the small example's answer is fresh
+    assert served.tolist() == [False, True, True, True, False]
+
+
+def test_served_decisions_get_their_own_threshold():
+    """Fresh decisions split at P(NO_CALL) 0.5; after calls both answers sit above 0.8 (one call
+    is the usual turn), and only a threshold of their own separates them."""
+    g = torch.Generator().manual_seed(0)
+    n = 400
+    served = torch.arange(n) >= n // 2
+    no_call = torch.rand(n, generator=g) < 0.5
+    p = torch.where(no_call, 0.7, 0.3) + 0.1 * torch.rand(n, generator=g)
+    p = torch.where(served, torch.where(no_call, 0.93, 0.83) + 0.05 * torch.rand(n, generator=g), p)
+    logits = torch.stack([torch.log1p(-p), torch.log(p)], -1)  # one tool + NO_CALL
+    targets = no_call.long()
+    cal = calibrate_selector(logits, targets, served)
+    assert cal.served_decisions == n // 2 and cal.more_calls_accuracy == 1.0 and cal.call_decision_accuracy == 1.0
+    scaled = torch.softmax(logits / cal.temperature, -1)[:, -1]
+    assert ((scaled[served] >= cal.more_calls_threshold) == no_call[served]).all()
+    assert ((scaled[~served] >= cal.no_call_threshold) == no_call[~served]).all()
+    one = calibrate_selector(logits, targets, served & no_call)  # after calls, only "done": nothing to fit
+    assert one.more_calls_threshold is None
 
 
 def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path):  # noqa: F811
@@ -70,6 +93,7 @@ def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path): 
     summary = json.loads((out / "train_summary.json").read_text())
     cal = summary["selector_calibration"]
     assert config["selector_temperature"] == cal["temperature"] and config["no_call_threshold"] == cal["no_call_threshold"]
+    assert config["more_calls_threshold"] == cal["more_calls_threshold"]
     assert cal["decisions"] >= 10
     loaded = FunctionCallingModel.from_pretrained(out, dtype=torch.float32)
     assert loaded.selector_temperature == cal["temperature"]

@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
     from ..errors import FcFinetuneError
     from ..model import io
     from ..model.modeling import load_model
-    from ..training.calibration import apply_calibration, calibrate_model
+    from ..training.calibration import apply_calibration, calibrate_model, more_calls_text
 
     if not io.is_saved_model(args.model):
         raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
@@ -68,12 +68,14 @@ def main(args: argparse.Namespace) -> int:
     print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f}: "
           f"ECE {report.current_ece:.3f}, call/no-call balanced accuracy {report.current_balanced_accuracy:.3f}")
     print(f"refitted: temperature {fitted.temperature:.3f}, NO_CALL threshold {fitted.no_call_threshold:.3f}: ECE "
-          f"{fitted.ece_after:.3f}, call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}")
+          f"{fitted.ece_after:.3f}, call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}; "
+          f"{more_calls_text(fitted)}")
     if args.dry_run:
         print("--dry-run: the model folder is unchanged")
         return 0
     apply_calibration(model, fitted)
     io.update_config(args.model, selector_temperature=fitted.temperature, no_call_threshold=fitted.no_call_threshold,
+                     more_calls_threshold=fitted.more_calls_threshold,
                      selector_calibration={**fitted.to_dict(), "data": str(args.data)})
     print(f"written to {args.model / io.CONFIG_NAME}")
     return 0

@@ -31,9 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="Where the model goes (default: the recipe's output_dir).")
     parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
-    parser.add_argument("--eval-examples", type=int, default=2,
+    parser.add_argument("--eval-examples", type=int, default=1,
                         help="Held-out examples of each kind (single, parallel, ..., no-call) scored in step 4, "
-                             "in each mode (default: 2).")
+                             "in each mode (default: 1, which keeps make demo within 20 minutes; "
+                             "`fc-finetune eval` scores whole sets).")
     parser.add_argument("--eval-dir", type=Path, default=Path("outputs/eval/demo"),
                         help="Where step 4 writes its reports (default: outputs/eval/demo).")
     parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
@@ -98,7 +99,8 @@ def main(args: argparse.Namespace) -> int:
           f"L_select {summary.get('final_loss_select')}, L_param {summary.get('final_loss_param')} "
           f"({time.perf_counter() - t:.0f} s)")
 
-    t = _step(4, f"held-out evaluation: {args.eval_examples} examples of each kind, heads mode and text mode")
+    many = "example" if args.eval_examples == 1 else "examples"
+    t = _step(4, f"held-out evaluation: {args.eval_examples} {many} of each kind, heads mode and text mode")
     # Imported when the command runs: the command line imports every command module at start-up.
     from .demo_eval import exchange, held_out_eval
 
@@ -110,6 +112,9 @@ def main(args: argparse.Namespace) -> int:
               f"temperature {cal['temperature']:.2f}, "
               f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
               f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
+        if cal.get("more_calls_threshold") is not None:
+            print(f"      after calls: more-calls threshold {cal['more_calls_threshold']:.2f}, another call / done "
+                  f"balanced accuracy {cal['more_calls_accuracy']:.2f} ({cal['served_decisions']} decisions)")
     for line in held_out_eval(output_dir, args.data_dir / "eval.jsonl", args.eval_dir, per_kind=args.eval_examples):
         print(f"      {line}")
     print(f"      ({time.perf_counter() - t:.0f} s)")

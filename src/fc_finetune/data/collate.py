@@ -11,7 +11,8 @@ char spans to tokens through the tokenizer's offsets:
 * ``decision_pos`` / ``decision_target``: the last token before each decision point and
   its target (tool index, or ``NO_CALL = -1``); ``decision_request``: the ``[start, end)``
   tokens of the request it answers (``[0, 0]``: none);
-* ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt.
+* ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt;
+* ``call_spans``: ``[start, end)`` token span of each call written in the record.
 
 Too-long examples are never cut mid-text: they are dropped, or (``truncation="oldest_turns"``)
 their oldest exchanges are removed whole until they fit. :class:`FunctionCallingCollator`
@@ -83,9 +84,13 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
     for a, b in rendered.tool_spans:
         span = overlapping_tokens(starts, ends, a, b)
         tool_spans.append([span.start, span.stop])
+    call_spans = []
+    for a, b, _ in rendered.call_spans:
+        span = overlapping_tokens(starts, ends, a, b)
+        call_spans.append([span.start, span.stop])
     return {"input_ids": ids, "labels": labels, "param_tool": param_tool, "decision_pos": decision_pos,
             "decision_target": decision_target, "decision_request": decision_request, "tool_spans": tool_spans,
-            "length": n}
+            "call_spans": call_spans, "length": n}
 
 
 def _drop_oldest_exchange(record: dict) -> dict | None:
@@ -144,7 +149,7 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
 
     def _batch(batch):
         out = {k: [] for k in ("input_ids", "labels", "param_tool", "decision_pos", "decision_target",
-                               "decision_request", "tool_spans", "length", "status")}
+                               "decision_request", "tool_spans", "call_spans", "length", "status")}
         for raw in batch[record_column]:
             stats = EncodeStats()
             try:
@@ -154,7 +159,8 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
             except DataError as exc:
                 example, status = None, f"error: {exc.reason}"
             example = example or {"input_ids": [], "labels": [], "param_tool": [], "decision_pos": [],
-                                  "decision_target": [], "decision_request": [], "tool_spans": [], "length": 0}
+                                  "decision_target": [], "decision_request": [], "tool_spans": [], "call_spans": [],
+                                  "length": 0}
             for key, value in example.items():
                 out[key].append(value)
             out["status"].append(status)
@@ -194,6 +200,7 @@ class FunctionCallingCollator:
             longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
         n_dec = max(1, max(len(f["decision_pos"]) for f in features))
         n_tools = max(1, max(len(f["tool_spans"]) for f in features))
+        n_calls = max(1, max(len(f["call_spans"]) for f in features))
         batch = {
             "input_ids": torch.full((len(features), longest), self.pad_token_id, dtype=torch.long),
             "attention_mask": torch.zeros((len(features), longest), dtype=torch.long),
@@ -204,6 +211,7 @@ class FunctionCallingCollator:
             "decision_request": torch.zeros((len(features), n_dec, 2), dtype=torch.long),
             "tool_spans": torch.zeros((len(features), n_tools, 2), dtype=torch.long),
             "tool_mask": torch.zeros((len(features), n_tools), dtype=torch.bool),
+            "call_spans": torch.zeros((len(features), n_calls, 2), dtype=torch.long),
         }
         for i, f in enumerate(features):
             n = len(f["input_ids"])
@@ -220,6 +228,9 @@ class FunctionCallingCollator:
             if t:
                 batch["tool_spans"][i, :t] = torch.as_tensor(f["tool_spans"])
                 batch["tool_mask"][i, :t] = True
+            c = len(f["call_spans"])
+            if c:
+                batch["call_spans"][i, :c] = torch.as_tensor(f["call_spans"])
         return batch
 
 

@@ -12,7 +12,10 @@ A batch from :class:`~fc_finetune.data.collate.FunctionCallingCollator` (right p
   ``decision_request`` ``[B, D, 2]``: ``[start, end)`` of the request each decision answers
   (the latest user message's content; ``[0, 0]``: none, and pads);
 * ``tool_spans`` ``[B, T, 2]``: ``[start, end)`` of each tool's definition in the prompt,
-  ``tool_mask`` ``[B, T]``: which tools are real.
+  ``tool_mask`` ``[B, T]``: which tools are real;
+* ``call_spans`` ``[B, C, 2]``: ``[start, end)`` of each call written in the record (its
+  whole ``call_open ... call_close`` text; ``[0, 0]`` pads): the request match reads the calls
+  made since a decision's request, up to the decision, as the part of the request already served.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ NO_TOOL = -1  # param_tool of a token outside any call's arguments
 NO_POSITION = -1  # decision_pos padding
 
 BATCH_KEYS = ("input_ids", "attention_mask", "labels", "param_tool", "decision_pos", "decision_target",
-              "decision_request", "tool_spans", "tool_mask")
+              "decision_request", "tool_spans", "tool_mask", "call_spans")
 
 
 def decision_count(batch: dict) -> int:

@@ -8,7 +8,8 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    embeddings ``e_f`` pooled over their definitions in the prompt, and the request match
    (the latest user message against each definition, see ``model.heads``);
 2. selector: ``softmax(select_logits / selector_temperature)``; ``P(NO_CALL) >=
-   no_call_threshold`` (0.5 when unset) ends the calls;
+   no_call_threshold`` (0.5 when unset) ends the calls; once calls have been made since the
+   request (in this turn or the ones before), ``more_calls_threshold`` takes its place when set;
 3. a call: the text up to ``"arguments":`` is forced, then the arguments object is decoded
    under the tool's JSON schema, each step's logits from the argument head
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
@@ -16,7 +17,8 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn); a call identical to one already made
    in this turn (same name and arguments) would only repeat its result, so it is dropped
-   and ends the calls;
+   and ends the calls; the request match of later decisions discounts what the calls made
+   since the request already cover (``match_coverage``), from their match-layer states;
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded.
 
@@ -36,6 +38,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from transformers.cache_utils import DynamicLayer
@@ -78,18 +81,27 @@ def _eos_ids(tokenizer, lm) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[list[int], list[list[int]], list[int]]:
-    """Token ids of the prompt (cut at assistant turns as in training), each tool's token span
-    and the request's (the latest user message's content; ``[0, 0]`` when there is none)."""
+class PromptTokens(NamedTuple):
+    """The prompt as the decoder feeds it, with the spans the heads read (token indices)."""
+
+    ids: list[int]
+    tool_spans: list[list[int]]  # each tool's definition
+    request: list[int]  # the latest user message's content; [0, 0] when there is none
+    calls: list[list[int]]  # the calls written in the history after the request (they serve it)
+
+
+def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> PromptTokens:
+    """Token ids of the prompt (cut at assistant turns as in training) and the spans of the
+    tools, the request and the calls already made since the request."""
     prompt = render_prompt(tokenizer, messages, tools, add_generation_prompt=True)
     try:
         rendered = render_record({"messages": messages, "tools": tools}, tokenizer)
-        cuts, char_spans = rendered.cuts, rendered.tool_spans
+        cuts, char_spans, call_chars = rendered.cuts, rendered.tool_spans, rendered.call_spans
         if not prompt.startswith(rendered.text):
             raise DataError("the generation prompt does not extend the conversation")
     except DataError as exc:  # e.g. history with calls to tools not offered now: one piece
         logger.debug("tokenising the prompt in one piece (%s)", exc)
-        cuts, char_spans = [], locate_tool_spans(prompt, tools)
+        cuts, char_spans, call_chars = [], locate_tool_spans(prompt, tools), []
     ids, offsets = tokenize_pieces(prompt, [c for c in cuts if c < len(prompt)], tokenizer)
     starts = [s for s, _ in offsets]
     ends = [e if e > s else s + 1 for s, e in offsets]
@@ -99,7 +111,9 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> tuple[l
         spans.append([span.start, span.stop])
     where = locate_request(tokenizer, messages, tools, prompt)
     request = overlapping_tokens(starts, ends, *where) if where else range(0)
-    return ids, spans, [request.start, request.stop] if len(request) else [0, 0]
+    calls = [overlapping_tokens(starts, ends, a, b) for a, b, _ in call_chars]
+    calls = [[c.start, c.stop] for c in calls if len(request) and len(c) and c.start >= request.stop]
+    return PromptTokens(ids, spans, [request.start, request.stop] if len(request) else [0, 0], calls)
 
 
 class HeadsDecoder:
@@ -122,6 +136,9 @@ class HeadsDecoder:
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
         self._match_states: torch.Tensor | None = None  # the last feed's match-layer states
         self._tool_states: list[torch.Tensor] | None = None  # the tools' match-layer states (this turn)
+        self._asked: torch.Tensor | None = None  # the request's match-layer states (this turn)
+        self._served: list[torch.Tensor] = []  # match-layer states of the calls made since the request
+        self._collect: list[torch.Tensor] | None = None  # when a list, _feed appends its match-layer states
 
     # -- model steps --------------------------------------------------------------------
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,15 +150,17 @@ class HeadsDecoder:
         self._fed += ids
         if self._match_layer is not None:
             self._match_states = out.hidden_states[self._match_layer][0]
+            if self._collect is not None:
+                self._collect.append(self._match_states)
         return out.hidden_states[-1][0], out.logits[0, -1]
 
     def _reset(self) -> None:
         self.past, self._fed = None, []
 
-    def _encode(self, ids: list[int], spans: list[list[int]], tools: list[dict], tools_key: str,
-                request: list[int] | None = None):
+    def _encode(self, prompt: PromptTokens, tools: list[dict], tools_key: str):
         """Hidden states of the prompt's new tokens, next-token logits, the tools' embeddings and
-        the request match (``None`` without it).
+        how many prompt tokens came from the kept cache; keeps the match-layer states the request
+        match reads (the tools', the request's, and those of the calls made since the request).
 
         KV reuse across turns: the cache of the previous turn (its prompt and everything
         decoded after it) is kept; when the new prompt starts with the same tokens and offers
@@ -152,8 +171,9 @@ class HeadsDecoder:
         (sliding-window or recurrent layers) are not reused. The request's tokens are always fed
         again (the match reads their states); the tools' match-layer states are kept.
         """
+        ids, spans, request = prompt.ids, prompt.tool_spans, prompt.request
         kept, self._kept = self._kept, None
-        asks = request is not None and request[1] > request[0]
+        asks = request[1] > request[0]
         if self.reuse_cache and kept is not None and kept["tools"] == tools_key:
             fed = kept["fed"]
             common = next((i for i, (a, b) in enumerate(zip(fed, ids, strict=False)) if a != b), min(len(fed), len(ids)))
@@ -162,9 +182,9 @@ class HeadsDecoder:
                 self.past, self._fed = kept["past"], list(fed)
                 if self._rewind(reuse):
                     hidden, logits = self._feed(ids[reuse:])
-                    match = self._request_match(kept["tool_states"], request, reuse)
                     self._tool_states = kept["tool_states"]
-                    return hidden, logits, kept["tool_emb"], match, reuse
+                    self._keep_request_states(prompt, reuse)
+                    return hidden, logits, kept["tool_emb"], reuse
         self._reset()
         hidden, logits = self._feed(ids)
         tool_emb, self._tool_states = None, None
@@ -174,33 +194,51 @@ class HeadsDecoder:
             tool_emb = self.model.heads.tool_embeddings(hidden[None], span_t, mask)
             if self._match_layer is not None:
                 self._tool_states = [self._match_states[a:b] for a, b in spans]
-        return hidden, logits, tool_emb, self._request_match(self._tool_states, request, 0), 0
+        self._keep_request_states(prompt, 0)
+        return hidden, logits, tool_emb, 0
 
-    def _request_match(self, tool_states: list[torch.Tensor] | None, request: list[int] | None,
-                       offset: int) -> torch.Tensor | None:
-        """The request match ``[T]`` of the last feed's request tokens (fed from ``offset``)
-        against the tools' match-layer states, computed as in training on a compact sequence:
-        the tools' tokens, then the request's."""
-        if tool_states is None or request is None or request[1] <= request[0]:
+    def _keep_request_states(self, prompt: PromptTokens, offset: int) -> None:
+        """Keep the match-layer states of the request and of the history's calls since it, from
+        the last feed (which began at token ``offset``, before the request)."""
+        a, b = prompt.request
+        self._asked = self._match_states[a - offset: b - offset] if self._match_layer is not None and b > a else None
+        self._served = [self._match_states[s - offset: e - offset] for s, e in prompt.calls] if self._asked is not None else []
+
+    def _request_match(self, calls: list[torch.Tensor]) -> torch.Tensor | None:
+        """The request match ``[T]``: the request's states against the tools', discounted by
+        the calls made since the request (the history's, then ``calls`` of this turn) when the
+        match has coverage; computed as in training on a compact sequence: the tools' tokens,
+        the request's, then the calls'."""
+        if self._tool_states is None or self._asked is None:
             return None
-        asked = self._match_states[request[0] - offset: request[1] - offset]
-        states = torch.cat([*tool_states, asked])[None]
+        match = self.model.heads.match
+        served = [*self._served, *calls] if match.coverage else []
+        pieces = [*self._tool_states, self._asked, *served]
         bounds, pos = [], 0
-        for t in tool_states:
-            bounds.append([pos, pos + len(t)])
-            pos += len(t)
-        spans = torch.tensor([bounds], device=states.device)
-        mask = torch.ones(1, len(tool_states), dtype=torch.bool, device=states.device)
-        asks = torch.tensor([[[pos, pos + len(asked)]]], device=states.device)
-        return self.model.heads.match(states, spans, mask, asks)[0, 0]
+        for piece in pieces:
+            bounds.append([pos, pos + len(piece)])
+            pos += len(piece)
+        states = torch.cat(pieces)[None]
+        device = states.device
+        n_tools = len(self._tool_states)
+        spans = torch.tensor([bounds[:n_tools]], device=device)
+        mask = torch.ones(1, n_tools, dtype=torch.bool, device=device)
+        asks = torch.tensor([[bounds[n_tools]]], device=device)
+        if not served:
+            return match(states, spans, mask, asks)[0, 0]
+        call_spans = torch.tensor([bounds[n_tools + 1:]], device=device)
+        every = torch.ones(1, 1, len(served), dtype=torch.bool, device=device)
+        return match(states, spans, mask, asks, call_spans, every)[0, 0]
 
     def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int,
-                match: torch.Tensor | None = None) -> tuple[int | None, dict]:
+                match: torch.Tensor | None = None, served: bool = False) -> tuple[int | None, dict]:
         mask = torch.ones(1, n_tools, dtype=torch.bool, device=tool_emb.device)
         extra = () if match is None else (match[None, None], torch.ones(1, 1, dtype=torch.bool, device=match.device))
         logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask, *extra)[0, 0]
         probs = torch.softmax(logits.float() / self.model.selector_temperature, dim=-1)
-        threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
+        threshold = self.model.more_calls_threshold if served else None
+        if threshold is None:
+            threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
         p_no = float(probs[-1])
         choice = None if p_no >= threshold else int(torch.argmax(probs[:-1]))
         return choice, {"p_no_call": p_no, "choice": choice, "probs": probs.tolist()}
@@ -221,14 +259,16 @@ class HeadsDecoder:
         ``content``); ``on_event`` each selector decision and decoding problem."""
         out = HeadsTurn(timings={"selector": 0.0, "arguments": 0.0, "response": 0.0})
         start = time.perf_counter()
-        ids, spans, request = encode_prompt(self.tokenizer, messages, tools)
+        prompt = encode_prompt(self.tokenizer, messages, tools)
         tools_key = json.dumps(tools, sort_keys=True, ensure_ascii=False)
-        hidden, logits, tool_emb, match, out.reused_tokens = self._encode(ids, spans, tools, tools_key, request)
+        hidden, logits, tool_emb, out.reused_tokens = self._encode(prompt, tools, tools_key)
         h = hidden[-1]
+        calls_states: list[torch.Tensor] = []  # match-layer states of this turn's calls
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
-            choice, info = self._decide(h, tool_emb, len(tools), match)
+            choice, info = self._decide(h, tool_emb, len(tools), self._request_match(calls_states),
+                                        served=bool(out.calls or prompt.calls))
             out.decisions.append(info)
             out.timings["selector"] += time.perf_counter() - start
             if on_event is not None:
@@ -238,7 +278,9 @@ class HeadsDecoder:
                 break
             start = time.perf_counter()
             try:
-                h = self._call(out, tools[choice]["function"], tool_emb[0, choice])
+                h, states = self._call(out, tools[choice]["function"], tool_emb[0, choice])
+                if states is not None:
+                    calls_states.append(states)
             except ArgumentDecodingError as exc:
                 out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
                 if on_event is not None:
@@ -254,7 +296,7 @@ class HeadsDecoder:
             start = time.perf_counter()
             if out.problems:  # the cache holds a half-written call: start again from the prompt
                 self._reset()
-                _, logits = self._feed(ids)
+                _, logits = self._feed(prompt.ids)
             out.content = self._respond(logits, out, on_text)
             out.timings["response"] += time.perf_counter() - start
         if self.reuse_cache and self.past is not None:
@@ -263,15 +305,30 @@ class HeadsDecoder:
         self._reset()
         return out
 
-    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor) -> torch.Tensor:
-        """Write one call (name forced, arguments constrained); the hidden state after its close."""
+    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Write one call (name forced, arguments constrained): the hidden state after its close
+        and the match-layer states of its tokens (``None`` without the request match)."""
         fmt, name = self.fmt, spec["name"]
         prefix = fmt.call_prefix(name)
         forced = prefix.rstrip(" ")
         lead = prefix[len(forced):]  # the space before the object: decoded under the grammar
+        skip = 0  # tokens of the separator, which is not part of the call's text
         if out.calls:
+            separator = self.tokenizer(fmt.call_separator, add_special_tokens=False)["input_ids"]
             forced = fmt.call_separator + forced
-        hidden, _ = self._feed(self.tokenizer(forced, add_special_tokens=False)["input_ids"])
+        ids = self.tokenizer(forced, add_special_tokens=False)["input_ids"]
+        if out.calls:
+            skip = len(separator) - (ids[: len(separator)] != separator)  # a merged token belongs to the call
+        self._collect = [] if self._match_layer is not None else None
+        try:
+            return self._write_call(out, spec, e, ids, lead, skip)
+        finally:
+            self._collect = None
+
+    def _write_call(self, out: HeadsTurn, spec: dict, e: torch.Tensor, forced: list[int], lead: str,
+                    skip: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        fmt, name = self.fmt, spec["name"]
+        hidden, _ = self._feed(forced)
         state = {"h": hidden[-1]}
 
         def step(token: int | None) -> torch.Tensor:
@@ -285,7 +342,8 @@ class HeadsDecoder:
         hidden, _ = self._feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
         out.calls.append({"name": name, "arguments": decoded.arguments})
         out.new_tokens += len(decoded.token_ids)
-        return hidden[-1]
+        states = torch.cat(self._collect)[skip:] if self._collect else None
+        return hidden[-1], states
 
     def _respond(self, logits: torch.Tensor, out: HeadsTurn,
                  on_text: Callable[[str], None] | None = None) -> str:

@@ -91,6 +91,10 @@ class HeadArguments:
         "help": "Add the request match to the selector: how closely the latest user message's tokens meet "
                 "each tool definition's tokens (hidden states of the layer at match_depth), so a request is "
                 "matched to tools by what they say, and one that matches none is not a call."})
+    match_coverage: bool = field(default=True, metadata={
+        "help": "Discount, in the request match, the request's tokens that the calls made since the request "
+                "already cover (their best cosine with a call's tokens): after a call the match points at what "
+                "the request still asks for, and a request fully served is not called again."})
     match_depth: float = field(default=0.8, metadata={
         "help": "Which layer the request match reads, as a fraction of the model's depth (0.8: layer 24 of 30)."})
     w_select: float = field(default=1.0, metadata={"help": "Weight of the selector loss L_select."})

@@ -10,12 +10,18 @@
   ``alpha * mean_i max_j cos(P x_i, P y_j)`` over the request's tokens ``x_i`` (the latest
   user message) and the tool definition's tokens ``y_j``, both hidden states of one middle
   layer, centred on the mean of the tools' tokens; ``NO_CALL`` gets ``alpha * tau``, so a
-  request that matches no tool better than ``tau`` is not a call. ``P`` starts at the
+  request that matches no tool better than ``tau`` is not a call. With ``match_coverage``,
+  the request's tokens that the calls made since the request already cover are discounted:
+  token i weighs ``(1 - c_i)^2``, ``c_i`` its best cosine (clipped to [0, 1]) with a token of
+  those calls. After a call the match then points at what the request still asks for (a
+  second function, a second value), and a request fully served matches nothing. ``P`` starts at the
   identity: before any training the term already ranks tools by how closely the request's
   words meet their definitions (on NESTFUL, with the previous quickstart's hidden states, it
   picked a tool the request uses 72% of the time, where that model's trained bilinear term
   was at chance). It gives the selector what the bilinear form of two pooled vectors learns
-  slowly from a few hundred decisions.
+  slowly from a few hundred decisions. Coverage, on the mix's held-out dev turns and the same
+  states: after a call, "another call" against "done" went from AUC 0.48 to 0.72, and the tool
+  of the next call from 64% to 75%.
 * Argument head: argument tokens are predicted from ``h_t + U e_f`` through the LM's own
   output layer; ``U`` starts at zero, so training starts from the plain LM.
 
@@ -53,8 +59,9 @@ class RequestMatch(nn.Module):
     """The request match: ``P`` (starts at the identity), ``alpha`` (scale) and ``tau`` (the
     NO_CALL bar). Created without drawing random numbers."""
 
-    def __init__(self, hidden_size: int):
+    def __init__(self, hidden_size: int, *, coverage: bool = False):
         super().__init__()
+        self.coverage = coverage
         self.proj = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.scale = nn.Parameter(torch.empty(()))
         self.threshold = nn.Parameter(torch.empty(()))
@@ -66,12 +73,16 @@ class RequestMatch(nn.Module):
         nn.init.constant_(self.threshold, MATCH_THRESHOLD)
 
     def forward(self, states: torch.Tensor, tool_spans: torch.Tensor, tool_mask: torch.Tensor,
-                request_spans: torch.Tensor) -> torch.Tensor:
+                request_spans: torch.Tensor, call_spans: torch.Tensor | None = None,
+                served: torch.Tensor | None = None) -> torch.Tensor:
         """Match scores ``[B, D, T]`` in [-1, 1]: for decision d and tool t, the mean over the
-        request's tokens of their best cosine with a token of t's definition.
+        request's tokens of their best cosine with a token of t's definition (each token
+        discounted by its coverage when the match has coverage and ``served`` is given).
 
         ``states [B, L, H]`` are the match layer's hidden states, ``request_spans [B, D, 2]``
-        each decision's request tokens (an empty span scores 0). The states are read, not
+        each decision's request tokens (an empty span scores 0), ``call_spans [B, C, 2]`` the
+        calls' tokens and ``served [B, D, C]`` which calls cover decision d's request (see
+        :func:`served_calls`). The states are read, not
         trained through: the match learns ``P``, ``alpha`` and ``tau`` only (its gradient,
         scaled by ``alpha``, slowed the LM's own learning when it reached the LM)."""
         states = states.detach().float()
@@ -95,21 +106,37 @@ class RequestMatch(nn.Module):
         best = torch.stack(best, -1)  # [B, R, T]
         weights = asked.gather(2, rows[:, None, :].expand(-1, asked.shape[1], -1)) & row_ok[:, None, :]
         weights = weights.float() / weights.sum(-1, keepdim=True).clamp_min(1)  # [B, D, R]
+        if self.coverage and served is not None and call_spans is not None and bool(served.any()):
+            covered = self._coverage(states, centre, queries, call_spans, served)
+            weights = weights * (1 - covered) ** COVERAGE_POWER
         return torch.einsum("bdr,brt->bdt", weights, best)
+
+    def _coverage(self, states, centre, queries, call_spans, served) -> torch.Tensor:
+        """``[B, D, R]``: each request token's best cosine (clipped to [0, 1]) with a token of
+        the calls that serve decision d (0 where none does)."""
+        positions = torch.arange(states.shape[1], device=states.device)
+        in_call = (positions >= call_spans[..., :1]) & (positions < call_spans[..., 1:])  # [B, C, L]
+        cols, col_ok = _positions_where(in_call.any(1))
+        keys = nn.functional.normalize((_take(states, cols) - centre) @ self.proj.T, dim=-1)
+        sim = torch.einsum("brh,bch->brc", queries, keys)  # [B, R, K]
+        owner = in_call.gather(2, cols[:, None, :].expand(-1, in_call.shape[1], -1)) & col_ok[:, None, :]  # [B, C, K]
+        usable = torch.einsum("bdc,bck->bdk", served.float(), owner.float()) > 0  # [B, D, K]
+        best = sim[:, None].masked_fill(~usable[:, :, None, :], float("-inf")).amax(-1)  # [B, D, R]
+        return torch.where(usable.any(-1, keepdim=True), best, 0.0).clamp(0, 1)
 
 
 class FunctionCallingHeads(nn.Module):
     """``W`` (selector bilinear form), the ``NO_CALL`` vector and ``U`` (argument head)."""
 
     def __init__(self, hidden_size: int, *, selector: bool = True, argument_head: bool = True,
-                 request_match: bool = False):
+                 request_match: bool = False, match_coverage: bool = False):
         super().__init__()
         self.hidden_size = hidden_size
         self.selector = nn.Linear(hidden_size, hidden_size, bias=False) if selector else None
         self.no_call = nn.Parameter(torch.zeros(hidden_size)) if selector else None
         self.pool_query = nn.Parameter(torch.zeros(hidden_size)) if (selector or argument_head) else None
         self.argument = nn.Linear(hidden_size, hidden_size, bias=False) if argument_head else None
-        self.match = RequestMatch(hidden_size) if (selector and request_match) else None
+        self.match = RequestMatch(hidden_size, coverage=match_coverage) if (selector and request_match) else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -154,6 +181,18 @@ class FunctionCallingHeads(nn.Module):
 
 MATCH_SCALE = 30.0  # alpha at the start: a 0.1 cosine gap is 3 nats
 MATCH_THRESHOLD = 0.4  # tau at the start: between matching and unrelated requests' best scores on NESTFUL
+COVERAGE_POWER = 2  # a request token weighs (1 - coverage)^2; dev turns: 1 -> AUC 0.69, 2 -> 0.72, 4 -> 0.71
+
+
+def served_calls(call_spans: torch.Tensor, request_spans: torch.Tensor, decision_pos: torch.Tensor) -> torch.Tensor:
+    """``[B, D, C]``: whether call c was made after decision d's request and before d (so it
+    serves part of that request). ``call_spans [B, C, 2]``, ``request_spans [B, D, 2]``,
+    ``decision_pos [B, D]`` (the last token before the decision)."""
+    real = call_spans[:, None, :, 1] > call_spans[:, None, :, 0]
+    asked = (request_spans[..., 1] > request_spans[..., 0])[..., None]
+    after = call_spans[:, None, :, 0] >= request_spans[..., 1:2]
+    before = call_spans[:, None, :, 1] <= decision_pos[..., None] + 1
+    return real & asked & after & before
 
 
 def match_layer(num_layers: int, depth: float) -> int:

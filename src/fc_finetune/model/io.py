@@ -92,6 +92,7 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
         "lora": asdict(model.lora_args) if model.lora_args else None,
         "call_format": model.call_format,
         "no_call_threshold": model.no_call_threshold,
+        "more_calls_threshold": model.more_calls_threshold,
         "selector_temperature": model.selector_temperature,
     }
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")

@@ -34,7 +34,7 @@ from .compat import (
     with_cache,
 )
 from .config import HeadArguments, LoraArguments
-from .heads import FunctionCallingHeads, decision_targets, match_layer
+from .heads import FunctionCallingHeads, decision_targets, match_layer, served_calls
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
 
@@ -92,6 +92,7 @@ class FunctionCallingModel(nn.Module):
 
     def __init__(self, lm: nn.Module, heads: HeadArguments, *, base_model: str, lora: LoraArguments | None = None,
                  call_format: str = "hermes", no_call_threshold: float | None = None,
+                 more_calls_threshold: float | None = None,
                  selector_temperature: float = 1.0):
         super().__init__()
         self.lm = lm
@@ -100,13 +101,15 @@ class FunctionCallingModel(nn.Module):
         self.base_model = base_model
         self.call_format = call_format
         self.no_call_threshold = no_call_threshold  # calibrated on held-out decisions (calibration.py)
+        self.more_calls_threshold = more_calls_threshold  # the same, after calls (None: no_call_threshold)
         self.selector_temperature = selector_temperature
         self.fingerprint = base_fingerprint(self.config)
         self._fast_lm_loss: bool | None = None
         self._lora_input_cast: bool | None = None
         hidden = self.fingerprint["hidden_size"]
         self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head,
-                                          request_match=heads.request_match)
+                                          request_match=heads.request_match,
+                                          match_coverage=heads.match_coverage)
         self.match_layer = match_layer(self.fingerprint["num_hidden_layers"], heads.match_depth)
         lora_forward.install(self.lm)  # same math as peft's, cheaper scaling (see lora_forward)
 
@@ -161,7 +164,7 @@ class FunctionCallingModel(nn.Module):
                 labels: torch.Tensor | None = None, param_tool: torch.Tensor | None = None,
                 decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
                 decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None,
-                tool_mask: torch.Tensor | None = None,
+                tool_mask: torch.Tensor | None = None, call_spans: torch.Tensor | None = None,
                 num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
                 num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
         """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
@@ -200,7 +203,8 @@ class FunctionCallingModel(nn.Module):
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
             if use_select:
-                match = self.request_match(out.hidden_states, tool_spans, tool_mask, decision_request)
+                match = self.request_match(out.hidden_states, tool_spans, tool_mask, decision_request,
+                                           decision_pos, call_spans)
                 self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions, match)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
@@ -249,12 +253,16 @@ class FunctionCallingModel(nn.Module):
                 logger.info("The output layer does not reproduce this model's logits; computing full logits")
         return self._fast_lm_loss
 
-    def request_match(self, hidden_states, tool_spans, tool_mask, request_spans):
+    def request_match(self, hidden_states, tool_spans, tool_mask, request_spans, decision_pos=None, call_spans=None):
         """``(match [B, D, T], has_request [B, D])`` for the selector, or ``(None, None)``
         without the request match (or without request spans)."""
         if self.heads.match is None or request_spans is None:
             return None, None
-        match = self.heads.match(hidden_states[self.match_layer], tool_spans, tool_mask, request_spans)
+        served = None
+        if call_spans is not None and decision_pos is not None:
+            served = served_calls(call_spans, request_spans, decision_pos)
+        match = self.heads.match(hidden_states[self.match_layer], tool_spans, tool_mask, request_spans,
+                                 call_spans, served)
         return match, request_spans[..., 1] > request_spans[..., 0]
 
     def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None,
@@ -310,11 +318,13 @@ class FunctionCallingModel(nn.Module):
                               **({"device_map": device_map} if device_map is not None else {}))
         io.check_base(folder, config, base, base_name)
         lm = io.load_adapter(base, folder, is_trainable=is_trainable)
-        # Folders written before the request match existed have no match weights.
-        model = cls(lm, HeadArguments(**{"request_match": False, **config["heads"]}), base_model=config["base_model"],
+        # Folders written before the request match (or its coverage) existed do not use it.
+        heads = HeadArguments(**{"request_match": False, "match_coverage": False, **config["heads"]})
+        model = cls(lm, heads, base_model=config["base_model"],
                     lora=LoraArguments(**config["lora"]) if config.get("lora") else None,
                     call_format=config.get("call_format", "hermes"),
                     no_call_threshold=config.get("no_call_threshold"),
+                    more_calls_threshold=config.get("more_calls_threshold"),
                     selector_temperature=config.get("selector_temperature", 1.0))
         io.load_heads_into(model.heads, folder)
         model.heads.to(device=model.device)

@@ -1,10 +1,20 @@
-"""Calibrate the selector on held-out decisions: a temperature and a NO_CALL threshold.
+"""Calibrate the selector on held-out decisions: a temperature and two NO_CALL thresholds.
 
 The selector's softmax is fit by temperature scaling (one scalar, NLL on held-out
 decisions), which leaves its argmax unchanged but makes its probabilities honest. The
 call / don't-call decision then uses a threshold on the calibrated ``P(NO_CALL)``, chosen
 to maximise balanced accuracy between "should call" and "should not call" decisions.
-Both are stored with the model (``fc_finetune_config.json``) and used at inference.
+
+Two questions are asked at decision points, and they get a threshold each:
+
+* fresh decisions (no call made since the request): should this request get a call at all?
+  (``no_call_threshold``);
+* served decisions (calls already made since the request, in this turn or the ones before):
+  does the request need another call? (``more_calls_threshold``). After a call ``P(NO_CALL)``
+  is high for both answers (most turns make one call), so one threshold for both questions
+  either stops every turn after its first call or calls where nothing should be called.
+
+All are stored with the model (``fc_finetune_config.json``) and used at inference.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data.contract import IGNORE
-from ..model.heads import decision_targets
+from ..model.heads import decision_targets, served_calls
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +39,19 @@ class SelectorCalibration:
     ece_before: float
     ece_after: float
     accuracy: float  # argmax over tools + NO_CALL
-    call_decision_accuracy: float  # balanced accuracy of call vs no-call with the threshold
+    call_decision_accuracy: float  # balanced accuracy of call vs no-call with the threshold (fresh decisions)
+    more_calls_threshold: float | None = None  # served decisions; None: too few of both answers to fit
+    more_calls_accuracy: float | None = None  # balanced accuracy of another call vs done (served decisions)
+    served_decisions: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 @torch.no_grad()
-def collect_decisions(model, dataloader) -> tuple[torch.Tensor, torch.Tensor]:
-    """Selector logits ``[N, C]`` (NO_CALL last, padded candidates ``-inf``) and targets ``[N]``."""
+def collect_decisions(model, dataloader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Selector logits ``[N, C]`` (NO_CALL last, padded candidates ``-inf``), targets ``[N]`` and
+    which decisions are served ``[N]`` (calls were made since their request)."""
     rows, width = [], 0
     was_training = model.training
     model.eval()
@@ -52,19 +66,21 @@ def collect_decisions(model, dataloader) -> tuple[torch.Tensor, torch.Tensor]:
         logits = out.select_logits[keep].float().cpu()
         # Move NO_CALL to a fixed last column so batches with different tool counts stack.
         tgt = target[keep].cpu()
-        rows.append((logits, tgt, n_tools))
+        served = served_calls(batch["call_spans"], batch["decision_request"], batch["decision_pos"]).any(-1)
+        rows.append((logits, tgt, n_tools, served[keep].cpu()))
         width = max(width, n_tools + 1)
     model.train(was_training)
-    all_logits, all_targets = [], []
-    for logits, tgt, n_tools in rows:
+    all_logits, all_targets, all_served = [], [], []
+    for logits, tgt, n_tools, served in rows:
         padded = torch.full((logits.shape[0], width), float("-inf"))
         padded[:, :n_tools] = logits[:, :n_tools]
         padded[:, -1] = logits[:, n_tools]
         all_logits.append(padded)
         all_targets.append(torch.where(tgt == n_tools, torch.full_like(tgt, width - 1), tgt))
+        all_served.append(served)
     if not all_logits:
-        return torch.empty(0, 1), torch.empty(0, dtype=torch.long)
-    return torch.cat(all_logits), torch.cat(all_targets)
+        return torch.empty(0, 1), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.bool)
+    return torch.cat(all_logits), torch.cat(all_targets), torch.cat(all_served)
 
 
 def expected_calibration_error(probs: torch.Tensor, targets: torch.Tensor, bins: int = 10) -> float:
@@ -116,8 +132,11 @@ def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor
     return best
 
 
-def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor) -> SelectorCalibration | None:
-    """Fit temperature and NO_CALL threshold from collected held-out decisions."""
+def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor,
+                       served: torch.Tensor | None = None) -> SelectorCalibration | None:
+    """Fit the temperature (all decisions), the NO_CALL threshold (fresh decisions) and the
+    more-calls threshold (served decisions, when both answers occur among them) from collected
+    held-out decisions. Without ``served`` every decision counts as fresh."""
     if targets.numel() < 10:
         logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
         return None
@@ -126,11 +145,17 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor) -> SelectorC
     temperature = fit_temperature(logits, targets)
     after = torch.softmax(logits / temperature, -1)
     should_not_call = targets == logits.shape[1] - 1
-    threshold, balanced = fit_no_call_threshold(after[:, -1], should_not_call)
+    served = torch.zeros_like(should_not_call) if served is None else served
+    fresh = ~served if (~served).any() else served
+    threshold, balanced = fit_no_call_threshold(after[fresh, -1], should_not_call[fresh])
+    more, more_balanced = None, None
+    if should_not_call[served].any() and (~should_not_call[served]).any():
+        more, more_balanced = fit_no_call_threshold(after[served, -1], should_not_call[served])
     return SelectorCalibration(
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=expected_calibration_error(before, targets), ece_after=expected_calibration_error(after, targets),
-        accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced)
+        accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced,
+        more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()))
 
 
 @dataclass
@@ -148,21 +173,32 @@ class CalibrationReport:
 def calibrate_model(model, dataloader) -> CalibrationReport:
     """Collect ``model``'s teacher-forced decisions over ``dataloader`` and refit its selector
     calibration; the model is left unchanged (see :func:`apply_calibration`)."""
-    logits, targets = collect_decisions(model, dataloader)
-    fitted = calibrate_selector(logits, targets)
+    logits, targets, served = collect_decisions(model, dataloader)
+    fitted = calibrate_selector(logits, targets, served)
     clean = logits.masked_fill(torch.isinf(logits), -1e4)
     temperature = model.selector_temperature
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)
     should_not = targets == logits.shape[1] - 1
+    fresh = ~served if (~served).any() else served
     return CalibrationReport(
         decisions=int(targets.numel()), no_call_decisions=int(should_not.sum()), current_temperature=temperature,
         current_threshold=threshold, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
-        current_balanced_accuracy=balanced_call_accuracy(current[:, -1], should_not, threshold)
+        current_balanced_accuracy=balanced_call_accuracy(current[fresh, -1], should_not[fresh], threshold)
         if targets.numel() else 0.0, fitted=fitted)
 
 
+def more_calls_text(fitted: SelectorCalibration) -> str:
+    """One phrase on the more-calls threshold, for logs and reports."""
+    if fitted.more_calls_threshold is None:
+        return (f"more-calls threshold not fitted ({fitted.served_decisions} decisions after calls, "
+                "not both answers among them): the NO_CALL threshold serves both")
+    return (f"more-calls threshold {fitted.more_calls_threshold:.3f} (another call / done balanced accuracy "
+            f"{fitted.more_calls_accuracy:.3f} over {fitted.served_decisions} decisions after calls)")
+
+
 def apply_calibration(model, fitted: SelectorCalibration) -> None:
-    """Use ``fitted``'s temperature and NO_CALL threshold from now on (saved with the model)."""
+    """Use ``fitted``'s temperature and thresholds from now on (saved with the model)."""
     model.selector_temperature = fitted.temperature
     model.no_call_threshold = fitted.no_call_threshold
+    model.more_calls_threshold = fitted.more_calls_threshold

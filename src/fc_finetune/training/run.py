@@ -29,7 +29,7 @@ from ..data.templates import prepare_tokenizer
 from ..errors import FcFinetuneError
 from ..model.loading import load_tokenizer
 from ..model.modeling import FunctionCallingModel
-from .calibration import apply_calibration, calibrate_model
+from .calibration import apply_calibration, calibrate_model, more_calls_text
 from .config import make_parser, parse_args
 from .reporting import TrainingSummary, finish_run
 from .trainer import FunctionCallingTrainer, check_checkpoint, last_complete_checkpoint
@@ -166,9 +166,9 @@ def _calibrate(trainer, model, summary, dataset, *, source: list[str]) -> None:
     apply_calibration(model, fitted)
     summary.extra["selector_calibration"] = {**fitted.to_dict(), "data": list(source)}
     logger.info("Selector calibrated on %d held-out decisions: temperature %.3f, NO_CALL threshold %.3f, "
-                "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f", fitted.decisions,
+                "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f; %s", fitted.decisions,
                 fitted.temperature, fitted.no_call_threshold, fitted.ece_before,
-                fitted.ece_after, fitted.call_decision_accuracy)
+                fitted.ece_after, fitted.call_decision_accuracy, more_calls_text(fitted))
 
 
 def _plain(obj) -> dict:
