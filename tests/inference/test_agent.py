@@ -2,6 +2,7 @@
 schema-valid arguments from an untrained model, and a quickly trained model that calls
 the right function and then answers."""
 
+import contextlib
 import random
 import time
 
@@ -375,6 +376,31 @@ def test_a_turn_that_must_answer_cannot_write_call_markup(tiny, monkeypatch):
     assert "bad_words_ids" not in seen
 
 
+@contextlib.contextmanager
+def _evaluating(model):
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def _trained_logits(model, tok, record, decision):
+    """The training forward's selector logits at ``decision`` of ``record``, and the same
+    without the calls' spans (so without coverage)."""
+    batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
+    with _evaluating(model):
+        logits = model(**batch).select_logits[0, decision]
+        batch.pop("call_spans")
+        return logits, model(**batch).select_logits[0, decision]
+
+
+def _probs(model, logits):
+    return torch.softmax(logits / model.selector_temperature, -1)
+
+
 def test_heads_decisions_are_the_selector_training_computes(tiny):
     """At a turn's first decision the decoder's selector probabilities are the training
     forward's for the same conversation: bilinear term and request match alike."""
@@ -387,17 +413,11 @@ def test_heads_decisions_are_the_selector_training_computes(tiny):
     record = {"messages": [*USER, {"role": "assistant", "content": "ok"}], "tools": tools}
     batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
     assert batch["decision_request"][0, 0, 1] > batch["decision_request"][0, 0, 0]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(**batch).select_logits[0, 0]
-            without = model.heads.select_logits(*_decision_inputs(model, batch))[0, 0]
+    logits, _ = _trained_logits(model, tok, record, 0)
+    with _evaluating(model):
+        without = model.heads.select_logits(*_decision_inputs(model, batch))[0, 0]
         turn = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=8).turn(USER, tools, max_calls=1)
-    finally:
-        model.train(was_training)
-    expected = torch.softmax(logits / model.selector_temperature, -1)
-    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), expected, atol=1e-5)
+    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), _probs(model, logits), atol=1e-5)
     assert not torch.allclose(logits, without, atol=1e-3), "the request match takes part in the decision"
 
 
@@ -414,21 +434,12 @@ def test_heads_decisions_after_calls_are_the_selector_training_computes(tiny):
                {"role": "assistant", "content": "", "tool_calls": [{"name": "raises", "arguments": {"x": 3}}]},
                {"role": "tool", "name": "raises", "content": "boom"}]
     record = {"messages": [*history, {"role": "assistant", "content": "ok"}], "tools": tools}
-    batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(**batch).select_logits[0, -1]
-            batch.pop("call_spans")
-            uncovered = model(**batch).select_logits[0, -1]
-        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=8)
-        decoder.reuse_cache = False
+    logits, uncovered = _trained_logits(model, tok, record, -1)
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=8)
+    decoder.reuse_cache = False
+    with _evaluating(model):
         turn = decoder.turn(history, tools, max_calls=1)
-    finally:
-        model.train(was_training)
-    expected = torch.softmax(logits / model.selector_temperature, -1)
-    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), expected, atol=1e-5)
+    assert torch.allclose(torch.tensor(turn.decisions[0]["probs"]), _probs(model, logits), atol=1e-5)
     assert not torch.allclose(logits, uncovered, atol=1e-3), "the call's coverage takes part in the decision"
 
 
@@ -440,23 +451,19 @@ def test_heads_decisions_after_a_call_of_the_turn_are_the_selector_training_comp
 
     model, tok = tiny
     tools = fault_registry("raises", "hangs").tools()
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+    decoder.drop_repeated_calls = False
     model.no_call_threshold = 1.01  # the untrained selector is made to call
-    was_training = model.training
-    model.eval()
     try:
-        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
-        decoder.drop_repeated_calls = False
-        turn = decoder.turn(USER, tools, max_calls=2)
-        record = {"messages": [*USER, {"role": "assistant", "content": "", "tool_calls": turn.calls}], "tools": tools}
-        batch = FunctionCallingCollator(tok.pad_token_id)([encode_record(render_record(record, tok), tok)])
-        with torch.no_grad():
-            logits = model(**batch).select_logits[0, 1]
+        with _evaluating(model):
+            turn = decoder.turn(USER, tools, max_calls=2)
     finally:
-        model.train(was_training)
         model.no_call_threshold = None
     assert len(turn.calls) == 2
-    expected = torch.softmax(logits / model.selector_temperature, -1)
-    assert torch.allclose(torch.tensor(turn.decisions[1]["probs"]), expected, atol=1e-4)
+    record = {"messages": [*USER, {"role": "assistant", "content": "", "tool_calls": turn.calls}], "tools": tools}
+    logits, uncovered = _trained_logits(model, tok, record, 1)
+    assert torch.allclose(torch.tensor(turn.decisions[1]["probs"]), _probs(model, logits), atol=1e-4)
+    assert not torch.allclose(logits, uncovered, atol=1e-3), "the first call's coverage takes part in the decision"
 
 
 def test_heads_mode_asks_for_more_calls_with_its_own_threshold(tiny):

@@ -138,7 +138,6 @@ class HeadsDecoder:
         self._tool_states: list[torch.Tensor] | None = None  # the tools' match-layer states (this turn)
         self._asked: torch.Tensor | None = None  # the request's match-layer states (this turn)
         self._served: list[torch.Tensor] = []  # match-layer states of the calls made since the request
-        self._collect: list[torch.Tensor] | None = None  # when a list, _feed appends its match-layer states
 
     # -- model steps --------------------------------------------------------------------
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,8 +149,6 @@ class HeadsDecoder:
         self._fed += ids
         if self._match_layer is not None:
             self._match_states = out.hidden_states[self._match_layer][0]
-            if self._collect is not None:
-                self._collect.append(self._match_states)
         return out.hidden_states[-1][0], out.logits[0, -1]
 
     def _reset(self) -> None:
@@ -224,11 +221,9 @@ class HeadsDecoder:
         spans = torch.tensor([bounds[:n_tools]], device=device)
         mask = torch.ones(1, n_tools, dtype=torch.bool, device=device)
         asks = torch.tensor([[bounds[n_tools]]], device=device)
-        if not served:
-            return match(states, spans, mask, asks)[0, 0]
-        call_spans = torch.tensor([bounds[n_tools + 1:]], device=device)
-        every = torch.ones(1, 1, len(served), dtype=torch.bool, device=device)
-        return match(states, spans, mask, asks, call_spans, every)[0, 0]
+        calls = () if not served else (torch.tensor([bounds[n_tools + 1:]], device=device),
+                                       torch.ones(1, 1, len(served), dtype=torch.bool, device=device))
+        return match(states, spans, mask, asks, *calls)[0, 0]
 
     def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int,
                 match: torch.Tensor | None = None, served: bool = False) -> tuple[int | None, dict]:
@@ -319,31 +314,27 @@ class HeadsDecoder:
         ids = self.tokenizer(forced, add_special_tokens=False)["input_ids"]
         if out.calls:
             skip = len(separator) - (ids[: len(separator)] != separator)  # a merged token belongs to the call
-        self._collect = [] if self._match_layer is not None else None
-        try:
-            return self._write_call(out, spec, e, ids, lead, skip)
-        finally:
-            self._collect = None
+        collected = []  # the match-layer states of every token fed for this call
 
-    def _write_call(self, out: HeadsTurn, spec: dict, e: torch.Tensor, forced: list[int], lead: str,
-                    skip: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        fmt, name = self.fmt, spec["name"]
-        hidden, _ = self._feed(forced)
-        state = {"h": hidden[-1]}
+        def feed(tokens: list[int]) -> torch.Tensor:
+            hid, _ = self._feed(tokens)
+            if self._match_layer is not None:
+                collected.append(self._match_states)
+            return hid[-1]
+
+        state = {"h": feed(ids)}
 
         def step(token: int | None) -> torch.Tensor:
             if token is not None:
-                hid, _ = self._feed([token])
-                state["h"] = hid[-1]
+                state["h"] = feed([token])
             return self._arguments_logits(state["h"], e)
 
         decoded = decode_arguments(step, self.tokenizer, spec.get("parameters") or {"type": "object"},
                                    max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close)
-        hidden, _ = self._feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
+        h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
         out.calls.append({"name": name, "arguments": decoded.arguments})
         out.new_tokens += len(decoded.token_ids)
-        states = torch.cat(self._collect)[skip:] if self._collect else None
-        return hidden[-1], states
+        return h, torch.cat(collected)[skip:] if collected else None
 
     def _respond(self, logits: torch.Tensor, out: HeadsTurn,
                  on_text: Callable[[str], None] | None = None) -> str:

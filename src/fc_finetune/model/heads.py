@@ -86,26 +86,21 @@ class RequestMatch(nn.Module):
         trained through: the match learns ``P``, ``alpha`` and ``tau`` only (its gradient,
         scaled by ``alpha``, slowed the LM's own learning when it reached the LM)."""
         states = states.detach().float()
-        positions = torch.arange(states.shape[1], device=states.device)
-        inside = (positions >= tool_spans[..., :1]) & (positions < tool_spans[..., 1:]) & tool_mask[..., None]
-        asked = (positions >= request_spans[..., :1]) & (positions < request_spans[..., 1:])  # [B, D, L]
         # Only the tools' tokens (columns) and the requests' tokens (rows) take part: gathered,
         # the similarities are [B, rows, columns], not [B, L, L].
-        cols, col_ok = _positions_where(inside.any(1))
-        rows, row_ok = _positions_where(asked.any(1))
-        tool_states, asked_states = _take(states, cols), _take(states, rows)
+        cols, col_ok, in_tool = _gather_spans(tool_spans, states.shape[1], tool_mask)  # in_tool [B, T, C]
+        rows, row_ok, weights = _gather_spans(request_spans, states.shape[1])  # weights [B, D, R]
+        tool_states = _take(states, cols)
         centre = (tool_states * col_ok[..., None]).sum(1, keepdim=True) / col_ok.sum(-1).clamp_min(1)[:, None, None]
         keys = nn.functional.normalize((tool_states - centre) @ self.proj.T, dim=-1)
-        queries = nn.functional.normalize((asked_states - centre) @ self.proj.T, dim=-1)
+        queries = nn.functional.normalize((_take(states, rows) - centre) @ self.proj.T, dim=-1)
         sim = torch.einsum("brh,bch->brc", queries, keys)  # [B, R, C]
-        in_tool = inside.gather(2, cols[:, None, :].expand(-1, inside.shape[1], -1)) & col_ok[:, None, :]  # [B, T, C]
         best = []
         for t in range(in_tool.shape[1]):
             per_row = sim.masked_fill(~in_tool[:, t, None, :], float("-inf")).amax(-1)  # [B, R]
             best.append(torch.where(row_ok & in_tool[:, t].any(-1, keepdim=True), per_row, 0.0))
         best = torch.stack(best, -1)  # [B, R, T]
-        weights = asked.gather(2, rows[:, None, :].expand(-1, asked.shape[1], -1)) & row_ok[:, None, :]
-        weights = weights.float() / weights.sum(-1, keepdim=True).clamp_min(1)  # [B, D, R]
+        weights = weights.float() / weights.sum(-1, keepdim=True).clamp_min(1)
         if self.coverage and served is not None and call_spans is not None and bool(served.any()):
             covered = self._coverage(states, centre, queries, call_spans, served)
             weights = weights * (1 - covered) ** COVERAGE_POWER
@@ -114,12 +109,9 @@ class RequestMatch(nn.Module):
     def _coverage(self, states, centre, queries, call_spans, served) -> torch.Tensor:
         """``[B, D, R]``: each request token's best cosine (clipped to [0, 1]) with a token of
         the calls that serve decision d (0 where none does)."""
-        positions = torch.arange(states.shape[1], device=states.device)
-        in_call = (positions >= call_spans[..., :1]) & (positions < call_spans[..., 1:])  # [B, C, L]
-        cols, col_ok = _positions_where(in_call.any(1))
+        cols, _, owner = _gather_spans(call_spans, states.shape[1])  # owner [B, C, K]
         keys = nn.functional.normalize((_take(states, cols) - centre) @ self.proj.T, dim=-1)
         sim = torch.einsum("brh,bch->brc", queries, keys)  # [B, R, K]
-        owner = in_call.gather(2, cols[:, None, :].expand(-1, in_call.shape[1], -1)) & col_ok[:, None, :]  # [B, C, K]
         usable = torch.einsum("bdc,bck->bdk", served.float(), owner.float()) > 0  # [B, D, K]
         best = sim[:, None].masked_fill(~usable[:, :, None, :], float("-inf")).amax(-1)  # [B, D, R]
         return torch.where(usable.any(-1, keepdim=True), best, 0.0).clamp(0, 1)
@@ -198,6 +190,19 @@ def served_calls(call_spans: torch.Tensor, request_spans: torch.Tensor, decision
 def match_layer(num_layers: int, depth: float) -> int:
     """Index into ``hidden_states`` (0 = embeddings) of the layer at ``depth`` of the model."""
     return max(1, min(num_layers, round(depth * num_layers)))
+
+
+def _gather_spans(spans: torch.Tensor, length: int, mask: torch.Tensor | None = None):
+    """The tokens inside ``spans [B, S, 2]`` (of a length-``length`` sequence; ``mask [B, S]``
+    drops spans), gathered: their positions ``[B, N]``, which of those are real ``[B, N]`` and
+    which span each lies in ``[B, S, N]``."""
+    positions = torch.arange(length, device=spans.device)
+    inside = (positions >= spans[..., :1]) & (positions < spans[..., 1:])  # [B, S, L]
+    if mask is not None:
+        inside = inside & mask[..., None]
+    where, ok = _positions_where(inside.any(1))
+    member = inside.gather(2, where[:, None, :].expand(-1, inside.shape[1], -1)) & ok[:, None, :]
+    return where, ok, member
 
 
 def _positions_where(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

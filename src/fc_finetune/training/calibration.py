@@ -132,6 +132,11 @@ def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor
     return best
 
 
+def _fresh(served: torch.Tensor) -> torch.Tensor:
+    """The decisions the NO_CALL threshold is fit on: those no call served (all, when every one was)."""
+    return ~served if (~served).any() else torch.ones_like(served)
+
+
 def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor,
                        served: torch.Tensor | None = None) -> SelectorCalibration | None:
     """Fit the temperature (all decisions), the NO_CALL threshold (fresh decisions) and the
@@ -146,7 +151,7 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor,
     after = torch.softmax(logits / temperature, -1)
     should_not_call = targets == logits.shape[1] - 1
     served = torch.zeros_like(should_not_call) if served is None else served
-    fresh = ~served if (~served).any() else served
+    fresh = _fresh(served)
     threshold, balanced = fit_no_call_threshold(after[fresh, -1], should_not_call[fresh])
     more, more_balanced = None, None
     if should_not_call[served].any() and (~should_not_call[served]).any():
@@ -180,7 +185,7 @@ def calibrate_model(model, dataloader) -> CalibrationReport:
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)
     should_not = targets == logits.shape[1] - 1
-    fresh = ~served if (~served).any() else served
+    fresh = _fresh(served)
     return CalibrationReport(
         decisions=int(targets.numel()), no_call_decisions=int(should_not.sum()), current_temperature=temperature,
         current_threshold=threshold, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
