@@ -35,6 +35,7 @@ ROWS: dict[str, tuple[dict, dict, tuple[str, ...]]] = {
     "heads_off": ({}, {"selector_head": "false", "argument_head": "false"}, ("text",)),
     "no_request_match": ({}, {"request_match": "false"}, ("heads",)),
     "no_match_coverage": ({}, {"match_coverage": "false"}, ("heads",)),
+    "no_match_pending": ({}, {"match_pending": "false"}, ("heads",)),
     "no_masking": ({"mask_rate": 0.0}, {}, ("heads",)),
     "no_irrelevance_augmentation": (
         {"lookalike_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),

@@ -70,3 +70,48 @@ def test_coverage_is_off_unless_asked():
             torch.tensor([[[8, 12]]]), torch.tensor([[[True]]]))
     assert torch.equal(RequestMatch(8)(*args), RequestMatch(8)(*args[:4]))
     assert not torch.equal(RequestMatch(8, coverage=True)(*args), RequestMatch(8)(*args[:4]))
+
+
+def test_pending_is_the_share_of_tagged_request_tokens_no_served_call_took():
+    """Request tokens 4-8; tokens 4 and 5 are taken by call 0, token 6 by call 1, tokens 7 and 8
+    by none. The tag marks tokens 4, 6, 7 as values (positive score) and 5, 8 not: after call 0
+    only, pending = |{6, 7}| / sqrt(|{4, 6, 7}|); after both, |{7}| / sqrt(3)."""
+    torch.manual_seed(0)
+    states = torch.randn(1, 12, 8)
+    requests = torch.tensor([[[4, 9], [4, 9], [4, 9]]])  # before the calls, after call 0, after both
+    cover = torch.full((1, 12), -100)
+    cover[0, 4:9] = torch.tensor([0, 0, 1, -1, -1])
+    served = torch.tensor([[[False, False], [True, False], [True, True]]])
+    match = RequestMatch(8, pending=True)
+    x = states[0, 4:9]
+    unit = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+    sign = torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0])
+    with torch.no_grad():  # w = sum of sign_i * unit_i, scaled so each token's own term dominates
+        match.value[:-1] = torch.linalg.lstsq(unit, sign[:, None]).solution[:, 0]
+        match.value[-1] = 0.0
+    tags = unit @ match.value[:-1]
+    assert torch.equal(tags > 0, sign > 0)
+    pending, loss = match.pending(states, requests, cover, served)
+    assert pending[0, 0] == 0  # no call serves it yet: no pending term
+    assert torch.allclose(pending[0, 1], torch.tensor(2 / 3 ** 0.5))
+    assert torch.allclose(pending[0, 2], torch.tensor(1 / 3 ** 0.5))
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(tags, torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0]))
+    assert torch.allclose(loss, expected, atol=1e-5)
+    loss.backward()
+    assert match.value.grad.abs().sum() > 0
+
+
+def test_pending_lowers_only_the_no_call_score():
+    from fc_finetune.model.heads import FunctionCallingHeads
+
+    heads = FunctionCallingHeads(8, request_match=True, match_pending=True)
+    torch.manual_seed(0)
+    h, tools = torch.randn(1, 2, 8), torch.randn(1, 3, 8)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    match, asks = torch.rand(1, 2, 3), torch.ones(1, 2, dtype=torch.bool)
+    pending = torch.tensor([[0.0, 0.5]])
+    plain = heads.select_logits(h, tools, mask, match, asks)
+    lowered = heads.select_logits(h, tools, mask, match, asks, pending)
+    assert torch.equal(lowered[..., :-1], plain[..., :-1])
+    assert torch.allclose(plain[..., -1] - lowered[..., -1], heads.match.pending_scale * pending)
+    assert plain[0, 1, -1] - lowered[0, 1, -1] > 2  # beta starts at 5

@@ -18,11 +18,13 @@ from fc_finetune.testing import tiny_model_and_tokenizer
 def test_joint_loss_trains_every_part_on_each_architecture(arch):
     model, tok = make(arch)
     perturb(model)  # at step 0, LoRA B and U are zero, so LoRA A and the pooling query get no gradient
+    with torch.no_grad():
+        model.heads.match.value[-1] = 1.0  # the value tag marks tokens (so beta, the pending scale, has a gradient)
     model.train()
     out = model(**batch_for(tok))
-    for name in ("loss", "loss_lm", "loss_select", "loss_param"):
+    for name in ("loss", "loss_lm", "loss_select", "loss_param", "loss_pending"):
         assert torch.isfinite(getattr(out, name)), name
-    expected = out.loss_lm + out.loss_select + out.loss_param
+    expected = out.loss_lm + out.loss_select + out.loss_param + out.loss_pending
     assert torch.allclose(out.loss, expected)
     out.loss.backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]

@@ -12,7 +12,10 @@ char spans to tokens through the tokenizer's offsets:
   its target (tool index, or ``NO_CALL = -1``); ``decision_request``: the ``[start, end)``
   tokens of the request it answers (``[0, 0]``: none);
 * ``tool_spans``: ``[start, end)`` token span of each tool's definition in the prompt;
-* ``call_spans``: ``[start, end)`` token span of each call written in the record.
+* ``call_spans``: ``[start, end)`` token span of each call written in the record;
+* ``request_cover``: for each token of a request that calls answer, the first of those calls
+  that takes one of its words as a value (:mod:`~fc_finetune.data.coverage`), else ``-1``;
+  ``-100`` at other tokens.
 
 Too-long examples are never cut mid-text: they are dropped, or (``truncation="oldest_turns"``)
 their oldest exchanges are removed whole until they fit. :class:`FunctionCallingCollator`
@@ -32,6 +35,7 @@ import torch
 
 from ..errors import DataError
 from .contract import IGNORE, NO_POSITION, NO_TOOL
+from .coverage import first_covering_call, token_words, value_words
 from .render import RenderedRecord, render_record
 
 logger = logging.getLogger(__name__)
@@ -90,7 +94,27 @@ def encode_record(rendered: RenderedRecord, tokenizer) -> dict[str, Any]:
         call_spans.append([span.start, span.stop])
     return {"input_ids": ids, "labels": labels, "param_tool": param_tool, "decision_pos": decision_pos,
             "decision_target": decision_target, "decision_request": decision_request, "tool_spans": tool_spans,
-            "call_spans": call_spans, "length": n}
+            "call_spans": call_spans, "request_cover": _request_cover(rendered, offsets, starts, ends),
+            "length": n}
+
+
+def _request_cover(rendered: RenderedRecord, offsets, starts, ends) -> list[int]:
+    """``request_cover`` of one record: each request's tokens against the calls that answer it
+    (written after it and before the next request)."""
+    cover = [IGNORE] * len(offsets)
+    requests = sorted({d.request for d in rendered.decisions if d.request})
+    for k, (a, b) in enumerate(requests):
+        until = requests[k + 1][0] if k + 1 < len(requests) else len(rendered.text)
+        answering = [i for i, (s, _, _) in enumerate(rendered.call_spans) if b <= s < until]
+        if not answering:
+            continue
+        tokens = overlapping_tokens(starts, ends, a, b)
+        spans = [(offsets[t][0] - a, offsets[t][1] - a) for t in tokens]
+        first = first_covering_call(token_words(rendered.text[a:b], spans),
+                                    [value_words(rendered.call_arguments[i]) for i in answering])
+        for t, c in zip(tokens, first, strict=True):
+            cover[t] = c if c < 0 else answering[c]
+    return cover
 
 
 def _drop_oldest_exchange(record: dict) -> dict | None:
@@ -149,7 +173,8 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
 
     def _batch(batch):
         out = {k: [] for k in ("input_ids", "labels", "param_tool", "decision_pos", "decision_target",
-                               "decision_request", "tool_spans", "call_spans", "length", "status")}
+                               "decision_request", "tool_spans", "call_spans", "request_cover", "length",
+                               "status")}
         for raw in batch[record_column]:
             stats = EncodeStats()
             try:
@@ -160,7 +185,7 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
                 example, status = None, f"error: {exc.reason}"
             example = example or {"input_ids": [], "labels": [], "param_tool": [], "decision_pos": [],
                                   "decision_target": [], "decision_request": [], "tool_spans": [], "call_spans": [],
-                                  "length": 0}
+                                  "request_cover": [], "length": 0}
             for key, value in example.items():
                 out[key].append(value)
             out["status"].append(status)
@@ -212,6 +237,7 @@ class FunctionCallingCollator:
             "tool_spans": torch.zeros((len(features), n_tools, 2), dtype=torch.long),
             "tool_mask": torch.zeros((len(features), n_tools), dtype=torch.bool),
             "call_spans": torch.zeros((len(features), n_calls, 2), dtype=torch.long),
+            "request_cover": torch.full((len(features), longest), IGNORE, dtype=torch.long),
         }
         for i, f in enumerate(features):
             n = len(f["input_ids"])
@@ -219,6 +245,7 @@ class FunctionCallingCollator:
             batch["attention_mask"][i, :n] = 1
             batch["labels"][i, :n] = torch.as_tensor(f["labels"])
             batch["param_tool"][i, :n] = torch.as_tensor(f["param_tool"])
+            batch["request_cover"][i, :n] = torch.as_tensor(f["request_cover"])
             d = len(f["decision_pos"])
             if d:
                 batch["decision_pos"][i, :d] = torch.as_tensor(f["decision_pos"])

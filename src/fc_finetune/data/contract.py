@@ -15,7 +15,12 @@ A batch from :class:`~fc_finetune.data.collate.FunctionCallingCollator` (right p
   ``tool_mask`` ``[B, T]``: which tools are real;
 * ``call_spans`` ``[B, C, 2]``: ``[start, end)`` of each call written in the record (its
   whole ``call_open ... call_close`` text; ``[0, 0]`` pads): the request match reads the calls
-  made since a decision's request, up to the decision, as the part of the request already served.
+  made since a decision's request, up to the decision, as the part of the request already served;
+* ``request_cover`` ``[B, L]``: for each token of a request that calls answer, the index (into
+  ``call_spans``) of the first of those calls that takes one of its words as a value
+  (:mod:`fc_finetune.data.coverage`), :data:`NOT_COVERED` when none does; :data:`IGNORE` at every
+  other token. The selector's pending term reads it (the value tag's labels, and which tagged
+  tokens the calls made before a decision took).
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ IGNORE = -100  # a label or decision target that no loss reads (PyTorch's ignore
 NO_CALL = -1  # decision target: answer directly / no more calls
 NO_TOOL = -1  # param_tool of a token outside any call's arguments
 NO_POSITION = -1  # decision_pos padding
+NOT_COVERED = -1  # request_cover of a request token that none of the request's calls takes
 
 BATCH_KEYS = ("input_ids", "attention_mask", "labels", "param_tool", "decision_pos", "decision_target",
-              "decision_request", "tool_spans", "tool_mask", "call_spans")
+              "decision_request", "tool_spans", "tool_mask", "call_spans", "request_cover")
 
 
 def decision_count(batch: dict) -> int:

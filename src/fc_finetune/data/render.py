@@ -45,6 +45,7 @@ class RenderedRecord:
     tool_spans: list[Span] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     call_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, tool index)
+    call_arguments: list[dict] = field(default_factory=list)  # each call's arguments, as call_spans
 
 
 def render_prompt(tokenizer, messages: list[dict], tools: list[dict], *, add_generation_prompt: bool = True) -> str:
@@ -138,6 +139,7 @@ def render_record(record: dict, tokenizer, *, fmt: ToolCallFormat = HERMES,
             else:
                 out.decisions.append(Decision(pos, tool, m_idx, request))
             out.call_spans.append((at, at + len(text), tool))
+            out.call_arguments.append(call["arguments"])
             a_start, a_end = fmt.argument_span(call["name"], call["arguments"])
             out.argument_spans.append((at + a_start, at + a_end, tool))
             pos = at + len(text)

@@ -18,7 +18,9 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``call_separator``, or ``NO_CALL``: end of turn); a call identical to one already made
    in this turn (same name and arguments) would only repeat its result, so it is dropped
    and ends the calls; the request match of later decisions discounts what the calls made
-   since the request already cover (``match_coverage``), from their match-layer states;
+   since the request already cover (``match_coverage``), from their match-layer states, and
+   the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``,
+   the calls' texts against the request's tokens, as training reads them);
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded.
 
@@ -44,6 +46,8 @@ import torch
 from transformers.cache_utils import DynamicLayer
 
 from ..data.collate import overlapping_tokens, tokenize_pieces
+from ..data.contract import IGNORE
+from ..data.coverage import first_covering_call, token_words, value_words
 from ..data.render import locate_request, locate_tool_spans, render_prompt, render_record
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
@@ -88,6 +92,8 @@ class PromptTokens(NamedTuple):
     tool_spans: list[list[int]]  # each tool's definition
     request: list[int]  # the latest user message's content; [0, 0] when there is none
     calls: list[list[int]]  # the calls written in the history after the request (they serve it)
+    request_words: list[frozenset[str]]  # the words each request token is part of (data.coverage)
+    call_words: list[set[str]]  # the words of each of ``calls``' argument values
 
 
 def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> PromptTokens:
@@ -97,11 +103,12 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> PromptT
     try:
         rendered = render_record({"messages": messages, "tools": tools}, tokenizer)
         cuts, char_spans, call_chars = rendered.cuts, rendered.tool_spans, rendered.call_spans
+        call_args = rendered.call_arguments
         if not prompt.startswith(rendered.text):
             raise DataError("the generation prompt does not extend the conversation")
     except DataError as exc:  # e.g. history with calls to tools not offered now: one piece
         logger.debug("tokenising the prompt in one piece (%s)", exc)
-        cuts, char_spans, call_chars = [], locate_tool_spans(prompt, tools), []
+        cuts, char_spans, call_chars, call_args = [], locate_tool_spans(prompt, tools), [], []
     ids, offsets = tokenize_pieces(prompt, [c for c in cuts if c < len(prompt)], tokenizer)
     starts = [s for s, _ in offsets]
     ends = [e if e > s else s + 1 for s, e in offsets]
@@ -111,9 +118,16 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> PromptT
         spans.append([span.start, span.stop])
     where = locate_request(tokenizer, messages, tools, prompt)
     request = overlapping_tokens(starts, ends, *where) if where else range(0)
-    calls = [overlapping_tokens(starts, ends, a, b) for a, b, _ in call_chars]
-    calls = [[c.start, c.stop] for c in calls if len(request) and len(c) and c.start >= request.stop]
-    return PromptTokens(ids, spans, [request.start, request.stop] if len(request) else [0, 0], calls)
+    calls, call_words = [], []
+    for (a, b, _), arguments in zip(call_chars, call_args, strict=True):
+        c = overlapping_tokens(starts, ends, a, b)
+        if len(request) and len(c) and c.start >= request.stop:
+            calls.append([c.start, c.stop])
+            call_words.append(value_words(arguments))
+    request_words = token_words(prompt[where[0]:where[1]], [(offsets[t][0] - where[0], offsets[t][1] - where[0])
+                                                            for t in request]) if len(request) else []
+    return PromptTokens(ids, spans, [request.start, request.stop] if len(request) else [0, 0], calls,
+                        request_words, call_words)
 
 
 class HeadsDecoder:
@@ -138,6 +152,8 @@ class HeadsDecoder:
         self._tool_states: list[torch.Tensor] | None = None  # the tools' match-layer states (this turn)
         self._asked: torch.Tensor | None = None  # the request's match-layer states (this turn)
         self._served: list[torch.Tensor] = []  # match-layer states of the calls made since the request
+        self._request_words: list[frozenset[str]] = []  # the request's tokens' words (data.coverage)
+        self._served_words: list[set[str]] = []  # and those of the history's calls' values since it
 
     # -- model steps --------------------------------------------------------------------
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,16 +216,20 @@ class HeadsDecoder:
         a, b = prompt.request
         self._asked = self._match_states[a - offset: b - offset] if self._match_layer is not None and b > a else None
         self._served = [self._match_states[s - offset: e - offset] for s, e in prompt.calls] if self._asked is not None else []
+        self._request_words = prompt.request_words
+        self._served_words = prompt.call_words if self._asked is not None else []
 
-    def _request_match(self, calls: list[torch.Tensor]) -> torch.Tensor | None:
-        """The request match ``[T]``: the request's states against the tools', discounted by
-        the calls made since the request (the history's, then ``calls`` of this turn) when the
-        match has coverage; computed as in training on a compact sequence: the tools' tokens,
-        the request's, then the calls'."""
+    def _request_match(self, calls: list[torch.Tensor], call_words: list[set[str]]):
+        """``(match [T], pending)``: the request's states against the tools', discounted by the
+        calls made since the request (the history's, then ``calls`` of this turn, whose value
+        words are ``call_words``) when the match has coverage, and the share of the request's value tokens
+        those calls have not taken (``None`` without the pending term or before any call);
+        computed as in training on a compact sequence: the tools' tokens, the request's, then the
+        calls'. ``(None, None)`` without the request match."""
         if self._tool_states is None or self._asked is None:
-            return None
+            return None, None
         match = self.model.heads.match
-        served = [*self._served, *calls] if match.coverage else []
+        served = [*self._served, *calls] if (match.coverage or match.value is not None) else []
         pieces = [*self._tool_states, self._asked, *served]
         bounds, pos = [], 0
         for piece in pieces:
@@ -223,12 +243,21 @@ class HeadsDecoder:
         asks = torch.tensor([[bounds[n_tools]]], device=device)
         calls = () if not served else (torch.tensor([bounds[n_tools + 1:]], device=device),
                                        torch.ones(1, 1, len(served), dtype=torch.bool, device=device))
-        return match(states, spans, mask, asks, *calls)[0, 0]
+        scores = match(states, spans, mask, asks, *(calls if match.coverage else ()))[0, 0]
+        if match.value is None or not served:
+            return scores, None
+        cover = torch.full(states.shape[:2], IGNORE, dtype=torch.long, device=device)
+        first = first_covering_call(self._request_words, [*self._served_words, *call_words])
+        cover[0, bounds[n_tools][0]:bounds[n_tools][1]] = torch.tensor(first, device=device)
+        pending, _ = match.pending(states, asks, cover, calls[1])
+        return scores, pending[0, 0]
 
     def _decide(self, h: torch.Tensor, tool_emb: torch.Tensor, n_tools: int,
-                match: torch.Tensor | None = None, served: bool = False) -> tuple[int | None, dict]:
+                match: tuple = (None, None), served: bool = False) -> tuple[int | None, dict]:
         mask = torch.ones(1, n_tools, dtype=torch.bool, device=tool_emb.device)
-        extra = () if match is None else (match[None, None], torch.ones(1, 1, dtype=torch.bool, device=match.device))
+        scores, pending = match
+        extra = () if scores is None else (scores[None, None], torch.ones(1, 1, dtype=torch.bool, device=scores.device),
+                                           None if pending is None else pending[None, None])
         logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask, *extra)[0, 0]
         probs = torch.softmax(logits.float() / self.model.selector_temperature, dim=-1)
         threshold = self.model.more_calls_threshold if served else None
@@ -259,10 +288,11 @@ class HeadsDecoder:
         hidden, logits, tool_emb, out.reused_tokens = self._encode(prompt, tools, tools_key)
         h = hidden[-1]
         calls_states: list[torch.Tensor] = []  # match-layer states of this turn's calls
+        calls_words: list[set[str]] = []  # and their values' words
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
-            choice, info = self._decide(h, tool_emb, len(tools), self._request_match(calls_states),
+            choice, info = self._decide(h, tool_emb, len(tools), self._request_match(calls_states, calls_words),
                                         served=bool(out.calls or prompt.calls))
             out.decisions.append(info)
             out.timings["selector"] += time.perf_counter() - start
@@ -276,6 +306,7 @@ class HeadsDecoder:
                 h, states = self._call(out, tools[choice]["function"], tool_emb[0, choice])
                 if states is not None:
                     calls_states.append(states)
+                    calls_words.append(value_words(out.calls[-1]["arguments"]))
             except ArgumentDecodingError as exc:
                 out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
                 if on_event is not None:

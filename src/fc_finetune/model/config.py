@@ -95,6 +95,11 @@ class HeadArguments:
         "help": "Discount, in the request match, the request's tokens that the calls made since the request "
                 "already cover (their best cosine with a call's tokens): after a call the match points at what "
                 "the request still asks for, and a request fully served is not called again."})
+    match_pending: bool = field(default=True, metadata={
+        "help": "At a decision after calls made since the request, lower NO_CALL by the share of the request's "
+                "value tokens (a learned tag, trained on the tokens the calls take) that no call has taken yet "
+                "(letters and digits found in a call's text), so 'for Paris and for London' is called twice. "
+                "Part of the request match: off without request_match."})
     match_depth: float = field(default=0.8, metadata={
         "help": "Which layer the request match reads, as a fraction of the model's depth (0.8: layer 24 of 30)."})
     w_select: float = field(default=1.0, metadata={"help": "Weight of the selector loss L_select."})

@@ -2,9 +2,10 @@
 
     >>> model = FunctionCallingModel.from_base("smollm2-135m", lora=LoraArguments(), heads=HeadArguments())
     >>> out = model(**batch)            # a batch from FunctionCallingCollator
-    >>> out.loss, out.loss_lm, out.loss_select, out.loss_param
+    >>> out.loss, out.loss_lm, out.loss_select, out.loss_param, out.loss_pending
 
-``L = w_select * L_select + w_param * L_param + w_lm * L_lm``. With both heads off the
+``L = w_select * (L_select + L_pending) + w_param * L_param + w_lm * L_lm`` (``L_pending``: the
+selector's value tag, with ``match_pending``). With both heads off the
 loss is exactly the LM's own loss: plain LoRA SFT, the baseline of every comparison.
 Saving and loading live in :mod:`fc_finetune.model.io`.
 """
@@ -41,6 +42,9 @@ from .loading import load_causal_lm, load_tokenizer
 logger = logging.getLogger(__name__)
 
 
+LOSS_TERMS = ("loss_lm", "loss_select", "loss_param", "loss_pending")  # logged and plotted, in this order
+
+
 @dataclass
 class FunctionCallingOutput(ModelOutput):
     loss: torch.Tensor | None = None
@@ -48,6 +52,7 @@ class FunctionCallingOutput(ModelOutput):
     loss_lm: torch.Tensor | None = None
     loss_select: torch.Tensor | None = None
     loss_param: torch.Tensor | None = None
+    loss_pending: torch.Tensor | None = None
     select_logits: torch.Tensor | None = None
     select_correct: torch.Tensor | None = None  # number of decisions the selector got right
     select_total: torch.Tensor | None = None
@@ -109,7 +114,7 @@ class FunctionCallingModel(nn.Module):
         hidden = self.fingerprint["hidden_size"]
         self.heads = FunctionCallingHeads(hidden, selector=heads.selector_head, argument_head=heads.argument_head,
                                           request_match=heads.request_match,
-                                          match_coverage=heads.match_coverage)
+                                          match_coverage=heads.match_coverage, match_pending=heads.match_pending)
         self.match_layer = match_layer(self.fingerprint["num_hidden_layers"], heads.match_depth)
         lora_forward.install(self.lm)  # same math as peft's, cheaper scaling (see lora_forward)
 
@@ -165,7 +170,7 @@ class FunctionCallingModel(nn.Module):
                 decision_pos: torch.Tensor | None = None, decision_target: torch.Tensor | None = None,
                 decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None,
                 tool_mask: torch.Tensor | None = None, call_spans: torch.Tensor | None = None,
-                num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
+                request_cover: torch.Tensor | None = None, num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
                 num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
         """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
         counts over a whole optimizer step (gradient accumulation, all processes): when given,
@@ -203,11 +208,13 @@ class FunctionCallingModel(nn.Module):
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
             if use_select:
-                match = self.request_match(out.hidden_states, tool_spans, tool_mask, decision_request,
-                                           decision_pos, call_spans)
+                *match, result.loss_pending = self.request_match(
+                    out.hidden_states, tool_spans, tool_mask, decision_request, decision_pos, call_spans, request_cover)
                 self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions, match)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
+                if result.loss_pending is not None:
+                    terms.append(h_args.w_select * result.loss_pending)
             if use_param:
                 result.loss_param = self._param_loss(hidden, tool_emb, input_ids, param_tool, num_param_tokens)
                 if result.loss_param is not None:
@@ -253,20 +260,26 @@ class FunctionCallingModel(nn.Module):
                 logger.info("The output layer does not reproduce this model's logits; computing full logits")
         return self._fast_lm_loss
 
-    def request_match(self, hidden_states, tool_spans, tool_mask, request_spans, decision_pos=None, call_spans=None):
-        """``(match [B, D, T], has_request [B, D])`` for the selector, or ``(None, None)``
-        without the request match (or without request spans)."""
-        if self.heads.match is None or request_spans is None:
-            return None, None
+    def request_match(self, hidden_states, tool_spans, tool_mask, request_spans, decision_pos=None, call_spans=None,
+                      request_cover=None):
+        """``(match [B, D, T], has_request [B, D], pending [B, D], L_pending)`` for the selector;
+        ``None`` for each part the model or the batch lacks (the pending term needs the calls'
+        spans and ``request_cover``)."""
+        match_head = self.heads.match
+        if match_head is None or request_spans is None:
+            return None, None, None, None
         served = None
         if call_spans is not None and decision_pos is not None:
             served = served_calls(call_spans, request_spans, decision_pos)
-        match = self.heads.match(hidden_states[self.match_layer], tool_spans, tool_mask, request_spans,
-                                 call_spans, served)
-        return match, request_spans[..., 1] > request_spans[..., 0]
+        states = hidden_states[self.match_layer]
+        match = match_head(states, tool_spans, tool_mask, request_spans, call_spans, served)
+        pending = loss = None
+        if match_head.value is not None and served is not None and request_cover is not None:
+            pending, loss = match_head.pending(states, request_spans, request_cover, served)
+        return match, request_spans[..., 1] > request_spans[..., 0], pending, loss
 
     def _select(self, result, hidden, tool_emb, decision_pos, decision_target, tool_mask, count=None,
-                match=(None, None)) -> None:
+                match=(None, None, None)) -> None:
         valid = decision_pos >= 0
         index = decision_pos.clamp_min(0)[..., None].expand(-1, -1, hidden.shape[-1])
         h = hidden.gather(1, index)  # [B, D, H]
@@ -318,8 +331,9 @@ class FunctionCallingModel(nn.Module):
                               **({"device_map": device_map} if device_map is not None else {}))
         io.check_base(folder, config, base, base_name)
         lm = io.load_adapter(base, folder, is_trainable=is_trainable)
-        # Folders written before the request match (or its coverage) existed do not use it.
-        heads = HeadArguments(**{"request_match": False, "match_coverage": False, **config["heads"]})
+        # Folders written before the request match (or its coverage, or pending term) existed do not use it.
+        heads = HeadArguments(**{"request_match": False, "match_coverage": False, "match_pending": False,
+                                 **config["heads"]})
         model = cls(lm, heads, base_model=config["base_model"],
                     lora=LoraArguments(**config["lora"]) if config.get("lora") else None,
                     call_format=config.get("call_format", "hermes"),

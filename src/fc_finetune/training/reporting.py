@@ -16,6 +16,7 @@ from transformers import TrainerCallback
 
 from ..hub.push import RECIPE_NAME
 from ..model import io
+from ..model.modeling import LOSS_TERMS
 from ..utils.cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def plot_losses(history: list[dict], path: Path) -> Path | None:
 
     series = {}
     for prefix, style in (("", "-"), ("eval_", "--")):
-        for name in ("loss_lm", "loss_select", "loss_param"):
+        for name in LOSS_TERMS:
             points = [(e["step"], e[prefix + name]) for e in history if prefix + name in e]
             if points:
                 series[(prefix + name, style)] = points
@@ -121,9 +122,9 @@ def finish_run(trainer, result, summary: TrainingSummary, *, recipe_yaml: str, p
         "samples_per_s": metrics.get("train_samples_per_second"),
         **peak_memory_mib(),
         "final_train_loss": metrics.get("train_loss"),
-        **{f"final_{k}": _last(history, k) for k in ("loss_lm", "loss_select", "loss_param", "select_accuracy")},
-        **{k: _last(history, k) for k in ("eval_loss", "eval_loss_lm", "eval_loss_select", "eval_loss_param",
-                                          "eval_select_accuracy") if _last(history, k) is not None},
+        **{f"final_{k}": _last(history, k) for k in (*LOSS_TERMS, "select_accuracy")},
+        **{k: _last(history, k) for k in ("eval_loss", *(f"eval_{n}" for n in LOSS_TERMS), "eval_select_accuracy")
+           if _last(history, k) is not None},
         **summary.extra,
     }
     atomic_write_bytes(output_dir / SUMMARY_NAME, (json.dumps(info, indent=2) + "\n").encode())

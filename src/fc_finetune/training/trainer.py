@@ -4,7 +4,7 @@ The loop is the Trainer's own. What changes:
 
 * ``compute_loss`` delegates to the model, passing the counts that normalise each loss
   over the whole optimizer step (gradient accumulation and all processes), and keeps
-  running sums of ``loss_lm``, ``loss_select``, ``loss_param`` and selector accuracy;
+  running sums of each loss term (``LOSS_TERMS``) and the selector's accuracy;
 * ``log`` and ``evaluation_loop`` add those as separate series (TensorBoard via
   ``report_to``), so the eval loop reports the same figures as training;
 * saving and resuming use the model's own format (adapter + heads, safetensors only);
@@ -30,13 +30,13 @@ from transformers import Trainer
 from ..data.contract import step_counts
 from ..errors import FcFinetuneError
 from ..model.io import ADAPTER_WEIGHTS, HEADS_NAME, write_model_files
-from ..model.modeling import padding_mask_is_redundant
+from ..model.modeling import LOSS_TERMS, padding_mask_is_redundant
 from ..utils.cache import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
 COMPLETE_MARKER = "fc_checkpoint_complete.json"
-_SERIES = ("loss_lm", "loss_select", "loss_param")
+_SERIES = LOSS_TERMS
 
 
 class FunctionCallingTrainer(Trainer):
@@ -179,13 +179,13 @@ class _Sums:
     """Running sums of the per-batch losses and selector hits since the last log."""
 
     def __init__(self):
-        self.values = torch.zeros(6, dtype=torch.float64)  # lm, select, param, batches, correct, total
+        self.values = torch.zeros(len(_SERIES) + 3, dtype=torch.float64)  # the losses, batches, correct, total
         self.present: set[str] = set()
 
     def add(self, out, share: float = 1.0) -> None:
         """``share``: how many batches ``out`` counts as: 1 for a batch whose losses are its own
         means; 1/(micro-batches x processes) for losses normalised over a whole optimizer step."""
-        row = [out.loss_lm, out.loss_select, out.loss_param]
+        row = [getattr(out, name) for name in _SERIES]
         vals = [float(x.detach()) if x is not None else float("nan") for x in row]
         correct = float(out.select_correct) if out.select_correct is not None else 0.0
         total = float(out.select_total) if out.select_total is not None else 0.0
@@ -197,10 +197,11 @@ class _Sums:
         if accelerator.num_processes > 1:
             values = accelerator.reduce(values, reduction="sum")
         values = values.cpu()
-        n = values[3].item() or 1.0  # batches (fractional shares of steps add up to whole ones)
+        k = len(_SERIES)
+        n = values[k].item() or 1.0  # batches (fractional shares of steps add up to whole ones)
         metrics = {f"{prefix}{name}": round(values[i].item() / n, 4)
                    for i, name in enumerate(_SERIES) if name in self.present}
-        if values[5] > 0:
-            metrics[f"{prefix}select_accuracy"] = round(values[4].item() / values[5].item(), 4)
+        if values[k + 2] > 0:
+            metrics[f"{prefix}select_accuracy"] = round(values[k + 1].item() / values[k + 2].item(), 4)
         self.values.zero_()
         return metrics

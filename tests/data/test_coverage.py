@@ -1,0 +1,45 @@
+"""The rule for which request tokens a call took, and the request_cover it gives training."""
+
+from helpers.fc_records import parallel_record
+
+from fc_finetune.data.collate import encode_record
+from fc_finetune.data.contract import IGNORE, NOT_COVERED
+from fc_finetune.data.coverage import first_covering_call, token_words, value_words
+from fc_finetune.data.render import render_record
+from fc_finetune.data.templates import prepare_tokenizer
+from fc_finetune.testing import tiny_tokenizer
+
+
+def test_a_token_is_taken_by_the_first_call_with_one_of_its_words_among_the_values():
+    calls = [value_words({"artist": "Taylor Swift", "minutes": 20, "tags": ["pop"]}),
+             value_words({"artist": "Maroon 5", "minutes": 15.5, "opts": {"loud": True}})]
+    assert calls[0] == {"taylor", "swift", "20", "pop"} and calls[1] == {"maroon", "5", "15", "true"}
+    text = "Play Taylor Swift and Maroon 5, for 20 and 15 minutes; artist?"
+    pieces = ["Play", " Taylor", " and", " Mar", "oon", " 5", ",", " 15", " minutes", " artist"]
+    spans = [(text.index(p), text.index(p) + len(p)) for p in pieces]
+    tokens = token_words(text, spans)
+    assert tokens[3] == tokens[4] == frozenset({"maroon"})  # a fragment is part of its word
+    assert first_covering_call(tokens, calls) == [NOT_COVERED, 0, NOT_COVERED, 1, 1, 1, NOT_COVERED, 1,
+                                                  NOT_COVERED, NOT_COVERED]  # keys ("artist") take nothing
+    assert first_covering_call(tokens[:2], []) == [NOT_COVERED, NOT_COVERED]
+
+
+def test_request_cover_points_each_request_token_at_the_call_that_takes_it():
+    tok = tiny_tokenizer()
+    prepare_tokenizer(tok)
+    record = parallel_record()  # "Weather in Paris and Rome, in celsius?": Paris, then Rome, both celsius
+    enc = encode_record(render_record(record, tok), tok)
+    cover = enc["request_cover"]
+    start, end = enc["decision_request"][0]
+    assert all(c == IGNORE for i, c in enumerate(cover) if not start <= i < end)  # only the request's tokens
+    request = record["messages"][1]["content"]
+    by_char = {}
+    pos = 0
+    for i in range(start, end):
+        piece = tok.decode([enc["input_ids"][i]])
+        at = request.index(piece, pos)
+        by_char.update({at + k: cover[i] for k in range(len(piece))})
+        pos = at + len(piece)
+    for word, call in (("Paris", 0), ("Rome", 1), ("celsius", 0), ("Weather", NOT_COVERED), ("and", NOT_COVERED)):
+        at = request.index(word)
+        assert {by_char[k] for k in range(at, at + len(word))} == {call}, word
