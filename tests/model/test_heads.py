@@ -95,7 +95,8 @@ def test_pending_is_the_share_of_tagged_request_tokens_no_served_call_took():
     assert pending[0, 0] == 0  # no call serves it yet: no pending term
     assert torch.allclose(pending[0, 1], torch.tensor(2 / 3 ** 0.5))
     assert torch.allclose(pending[0, 2], torch.tensor(1 / 3 ** 0.5))
-    expected = torch.nn.functional.binary_cross_entropy_with_logits(tags, torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0]))
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(tags, torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0]),
+                                                                    reduction="sum")
     assert torch.allclose(loss, expected, atol=1e-5)
     loss.backward()
     assert match.value.grad.abs().sum() > 0

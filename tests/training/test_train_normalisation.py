@@ -31,7 +31,7 @@ from fc_finetune.training.config import FunctionCallingTrainingArguments
 from fc_finetune.training.run import main
 from fc_finetune.training.trainer import FunctionCallingTrainer
 
-LOSSES = ("loss", "loss_lm", "loss_select", "loss_param")
+LOSSES = ("loss", "loss_lm", "loss_select", "loss_param", "loss_pending")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,8 @@ def model_and_batches(tiny_assets):  # noqa: F811
 def step_counts(batches):
     return {"num_items_in_batch": sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches),
             "num_decisions": torch.tensor(float(sum(int((b["decision_target"] != IGNORE).sum()) for b in batches))),
-            "num_param_tokens": torch.tensor(float(sum(int((b["param_tool"][:, 1:] >= 0).sum()) for b in batches)))}
+            "num_param_tokens": torch.tensor(float(sum(int((b["param_tool"][:, 1:] >= 0).sum()) for b in batches))),
+            "num_request_tokens": torch.tensor(float(sum(int((b["request_cover"] != IGNORE).sum()) for b in batches)))}
 
 
 def grads_of(model, loss):
@@ -109,7 +110,7 @@ def test_micro_batch_losses_with_step_counts_sum_to_the_full_batch_loss(model_an
                                    atol=1e-5 * float(grad.abs().max()))
     # ...which a mean of per-micro-batch means would not: the test data can tell them apart
     local = [model(**m) for m in micro]
-    for name in ("loss_lm", "loss_select", "loss_param"):
+    for name in ("loss_lm", "loss_select", "loss_param", "loss_pending"):
         mean_of_means = sum(getattr(p, name) for p in local) / 2
         assert not torch.allclose(mean_of_means, getattr(whole, name), rtol=1e-4), name
 
@@ -125,6 +126,7 @@ def test_trainer_counts_decisions_and_argument_tokens_over_the_step(model_and_ba
     assert int(num_items) == expected["num_items_in_batch"]
     assert trainer._norm["num_decisions"].item() == expected["num_decisions"].item()
     assert trainer._norm["num_param_tokens"].item() == expected["num_param_tokens"].item()
+    assert trainer._norm["num_request_tokens"].item() == expected["num_request_tokens"].item() > 0
 
 
 def _run(assets, out, *, batch: int, accumulation: int) -> list[dict]:

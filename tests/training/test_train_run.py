@@ -20,7 +20,7 @@ from fc_finetune.model.io import load_tokenizer_for
 from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.training.run import main
 
-SERIES = ("loss_lm", "loss_select", "loss_param", "select_accuracy")
+SERIES = ("loss_lm", "loss_select", "loss_param", "loss_pending", "select_accuracy")
 
 
 def run_capturing(argv: list[str]) -> dict:
@@ -60,7 +60,7 @@ def test_training_changes_every_trainable_parameter(full_run):
     assert any(".lora_A." in n for n in trained) and any(".lora_B." in n for n in trained)
     assert {n for n in trained if n.startswith("heads.")} == {
         "heads.selector.weight", "heads.no_call", "heads.pool_query", "heads.argument.weight",
-        "heads.match.proj", "heads.match.scale", "heads.match.threshold"}
+        "heads.match.proj", "heads.match.scale", "heads.match.threshold", "heads.match.value", "heads.match.pending_scale"}
     unchanged = [n for n in trained if torch.equal(trained[n], init[n])]
     assert unchanged == []
     # the zero-initialised parts really left zero
@@ -105,11 +105,13 @@ def test_log_history_has_one_series_per_loss(full_run):
     for entry in train:
         assert all(isinstance(entry[k], float) for k in SERIES), entry
         # the joint loss is the weighted sum of its terms (weights 1; terms rounded to 4 places)
-        assert entry["loss"] == pytest.approx(entry["loss_lm"] + entry["loss_select"] + entry["loss_param"], abs=1e-3)
+        terms = entry["loss_lm"] + entry["loss_select"] + entry["loss_param"] + entry["loss_pending"]
+        assert entry["loss"] == pytest.approx(terms, abs=1e-3)
     for entry in evals:
         assert all(isinstance(entry[f"eval_{k}"], float) for k in SERIES), entry
         assert entry["eval_loss"] == pytest.approx(
-            entry["eval_loss_lm"] + entry["eval_loss_select"] + entry["eval_loss_param"], abs=1e-3)
+            entry["eval_loss_lm"] + entry["eval_loss_select"] + entry["eval_loss_param"] + entry["eval_loss_pending"],
+            abs=1e-3)
 
 
 def test_tensorboard_event_files_hold_the_loss_series(full_run):
@@ -120,7 +122,7 @@ def test_tensorboard_event_files_hold_the_loss_series(full_run):
     acc = EventAccumulator(str(events[0].parent))
     acc.Reload()
     scalars = set(acc.Tags()["scalars"])
-    for name in ("loss_lm", "loss_select", "loss_param", "select_accuracy"):
+    for name in SERIES:
         assert f"train/{name}" in scalars and f"eval/{name}" in scalars, scalars
     steps = [e.step for e in acc.Scalars("train/loss_select")]
     assert steps == [1, 2, 3, 4]

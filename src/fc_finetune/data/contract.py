@@ -47,8 +47,15 @@ def param_token_count(batch: dict) -> int:
     return int((batch["param_tool"][:, 1:] != NO_TOOL).sum())
 
 
+def request_token_count(batch: dict) -> int:
+    """Request tokens the value tag's loss reads in ``batch``."""
+    return int((batch["request_cover"] != IGNORE).sum())
+
+
 def step_counts(batches: list[dict], device=None) -> torch.Tensor:
-    """``[decisions, argument tokens]`` over every micro-batch of one optimizer step: the
-    normalisers that make each head's loss a mean over the step, as the Trainer does for labels."""
-    return torch.tensor([sum(decision_count(b) for b in batches), sum(param_token_count(b) for b in batches)],
+    """``[decisions, argument tokens, request tokens]`` over every micro-batch of one optimizer
+    step: the normalisers that make each head's loss a mean over the step, as the Trainer does
+    for labels."""
+    return torch.tensor([sum(count(b) for b in batches) for count in (decision_count, param_token_count,
+                                                                      request_token_count)],
                         device=device, dtype=torch.float32)

@@ -139,9 +139,9 @@ class RequestMatch(nn.Module):
                 served: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(pending [B, D], L_pending)``: how many of each decision's request value tokens none
         of the calls serving it (``served [B, D, C]``) took, over the square root of how many
-        there are (0 where no call serves the decision), and the tag's binary cross-entropy, the mean over the request tokens that
-        ``request_cover [B, L]`` labels (0 when it labels none); the tag trains on that loss only
-        (its hard decisions carry no gradient). Reads the match layer's
+        there are (0 where no call serves the decision), and the tag's binary cross-entropy summed
+        over the request tokens that ``request_cover [B, L]`` labels (0 when it labels none); the
+        tag trains on that loss only (its hard decisions carry no gradient). Reads the match layer's
         ``states [B, L, H]`` without training through them."""
         if self.value is None:
             raise RuntimeError("this request match has no pending term (match_pending is off)")
@@ -150,7 +150,8 @@ class RequestMatch(nn.Module):
         cover = request_cover.gather(1, rows)
         labelled = row_ok & (cover != IGNORE)
         if bool(labelled.any()):
-            loss = nn.functional.binary_cross_entropy_with_logits(tags[labelled], (cover[labelled] >= 0).float())
+            loss = nn.functional.binary_cross_entropy_with_logits(tags[labelled], (cover[labelled] >= 0).float(),
+                                                                  reduction="sum")
         else:  # keep the graph connected so every process runs the same backward
             loss = tags.sum() * 0.0
         taken = served.gather(2, cover.clamp_min(0)[:, None, :].expand(-1, served.shape[1], -1))

@@ -171,8 +171,10 @@ class FunctionCallingModel(nn.Module):
                 decision_request: torch.Tensor | None = None, tool_spans: torch.Tensor | None = None,
                 tool_mask: torch.Tensor | None = None, call_spans: torch.Tensor | None = None,
                 request_cover: torch.Tensor | None = None, num_items_in_batch: torch.Tensor | int | None = None, num_decisions: torch.Tensor | None = None,
-                num_param_tokens: torch.Tensor | None = None, **kwargs: Any) -> FunctionCallingOutput:
-        """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` are the
+                num_param_tokens: torch.Tensor | None = None, num_request_tokens: torch.Tensor | None = None,
+                **kwargs: Any) -> FunctionCallingOutput:
+        """Joint loss. ``num_items_in_batch`` / ``num_decisions`` / ``num_param_tokens`` /
+        ``num_request_tokens`` are the
         counts over a whole optimizer step (gradient accumulation, all processes): when given,
         each loss is a sum divided by its count, as transformers does for the LM loss."""
         h_args, heads = self.head_args, self.heads
@@ -208,8 +210,11 @@ class FunctionCallingModel(nn.Module):
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
             if use_select:
-                *match, result.loss_pending = self.request_match(
+                *match, pending_sum = self.request_match(
                     out.hidden_states, tool_spans, tool_mask, decision_request, decision_pos, call_spans, request_cover)
+                if pending_sum is not None:
+                    result.loss_pending = _mean_or_normalised(
+                        pending_sum, (request_cover != IGNORE).sum().clamp_min(1), num_request_tokens)
                 self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions, match)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
@@ -262,7 +267,7 @@ class FunctionCallingModel(nn.Module):
 
     def request_match(self, hidden_states, tool_spans, tool_mask, request_spans, decision_pos=None, call_spans=None,
                       request_cover=None):
-        """``(match [B, D, T], has_request [B, D], pending [B, D], L_pending)`` for the selector;
+        """``(match [B, D, T], has_request [B, D], pending [B, D], L_pending summed)`` for the selector;
         ``None`` for each part the model or the batch lacks (the pending term needs the calls'
         spans and ``request_cover``)."""
         match_head = self.heads.match

@@ -58,7 +58,7 @@ class FunctionCallingTrainer(Trainer):
             counts = step_counts(batches, device)
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 counts = self.accelerator.reduce(counts, reduction="sum")
-            self._norm = {"num_decisions": counts[0], "num_param_tokens": counts[1]}
+            self._norm = {"num_decisions": counts[0], "num_param_tokens": counts[1], "num_request_tokens": counts[2]}
         else:
             self._norm = {}
         return batches, num_items
