@@ -72,7 +72,7 @@ def test_coverage_is_off_unless_asked():
     assert not torch.equal(RequestMatch(8, coverage=True)(*args), RequestMatch(8)(*args[:4]))
 
 
-def test_pending_is_the_share_of_tagged_request_tokens_no_served_call_took():
+def test_pending_counts_the_tagged_request_tokens_no_served_call_took():
     """Request tokens 4-8; tokens 4 and 5 are taken by call 0, token 6 by call 1, tokens 7 and 8
     by none. The tag marks tokens 4, 6, 7 as values (positive score) and 5, 8 not: after call 0
     only, pending = |{6, 7}| / sqrt(|{4, 6, 7}|); after both, |{7}| / sqrt(3)."""

@@ -19,8 +19,8 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    in this turn (same name and arguments) would only repeat its result, so it is dropped
    and ends the calls; the request match of later decisions discounts what the calls made
    since the request already cover (``match_coverage``), from their match-layer states, and
-   the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``,
-   the calls' texts against the request's tokens, as training reads them);
+   the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
+   the words of the calls' argument values against the request's, the rule training reads);
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded.
 
@@ -222,8 +222,9 @@ class HeadsDecoder:
     def _request_match(self, calls: list[torch.Tensor], call_words: list[set[str]]):
         """``(match [T], pending)``: the request's states against the tools', discounted by the
         calls made since the request (the history's, then ``calls`` of this turn, whose value
-        words are ``call_words``) when the match has coverage, and the share of the request's value tokens
-        those calls have not taken (``None`` without the pending term or before any call);
+        words are ``call_words``) when the match has coverage, and the pending term: how many of
+        the request's value tokens those calls have not taken, over the square root of how many
+        there are (``None`` without the pending term or before any call);
         computed as in training on a compact sequence: the tools' tokens, the request's, then the
         calls'. ``(None, None)`` without the request match."""
         if self._tool_states is None or self._asked is None:
