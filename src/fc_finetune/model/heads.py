@@ -32,9 +32,10 @@
   tokens' small probabilities left a turn whose values were all taken at a median share
   pending of 0.39 (another call 0.67; AUC 0.84); counted hard, 0.00 against 0.50 (AUC 0.90; gold
   tags 0.96). Over the square root, not the count: a third value left after two calls still
-  weighs (share 0.28, this 1.0, at the median); AUC 0.93 (the share 0.91, the count 0.93). The cosine coverage above cannot say this: a second call
-  of the same function covers the same function words, and the match layer's states of a
-  copied value meet the request's at a median cosine of 0.57, not 1.
+  weighs (share 0.28, this 1.0, at the median); AUC 0.93 (the share 0.91, the count 0.93).
+  The cosine coverage above cannot say this: a second call of the same function covers the
+  same function words, and the match layer's states of a copied value meet the request's at a
+  median cosine of 0.57, not 1.
 * Argument head: argument tokens are predicted from ``h_t + U e_f`` through the LM's own
   output layer; ``U`` starts at zero, so training starts from the plain LM.
 

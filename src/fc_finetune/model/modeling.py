@@ -212,13 +212,12 @@ class FunctionCallingModel(nn.Module):
             if use_select:
                 *match, pending_sum = self.request_match(
                     out.hidden_states, tool_spans, tool_mask, decision_request, decision_pos, call_spans, request_cover)
-                if pending_sum is not None:
-                    result.loss_pending = _mean_or_normalised(
-                        pending_sum, (request_cover != IGNORE).sum().clamp_min(1), num_request_tokens)
                 self._select(result, hidden, tool_emb, decision_pos, decision_target, tool_mask, num_decisions, match)
                 if result.loss_select is not None:
                     terms.append(h_args.w_select * result.loss_select)
-                if result.loss_pending is not None:
+                if pending_sum is not None:
+                    result.loss_pending = _mean_or_normalised(
+                        pending_sum, (request_cover != IGNORE).sum().clamp_min(1), num_request_tokens)
                     terms.append(h_args.w_select * result.loss_pending)
             if use_param:
                 result.loss_param = self._param_loss(hidden, tool_emb, input_ids, param_tool, num_param_tokens)
