@@ -503,21 +503,42 @@ def _decision_inputs(model, batch):
     return hidden[:, batch["decision_pos"][0, :1]], tool_emb, batch["tool_mask"]
 
 
-def test_heads_mode_drops_a_repeated_call_and_ends_the_calls(tiny):
-    """The untrained selector is made to call twice; the second call is the first again
-    (same name, same arguments), which would only repeat its result: it is dropped."""
+def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny, monkeypatch):
+    """The untrained selector is made to call twice; its second call is the first again (same
+    name, same arguments), which would only repeat its result. It is decoded again with the
+    value it repeated banned where it began, and kept when the new call takes a request value
+    no call took: with every request token tagged as a value and all ten digits asked for, the
+    second call takes another digit; asked nothing ("hello"), the new call takes nothing new
+    and is dropped, as is the repeat without retries; either way the calls end."""
     from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference import heads_decoder
     from fc_finetune.inference.heads_decoder import HeadsDecoder
 
     model, tok = tiny
+    digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
+    tools = fault_registry("raises").tools()
     model.no_call_threshold = 1.01
+    value = model.heads.match.value
+    saved = value.detach().clone()
     try:
+        with torch.no_grad():
+            value.zero_()
+            value[-1] = 1.0  # every request token is tagged as a value
         decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
         decoder.drop_repeated_calls = False
-        both = decoder.turn(USER, fault_registry("raises").tools(), max_calls=2)
+        both = decoder.turn(digits, tools, max_calls=2)
         decoder.drop_repeated_calls = True
-        once = decoder.turn(USER, fault_registry("raises").tools(), max_calls=2)
+        again = decoder.turn(digits, tools, max_calls=2)
+        nothing_new = decoder.turn(USER, tools, max_calls=2)
+        monkeypatch.setattr(heads_decoder, "MAX_REPEAT_RETRIES", 0)
+        once = decoder.turn(digits, tools, max_calls=2)
     finally:
         model.no_call_threshold = None
+        with torch.no_grad():
+            value.copy_(saved)
     assert len(both.calls) == 2 and both.calls[0] == both.calls[1] and both.duplicates_dropped == 0
+    assert len(again.calls) == 2 and again.calls[0] == both.calls[0] and again.repeats_avoided == 1
+    assert again.calls[1]["arguments"]["x"] != both.calls[0]["arguments"]["x"]
+    Draft202012Validator(SCHEMA).validate(again.calls[1]["arguments"])
+    assert len(nothing_new.calls) == 1 and nothing_new.duplicates_dropped == 1 and nothing_new.repeats_avoided == 0
     assert once.calls == both.calls[:1] and once.duplicates_dropped == 1 and len(once.decisions) == 2

@@ -145,6 +145,40 @@ def test_result_is_the_greedy_choice_among_allowed_tokens(tok, models):
     assert unconstrained_choices < len(record)  # the random model did need the mask
 
 
+def test_ban_moves_a_step_to_the_next_allowed_token_and_margins_are_reported(tok, models):
+    lm = models["llama"]
+    schema = SCHEMAS["many_fields"]
+    ids = _prompt_ids(tok, PROMPTS[0])
+    record: list[torch.Tensor] = []
+    free = decode_arguments(_full_recompute_step(lm, ids, record), tok, schema, max_tokens=120)
+    compiled = schema_compiler(tok, len(tok)).compile(schema)
+    matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
+    choices = []  # (step, allowed logits sorted) where the grammar allowed more than one token
+    for step, (logits, chosen) in enumerate(zip(record, free.token_ids, strict=True)):
+        allowed = [t for t in range(len(tok)) if matcher.fork().accept_token(t)]
+        top = sorted(logits[allowed].tolist(), reverse=True)
+        expected = top[0] - top[1] if len(top) > 1 else float("inf")
+        assert free.margins[step] == pytest.approx(expected, abs=1e-5)
+        if len(allowed) > 1:
+            choices.append((step, allowed, logits))
+        assert matcher.accept_token(chosen)
+    assert choices  # the schema leaves the model choices
+    step, allowed, logits = choices[0]
+    banned_token = free.token_ids[step]
+    seen = []
+
+    def ban(so_far):
+        seen.append(len(so_far))
+        return [banned_token] if len(so_far) == step else []
+
+    moved = decode_arguments(_full_recompute_step(lm, ids), tok, schema, max_tokens=120, ban=ban)
+    assert moved.token_ids[:step] == free.token_ids[:step]
+    runner_up = max((t for t in allowed if t != banned_token), key=lambda t: float(logits[t]))
+    assert moved.token_ids[step] == runner_up
+    jsonschema.validate(moved.arguments, schema)
+    assert seen == list(range(len(moved.token_ids)))  # asked once per step, with the tokens so far
+
+
 def test_padded_vocabulary_ids_are_never_chosen(tok, models):
     lm = models["qwen2_padded"]
     ids = _prompt_ids(tok, PROMPTS[1])

@@ -28,6 +28,12 @@ def words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
+def leading_word(text: str) -> str | None:
+    """The word ``text`` begins with, after any whitespace (``None``: it begins otherwise)."""
+    found = _WORD.match(text.lstrip())
+    return found.group() if found else None
+
+
 def value_words(arguments) -> set[str]:
     """The words of a call's argument values (not its keys), at any depth."""
     if isinstance(arguments, dict):
@@ -50,4 +56,4 @@ def first_covering_call(tokens: list[frozenset[str]], calls: list[set[str]]) -> 
     return [next((i for i, call in enumerate(calls) if token & call), NOT_COVERED) for token in tokens]
 
 
-__all__ = ["first_covering_call", "token_words", "value_words", "words"]
+__all__ = ["first_covering_call", "leading_word", "token_words", "value_words", "words"]

@@ -256,6 +256,7 @@ class ConstrainedDecoder:
         self.matcher = xgr.GrammarMatcher(compiled.grammar, terminate_without_stop_token=True)
         self._bitmask = xgr.allocate_token_bitmask(1, vocab_size)
         self.token_ids: list[int] = []
+        self.last_margin = float("inf")  # the last select's best allowed logit above the second
 
     @property
     def done(self) -> bool:
@@ -301,9 +302,13 @@ class ConstrainedDecoder:
         return None
 
     def select(self, logits: torch.Tensor, *, temperature: float = 0.0,
-               generator: torch.Generator | None = None) -> int:
-        """The next token among the allowed ones: argmax, or a sample at ``temperature``."""
+               generator: torch.Generator | None = None, ban: Sequence[int] = ()) -> int:
+        """The next token among the allowed ones: argmax, or a sample at ``temperature``;
+        ``ban``: tokens not to take here (ignored where they are all that is allowed)."""
         masked = self.mask(logits)
+        if len(ban):
+            masked = _ban(masked[None], torch.as_tensor(list(ban), dtype=torch.long))[0]
+        self.last_margin = _margin(masked)
         if not torch.isfinite(masked).any():
             raise ArgumentDecodingError(
                 "No token allowed by the schema has a finite logit (the model gives them all -inf)."
@@ -339,6 +344,12 @@ class ConstrainedDecoder:
             raise ArgumentDecodingError(f"Decoded arguments are not JSON: {body!r} ({exc})") from exc
 
 
+def _margin(masked: torch.Tensor) -> float:
+    """How far the best allowed logit is above the second (``inf``: only one is allowed)."""
+    top = masked.topk(2).values
+    return float(top[0] - top[1]) if torch.isfinite(top[1]) else float("inf")
+
+
 def _ban(masked: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """``masked`` with ``tokens`` also at -inf, unless that would leave nothing allowed."""
     capped = masked.clone()
@@ -346,22 +357,37 @@ def _ban(masked: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     return capped if torch.isfinite(capped).any() else masked
 
 
-class DecodedArguments(NamedTuple):
+class _Decoded(NamedTuple):
     arguments: dict
     token_ids: list[int]
+
+
+class DecodedArguments(_Decoded):
+    """``(arguments, token_ids)``, and ``margins``: for each token, its logit above the best
+    other allowed token's (``inf``: the grammar allowed nothing else), an attribute outside the
+    tuple, so it unpacks and compares as the pair."""
+
+    def __new__(cls, arguments: dict, token_ids: list[int], margins: list[float] | None = None):
+        self = super().__new__(cls, arguments, token_ids)
+        self.margins = list(margins or [])
+        return self
 
 
 def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, schema: dict | str, *,
                      max_tokens: int, first_logits: torch.Tensor | None = None, prefix: str = "",
                      suffix: str = "", temperature: float = 0.0, generator: torch.Generator | None = None,
-                     compiler: SchemaCompiler | None = None) -> DecodedArguments:
+                     compiler: SchemaCompiler | None = None,
+                     ban: Callable[[list[int]], Sequence[int]] | None = None) -> DecodedArguments:
     """Decode one arguments object under ``schema``.
 
     ``step_fn(token_id)`` feeds the token just accepted to the model and returns the next
     logits (``[V]`` or ``[1, V]``); the logits for the first token are ``first_logits``, or
     ``step_fn(None)`` when not given. The last token (which completes the object, or
     ``suffix``) is *not* fed: the caller feeds it together with the text that follows.
-    Returns the parsed object and the token ids (prefix and suffix tokens included).
+    ``ban(token_ids)`` (optional) names tokens not to take after ``token_ids`` (a decoder that
+    must not write the same call twice).
+    Returns the parsed object, the token ids (prefix and suffix tokens included) and each
+    token's margin over the best other allowed token.
     Raises :class:`ArgumentDecodingError` when ``max_tokens`` run out first.
     """
     if max_tokens < 1:
@@ -372,11 +398,14 @@ def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, s
         compiler = schema_compiler(tokenizer, vocab_size)
     decoder = ConstrainedDecoder(compiler.compile(schema, prefix=prefix, suffix=suffix), vocab_size,
                                  compiler=compiler)
+    margins = []
     for step in range(max_tokens):
-        token = decoder.select(logits, temperature=temperature, generator=generator)
+        token = decoder.select(logits, temperature=temperature, generator=generator,
+                               ban=ban(decoder.token_ids) if ban is not None else ())
+        margins.append(decoder.last_margin)
         decoder.accept(token)
         if decoder.done:
-            return DecodedArguments(decoder.arguments(tokenizer), decoder.token_ids)
+            return DecodedArguments(decoder.arguments(tokenizer), decoder.token_ids, margins)
         if step + 1 < max_tokens:
             logits = step_fn(token)
     raise ArgumentDecodingError(

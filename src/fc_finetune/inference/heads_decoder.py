@@ -16,8 +16,13 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn); a call identical to one already made
-   in this turn (same name and arguments) would only repeat its result, so it is dropped
-   and ends the calls; the request match of later decisions discounts what the calls made
+   in this turn (same name and arguments) would only repeat its result: it is decoded again
+   with the word it repeated banned where the model was least sure of it (the token that
+   wrote part of an argument value of the repeated call with the smallest margin over the
+   next allowed token, and every token that starts spelling the same word there), at most
+   ``MAX_REPEAT_RETRIES`` times, and kept when it then takes a value of the request that no
+   call has taken yet (the selector asked for another call, and "for Paris and London" must
+   not call Paris twice); otherwise the repeat is dropped and ends the calls; the request match of later decisions discounts what the calls made
    since the request already cover (``match_coverage``), from their match-layer states, and
    the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
    the words of the calls' argument values against the request's, the rule training reads);
@@ -47,7 +52,7 @@ from transformers.cache_utils import DynamicLayer
 
 from ..data.collate import overlapping_tokens, tokenize_pieces
 from ..data.contract import IGNORE
-from ..data.coverage import first_covering_call, token_words, value_words
+from ..data.coverage import first_covering_call, leading_word, token_words, value_words
 from ..data.render import locate_request, locate_tool_spans, render_prompt, render_record
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
@@ -58,6 +63,7 @@ from .text_decoder import TextStreamFilter, first_marker
 logger = logging.getLogger(__name__)
 
 MAX_ROLLBACKS = 4  # call markers avoided in one answer after NO_CALL before it is cut
+MAX_REPEAT_RETRIES = 2  # times a call that repeats an earlier one is decoded again
 
 
 @dataclass
@@ -72,6 +78,7 @@ class HeadsTurn:
     new_tokens: int = 0
     reused_tokens: int = 0  # prompt tokens whose KV cache came from the previous turn
     duplicates_dropped: int = 0  # calls identical to an earlier one of this turn (dropped; they end the calls)
+    repeats_avoided: int = 0  # calls that repeated an earlier one and, decoded again, did not
 
 
 def _eos_ids(tokenizer, lm) -> set[int]:
@@ -304,7 +311,7 @@ class HeadsDecoder:
                 break
             start = time.perf_counter()
             try:
-                h, states = self._call(out, tools[choice]["function"], tool_emb[0, choice])
+                h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
                 if states is not None:
                     calls_states.append(states)
                     calls_words.append(value_words(out.calls[-1]["arguments"]))
@@ -315,7 +322,7 @@ class HeadsDecoder:
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
-            if self.drop_repeated_calls and out.calls[-1] in out.calls[:-1]:  # it adds nothing: the calls end
+            if self.drop_repeated_calls and not adds:  # it adds nothing: the calls end
                 out.calls.pop()
                 out.duplicates_dropped += 1
                 break
@@ -332,9 +339,86 @@ class HeadsDecoder:
         self._reset()
         return out
 
-    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Write one call (name forced, arguments constrained): the hidden state after its close
-        and the match-layer states of its tokens (``None`` without the request match)."""
+    def _distinct_call(self, out: HeadsTurn, spec: dict, e: torch.Tensor,
+                       call_words: list[set[str]]) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """:meth:`_call`, decoded again (from the same cache position) while it repeats an
+        earlier call of the turn, each time with one more of its words banned (see step 4 of
+        the module's docstring): the last result, and whether it adds a call. A call decoded
+        again adds one only when it takes a request value no call has taken yet (``call_words``:
+        the value words of this turn's calls so far), as the selector's pending term counts
+        them: a repeat after a request fully served is an end, not a call to rewrite."""
+        mark = len(self._fed)
+        banned: dict[int, str] = {}  # step -> a word not to write from there
+        h, states, decoded = self._call(out, spec, e)
+        for _ in range(MAX_REPEAT_RETRIES if self.drop_repeated_calls else 0):
+            if out.calls[-1] not in out.calls[:-1]:
+                break
+            found = self._least_sure_word(out.calls[-1]["arguments"], decoded, banned)
+            if found is None or not self._rewind(mark):
+                break
+            banned[found[0]] = found[1]
+            out.calls.pop()
+            h, states, decoded = self._call(out, spec, e, lambda ids: self._spelling(ids, banned))
+        if out.calls[-1] in out.calls[:-1]:
+            return h, states, False
+        if not banned:
+            return h, states, True
+        adds = bool(value_words(out.calls[-1]["arguments"]) & self._untaken_values(call_words))
+        out.repeats_avoided += adds
+        return h, states, adds
+
+    def _untaken_values(self, call_words: list[set[str]]) -> set[str]:
+        """The words of the request's tokens tagged as values (all its tokens' words without the
+        pending term's tag) that neither the history's calls since the request nor this turn's
+        (``call_words``) took."""
+        if self._asked is None:
+            return set()
+        tokens = self._request_words
+        match = self.model.heads.match
+        if match is not None and match.value is not None:
+            positions = torch.arange(len(self._asked), device=self._asked.device)[None]
+            tagged = (match.tags(self._asked[None], positions)[0] > 0).tolist()
+            tokens = [w for w, t in zip(tokens, tagged, strict=True) if t]
+        return set().union(*tokens) - set().union(*self._served_words, *call_words)
+
+    def _least_sure_word(self, arguments: dict, decoded, banned: dict) -> tuple[int, str] | None:
+        """``(step, word)``: the word of a repeated call's values whose first token the model
+        chose with the least margin over another allowed token; ``None`` where none had a choice."""
+        taken = value_words(arguments)
+        texts = [self.tokenizer.decode(decoded.token_ids[:k]) for k in range(len(decoded.token_ids) + 1)]
+        found = []
+        for step, margin in enumerate(decoded.margins):
+            before, after = texts[step], texts[-1][len(texts[step]):]
+            word = leading_word(after)
+            starts = not before or not before[-1].isalnum() or after[:1].isspace()
+            if step not in banned and margin != float("inf") and word and starts and word.lower() in taken:
+                found.append((margin, step, word))
+        return min(found)[1:] if found else None
+
+    def _spelling(self, ids: list[int], banned: dict[int, str]) -> list[int]:
+        """Tokens that would go on spelling a banned word from its step, given the tokens
+        ``ids`` decoded so far (in any case; with a leading space where nothing is written yet)."""
+        tokens: list[int] = []
+        for step, word in banned.items():
+            if len(ids) < step:
+                continue
+            written = self.tokenizer.decode(ids[step:]).lstrip()
+            if not word.lower().startswith(written.lower()):
+                continue  # something else was written there
+            rest = word[len(written):]
+            for end in range(1, len(rest) + 1):
+                for piece in {rest[:end], rest[:end].lower(), rest[:end].capitalize()}:
+                    for text in (piece, " " + piece) if not written else (piece,):
+                        found = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+                        if len(found) == 1:
+                            tokens.append(found[0])
+        return tokens
+
+    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor, ban: Callable | None = None):
+        """Write one call (name forced, arguments constrained; ``ban``: see
+        :func:`~fc_finetune.inference.constrained.decode_arguments`): the hidden state after its
+        close, the match-layer states of its tokens (``None`` without the request match) and the
+        decoded arguments."""
         fmt, name = self.fmt, spec["name"]
         prefix = fmt.call_prefix(name)
         forced = prefix.rstrip(" ")
@@ -362,11 +446,12 @@ class HeadsDecoder:
             return self._arguments_logits(state["h"], e)
 
         decoded = decode_arguments(step, self.tokenizer, spec.get("parameters") or {"type": "object"},
-                                   max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close)
+                                   max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close,
+                                   ban=ban)
         h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
         out.calls.append({"name": name, "arguments": decoded.arguments})
         out.new_tokens += len(decoded.token_ids)
-        return h, torch.cat(collected)[skip:] if collected else None
+        return h, torch.cat(collected)[skip:] if collected else None, decoded
 
     def _respond(self, logits: torch.Tensor, out: HeadsTurn,
                  on_text: Callable[[str], None] | None = None) -> str:

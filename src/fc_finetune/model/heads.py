@@ -147,7 +147,7 @@ class RequestMatch(nn.Module):
         if self.value is None:
             raise RuntimeError("this request match has no pending term (match_pending is off)")
         rows, row_ok, member = _gather_spans(request_spans, states.shape[1])  # member [B, D, R]
-        tags = _rms_normalise(_take(states.detach().float(), rows)) @ self.value[:-1] + self.value[-1]  # [B, R]
+        tags = self.tags(states, rows)  # [B, R]
         cover = request_cover.gather(1, rows)
         labelled = row_ok & (cover != IGNORE)
         if bool(labelled.any()):
@@ -160,6 +160,12 @@ class RequestMatch(nn.Module):
         values = (member & ((tags > 0) & labelled)[:, None, :]).float()  # the tokens tagged as values
         pending = (values * ~taken).sum(-1) / values.sum(-1).clamp_min(1).sqrt()
         return pending * served.any(-1), loss
+
+
+    def tags(self, states: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """The value tag's logits ``[B, N]`` at ``positions [B, N]`` of the match layer's ``states``
+        (read, not trained through)."""
+        return _rms_normalise(_take(states.detach().float(), positions)) @ self.value[:-1] + self.value[-1]
 
 
 class FunctionCallingHeads(nn.Module):
