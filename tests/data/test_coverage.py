@@ -4,7 +4,7 @@ from helpers.fc_records import parallel_record
 
 from fc_finetune.data.collate import encode_record
 from fc_finetune.data.contract import IGNORE, NOT_COVERED
-from fc_finetune.data.coverage import first_covering_call, token_words, value_words
+from fc_finetune.data.coverage import first_covering_call, leading_word, token_words, value_words
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
 from fc_finetune.testing import tiny_tokenizer
@@ -22,6 +22,11 @@ def test_a_token_is_taken_by_the_first_call_with_one_of_its_words_among_the_valu
     assert first_covering_call(tokens, calls) == [NOT_COVERED, 0, NOT_COVERED, 1, 1, 1, NOT_COVERED, 1,
                                                   NOT_COVERED, NOT_COVERED]  # keys ("artist") take nothing
     assert first_covering_call(tokens[:2], []) == [NOT_COVERED, NOT_COVERED]
+
+
+def test_leading_word_is_the_word_a_text_begins_with_after_spaces():
+    assert leading_word(" Maroon 5\"}") == "Maroon" and leading_word("5.6, ") == "5"
+    assert leading_word('", "x"') is None and leading_word("") is None and leading_word("_a") is None
 
 
 def test_request_cover_points_each_request_token_at_the_call_that_takes_it():
