@@ -542,3 +542,41 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     Draft202012Validator(SCHEMA).validate(again.calls[1]["arguments"])
     assert len(nothing_new.calls) == 1 and nothing_new.duplicates_dropped == 1 and nothing_new.repeats_avoided == 0
     assert once.calls == both.calls[:1] and once.duplicates_dropped == 1 and len(once.decisions) == 2
+
+
+def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
+    """After a call, NO_CALL with request values no call has taken tries one more call of the
+    selector's best tool; it is kept when it takes one of them. Every request token tagged as
+    a value: "0 1 2 ... 9" keeps each such call (a digit no call has written), up to the call
+    limit (the third is written as the first, then as the second: both digits end up banned at
+    the same step); "hello" has nothing a call of ``x: 0-9`` can take, so that call is dropped and ends
+    the calls; with the probe off, NO_CALL ends them at once."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
+    tools = fault_registry("raises").tools()
+    value = model.heads.match.value
+    saved = value.detach().clone()
+    model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # call, then NO_CALL
+    try:
+        with torch.no_grad():
+            value.zero_()
+            value[-1] = 1.0
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+        probed = decoder.turn(digits, tools, max_calls=3)
+        hello = decoder.turn(USER, tools, max_calls=3)
+        decoder.probe_untaken_values = False
+        plain = decoder.turn(digits, tools, max_calls=3)
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+        with torch.no_grad():
+            value.copy_(saved)
+    written = [c["arguments"]["x"] for c in probed.calls]
+    assert len(written) == 3 and len(set(written)) == 3 and probed.probes_kept == 2
+    assert [d.get("probe") for d in probed.decisions] == [None, 0, 0]
+    for call in probed.calls:
+        Draft202012Validator(SCHEMA).validate(call["arguments"])
+    assert len(hello.calls) == 1 and hello.probes_dropped == 1 and hello.probes_kept == 0
+    assert plain.calls == probed.calls[:1] and plain.probes_kept == plain.probes_dropped == 0

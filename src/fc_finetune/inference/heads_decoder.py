@@ -22,7 +22,12 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    next allowed token, and every token that starts spelling the same word there), at most
    ``MAX_REPEAT_RETRIES`` times, and kept when it then takes a value of the request that no
    call has taken yet (the selector asked for another call, and "for Paris and London" must
-   not call Paris twice); otherwise the repeat is dropped and ends the calls; the request match of later decisions discounts what the calls made
+   not call Paris twice); otherwise the repeat is dropped and ends the calls. ``NO_CALL`` after
+   a call of this turn while words the request's value tag marks are still untaken by any call
+   (``probe_untaken_values``) tries one more call of the selector's best tool, kept only when it
+   takes one of those words (dropped, ending the calls, otherwise): on BFCL-like requests the
+   selector stops after the first of several asked values; the request match of later
+   decisions discounts what the calls made
    since the request already cover (``match_coverage``), from their match-layer states, and
    the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
    the words of the calls' argument values against the request's, the rule training reads);
@@ -79,6 +84,8 @@ class HeadsTurn:
     reused_tokens: int = 0  # prompt tokens whose KV cache came from the previous turn
     duplicates_dropped: int = 0  # calls identical to an earlier one of this turn (dropped; they end the calls)
     repeats_avoided: int = 0  # calls that repeated an earlier one and, decoded again, did not
+    probes_kept: int = 0  # calls tried after NO_CALL because request values were untaken, and kept
+    probes_dropped: int = 0  # such calls that took none of those values (dropped; they end the calls)
 
 
 def _eos_ids(tokenizer, lm) -> set[int]:
@@ -152,6 +159,7 @@ class HeadsDecoder:
         self.past = None
         self.reuse_cache = True  # keep the KV cache between turns (see _encode)
         self.drop_repeated_calls = True  # a call identical to an earlier one of the turn ends the calls
+        self.probe_untaken_values = True  # after NO_CALL with request values untaken, try one more call
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
@@ -307,11 +315,18 @@ class HeadsDecoder:
             if on_event is not None:
                 on_event({"type": "decision", "function": None if choice is None else tools[choice]["function"]["name"],
                           "p_no_call": info["p_no_call"]})
+            untaken = None
             if choice is None:
-                break
+                untaken = self._untaken_values(calls_words) if self.probe_untaken_values and out.calls else None
+                if not untaken:
+                    break
+                choice = info["probe"] = int(torch.argmax(torch.tensor(info["probs"][:-1])))
             start = time.perf_counter()
             try:
                 h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
+                if untaken and adds:  # a probe: kept only when it takes one of those values
+                    adds = bool(value_words(out.calls[-1]["arguments"]) & untaken)
+                    out.probes_kept += adds
                 if states is not None:
                     calls_states.append(states)
                     calls_words.append(value_words(out.calls[-1]["arguments"]))
@@ -322,9 +337,12 @@ class HeadsDecoder:
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
-            if self.drop_repeated_calls and not adds:  # it adds nothing: the calls end
+            if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: the calls end
                 out.calls.pop()
-                out.duplicates_dropped += 1
+                if untaken:
+                    out.probes_dropped += 1
+                else:
+                    out.duplicates_dropped += 1
                 break
         if not out.calls:
             start = time.perf_counter()
@@ -348,15 +366,15 @@ class HeadsDecoder:
         the value words of this turn's calls so far), as the selector's pending term counts
         them: a repeat after a request fully served is an end, not a call to rewrite."""
         mark = len(self._fed)
-        banned: dict[int, str] = {}  # step -> a word not to write from there
+        banned: dict[int, set[str]] = {}  # step -> words not to write from there
         h, states, decoded = self._call(out, spec, e)
         for _ in range(MAX_REPEAT_RETRIES if self.drop_repeated_calls else 0):
             if out.calls[-1] not in out.calls[:-1]:
                 break
-            found = self._least_sure_word(out.calls[-1]["arguments"], decoded, banned)
+            found = self._least_sure_word(out.calls[-1]["arguments"], decoded)
             if found is None or not self._rewind(mark):
                 break
-            banned[found[0]] = found[1]
+            banned.setdefault(found[0], set()).add(found[1])
             out.calls.pop()
             h, states, decoded = self._call(out, spec, e, lambda ids: self._spelling(ids, banned))
         if out.calls[-1] in out.calls[:-1]:
@@ -381,7 +399,7 @@ class HeadsDecoder:
             tokens = [w for w, t in zip(tokens, tagged, strict=True) if t]
         return set().union(*tokens) - set().union(*self._served_words, *call_words)
 
-    def _least_sure_word(self, arguments: dict, decoded, banned: dict) -> tuple[int, str] | None:
+    def _least_sure_word(self, arguments: dict, decoded) -> tuple[int, str] | None:
         """``(step, word)``: the word of a repeated call's values whose first token the model
         chose with the least margin over another allowed token; ``None`` where none had a choice."""
         taken = value_words(arguments)
@@ -391,15 +409,15 @@ class HeadsDecoder:
             before, after = texts[step], texts[-1][len(texts[step]):]
             word = leading_word(after)
             starts = not before or not before[-1].isalnum() or after[:1].isspace()
-            if step not in banned and margin != float("inf") and word and starts and word.lower() in taken:
+            if margin != float("inf") and word and starts and word.lower() in taken:
                 found.append((margin, step, word))
         return min(found)[1:] if found else None
 
-    def _spelling(self, ids: list[int], banned: dict[int, str]) -> list[int]:
+    def _spelling(self, ids: list[int], banned: dict[int, set[str]]) -> list[int]:
         """Tokens that would go on spelling a banned word from its step, given the tokens
         ``ids`` decoded so far (in any case; with a leading space where nothing is written yet)."""
         tokens: list[int] = []
-        for step, word in banned.items():
+        for step, word in ((step, word) for step, words in banned.items() for word in words):
             if len(ids) < step:
                 continue
             written = self.tokenizer.decode(ids[step:]).lstrip()
