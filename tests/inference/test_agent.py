@@ -580,3 +580,17 @@ def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
         Draft202012Validator(SCHEMA).validate(call["arguments"])
     assert len(hello.calls) == 1 and hello.probes_dropped == 1 and hello.probes_kept == 0
     assert plain.calls == probed.calls[:1] and plain.probes_kept == plain.probes_dropped == 0
+
+
+def test_a_call_takes_a_new_value_only_where_it_does_not_reword_an_earlier_one():
+    from fc_finetune.inference.heads_decoder import _takes_new_value
+
+    paris = {"name": "weather", "arguments": {"city": "Paris", "unit": "celsius"}}
+    untaken = {"london", "y", "monterey"}
+    assert _takes_new_value([paris, {"name": "weather", "arguments": {"city": "London", "unit": "celsius"}}], untaken)
+    curve = {"name": "area", "arguments": {"function": "x^2", "interval": [1, 3]}}
+    reworded = {"name": "area", "arguments": {"function": "y = x^2", "interval": [1, 3]}}
+    assert not _takes_new_value([curve, reworded], untaken)
+    assert _takes_new_value([paris, {"name": "route", "arguments": {"to": "y = x^2"}}], untaken)  # another function
+    assert not _takes_new_value([paris, {"name": "weather", "arguments": {"city": "Rome"}}], untaken)  # nothing untaken
+    assert _takes_new_value([{"name": "f", "arguments": {"x": ""}}, {"name": "f", "arguments": {"x": "Monterey"}}], untaken)

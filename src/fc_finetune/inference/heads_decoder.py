@@ -88,6 +88,21 @@ class HeadsTurn:
     probes_dropped: int = 0  # such calls that took none of those values (dropped; they end the calls)
 
 
+def _takes_new_value(calls: list[dict], untaken: set[str]) -> bool:
+    """Whether the last of ``calls`` writes one of the ``untaken`` request words as a new value:
+    in an argument that no earlier call of the same function filled with a value whose words it
+    only adds to (``"y = x^2"`` after ``"x^2"`` rewords one value; ``"London"`` after
+    ``"Paris"`` is another)."""
+    last = calls[-1]
+    earlier = [c["arguments"] for c in calls[:-1] if c["name"] == last["name"]]
+    for key, value in last["arguments"].items():
+        found = value_words(value)
+        if found & untaken and not any(key in e and value_words(e[key]) and value_words(e[key]) <= found
+                                       for e in earlier):
+            return True
+    return False
+
+
 def _eos_ids(tokenizer, lm) -> set[int]:
     ids = {tokenizer.eos_token_id}
     for marker in ("<|im_end|>", "<|endoftext|>"):
@@ -325,7 +340,7 @@ class HeadsDecoder:
             try:
                 h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
                 if untaken and adds:  # a probe: kept only when it takes one of those values
-                    adds = bool(value_words(out.calls[-1]["arguments"]) & untaken)
+                    adds = _takes_new_value(out.calls, untaken)
                     out.probes_kept += adds
                 if states is not None:
                     calls_states.append(states)
@@ -381,7 +396,7 @@ class HeadsDecoder:
             return h, states, False
         if not banned:
             return h, states, True
-        adds = bool(value_words(out.calls[-1]["arguments"]) & self._untaken_values(call_words))
+        adds = _takes_new_value(out.calls, self._untaken_values(call_words))
         out.repeats_avoided += adds
         return h, states, adds
 
