@@ -15,21 +15,22 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
 4. the state after ``call_close`` is the next decision point (another call after
-   ``call_separator``, or ``NO_CALL``: end of turn); a call identical to one already made
-   in this turn (same name and arguments) would only repeat its result: it is decoded again
+   ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
+   this turn (same name and arguments) would only repeat its result: it is decoded again
    with the word it repeated banned where the model was least sure of it (the token that
    wrote part of an argument value of the repeated call with the smallest margin over the
    next allowed token, and every token that starts spelling the same word there), at most
    ``MAX_REPEAT_RETRIES`` times, and kept when it then takes a value of the request that no
-   call has taken yet (the selector asked for another call, and "for Paris and London" must
-   not call Paris twice); otherwise the repeat is dropped and ends the calls. ``NO_CALL`` after
-   a call of this turn while words the request's value tag marks are still untaken by any call
-   (``probe_untaken_values``) tries one more call of the selector's best tool, kept only when it
-   takes one of those words (dropped, ending the calls, otherwise): on BFCL-like requests the
-   selector stops after the first of several asked values; the request match of later
-   decisions discounts what the calls made
-   since the request already cover (``match_coverage``), from their match-layer states, and
-   the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
+   call has taken yet, as a new value: not an earlier call's value of the same argument with
+   words added (``"y = x^2"`` after ``"x^2"`` only rewords it). The selector asked for
+   another call, and "for Paris and London" must not call Paris twice; otherwise the repeat
+   is dropped and ends the calls. ``NO_CALL`` after a call of this turn, while request words
+   the value tag marks are untaken by any call (``probe_untaken_values``), tries one more
+   call of the selector's best tool, kept only when it takes one of them as a new value
+   (dropped, ending the calls, otherwise): the selector often stops after the first of
+   several values asked for. The request match of later decisions discounts what the calls
+   made since the request already cover (``match_coverage``), from their match-layer states,
+   and the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
    the words of the calls' argument values against the request's, the rule training reads);
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded.
