@@ -65,3 +65,13 @@ def test_corrupt_safetensors(saved_tiny, tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     with pytest.raises(ModelLoadError, match="Could not load the model"):
         load_causal_lm(tmp_path)
+
+
+def test_loading_shows_no_weight_bar_and_leaves_the_setting_as_it_was(saved_tiny, capsys):
+    from transformers.utils import logging as hf_logging
+
+    folder, _ = saved_tiny
+    hf_logging.enable_progress_bar()
+    load_causal_lm(folder, dtype=torch.float32)
+    assert "Loading weights" not in capsys.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()

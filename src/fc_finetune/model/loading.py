@@ -15,11 +15,14 @@ import difflib
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from ..errors import ModelLoadError, ModelNotFoundError
 from .zoo import BUNDLED_MODELS, fetch_model, is_fetched, model_dir
@@ -87,8 +90,22 @@ def load_causal_lm(name_or_path: str | os.PathLike, *, dtype: Any = "auto", trus
     """Load ``AutoModelForCausalLM`` from safetensors only (never pickle)."""
     resolved = resolve_model_path(name_or_path)
     try:
-        return AutoModelForCausalLM.from_pretrained(
-            resolved, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True, **kwargs
-        )
+        with _no_weight_bar():
+            return AutoModelForCausalLM.from_pretrained(
+                resolved, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True, **kwargs
+            )
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise _load_error("model", str(name_or_path), resolved, exc) from exc
+
+
+@contextmanager
+def _no_weight_bar() -> Iterator[None]:
+    """transformers' per-tensor "Loading weights" bar off while a model loads (a few seconds
+    of noise in front of every command that loads one; the commands show their own progress)."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
