@@ -38,7 +38,7 @@ ROWS: dict[str, tuple[dict, dict, tuple[str, ...]]] = {
     "no_match_pending": ({}, {"match_pending": "false"}, ("heads",)),
     "no_masking": ({"mask_rate": 0.0}, {}, ("heads",)),
     "no_irrelevance_augmentation": (
-        {"lookalike_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),
+        {"lookalike_rate": 0.0, "near_miss_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),
     "no_parallel_repeats": (
         {"repeat_rate": 0.0, "proportions": {**OLD_SHARES, "no_call_irrelevant": 0.27, "single": 0.30}}, {},
         ("heads",)),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .chains import CHAINS, Chain
 from .functions import BY_NAME, CATALOGUE, DOMAINS
-from .generator import KINDS, Pools, RecordBuilder
+from .generator import KINDS, NEAR_MISS_RATE, Pools, RecordBuilder
 from .masking import mask_record
 from .mix import (
     DEFAULT_MASK_RATE,
@@ -38,7 +38,7 @@ from .mix import (
 from .spec import FunctionSpec
 
 __all__ = [
-    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "Chain",
-    "FunctionSpec", "Pools", "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record",
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "NEAR_MISS_RATE",
+    "Chain", "FunctionSpec", "Pools", "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record",
     "normalise_proportions", "split_stats", "write_mix",
 ]

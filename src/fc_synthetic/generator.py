@@ -4,7 +4,9 @@
 executed by the function's fake implementation, so tool outputs are consistent with the
 arguments, and the final answer is written from the output. The offered tools are the
 relevant ones plus distractors (2-6 in all, shuffled); for "no call" examples no offered
-tool can serve the request.
+tool can serve the request. Some of those are near misses: a request written for one function
+is offered another of its domain that cannot serve it (a stock price request, only the crypto
+price tool), the tool the same request is told to prefer in a ``single`` turn that offers both.
 """
 
 from __future__ import annotations
@@ -23,24 +25,33 @@ from .spec import Args, FunctionSpec, template_fields
 KINDS = ("single", "parallel", "sequential", "multi_turn", "no_call_irrelevant", "no_call_chitchat")
 MAX_TOOLS = 6
 LOOKALIKE_RATE = 0.5  # requests for an unavailable function that are offered a look-alike first
+NEAR_MISS_RATE = 0.5  # requests for an unavailable function that are offered a function of its domain instead
 REPEAT_RATE = 0.5  # parallel turns that repeat one call with one value changed
 CONJOIN_RATE = 0.6  # of those, asked with the values joined in place ("in Paris and London"), else "then repeat with"
 _TOOL_JSON = {spec.name: json.dumps(spec.tool(), ensure_ascii=False) for spec in CATALOGUE}
 
 
-def _excluded(spec: FunctionSpec) -> frozenset[str]:
-    names = {spec.name} | {s.name for s in CATALOGUE if s.domain == spec.domain}
+def _serving(spec: FunctionSpec) -> frozenset[str]:
+    names = {spec.name}
     for group in ph.OVERLAPS:
         if spec.name in group:
             names |= group
     return frozenset(names)
 
 
-_EXCLUDED = {spec.name: _excluded(spec) for spec in CATALOGUE}
+_SERVING = {spec.name: _serving(spec) for spec in CATALOGUE}
+_EXCLUDED = {spec.name: _SERVING[spec.name] | {s.name for s in CATALOGUE if s.domain == spec.domain}
+             for spec in CATALOGUE}
+
+
+def serving(spec: FunctionSpec) -> frozenset[str]:
+    """Functions that can serve a request meant for ``spec``: itself and its overlap groups."""
+    return _SERVING[spec.name]
 
 
 def excluded_with(spec: FunctionSpec) -> frozenset[str]:
-    """Functions that could serve a request meant for ``spec`` (its domain and overlap groups)."""
+    """Functions never offered with an unrelated request meant for ``spec``: those that can serve
+    it and the rest of its domain (offered only as a deliberate near miss)."""
     return _EXCLUDED[spec.name]
 
 
@@ -66,13 +77,15 @@ class RecordBuilder:
 
     def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
                  max_tools: int = MAX_TOOLS, mask_rate: float = 0.0,
-                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE):
+                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
+                 near_miss_rate: float = NEAR_MISS_RATE):
         if not 2 <= max_tools <= MAX_TOOLS:
             raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
-        for name, rate in (("mask_rate", mask_rate), ("lookalike_rate", lookalike_rate), ("repeat_rate", repeat_rate)):
+        for name, rate in (("mask_rate", mask_rate), ("lookalike_rate", lookalike_rate), ("repeat_rate", repeat_rate),
+                           ("near_miss_rate", near_miss_rate)):
             if not 0 <= rate <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {rate}")
-        self.lookalike_rate, self.repeat_rate = lookalike_rate, repeat_rate
+        self.lookalike_rate, self.repeat_rate, self.near_miss_rate = lookalike_rate, repeat_rate, near_miss_rate
         self.rng, self.pools, self.system_prompt_rate = rng, pools, system_prompt_rate
         self.max_tools, self.mask_rate = max_tools, mask_rate
         self._meta_extra: dict = {}
@@ -274,7 +287,13 @@ class RecordBuilder:
         if rng.random() < 0.6:
             spec = self._target()
             text = self._request(spec, spec.sample(rng))
-            offered = self._offer([], excluded_with(spec), lookalike=spec if rng.random() < self.lookalike_rate else None)
+            near = [s for s in self.pools.offerable if s.domain == spec.domain and s.name not in serving(spec)]
+            if near and rng.random() < self.near_miss_rate:  # a function of the same domain that cannot serve it
+                offered = self._offer([rng.choice(near)], serving(spec))
+                self._meta_extra["near_miss"] = True
+            else:
+                lookalike = spec if rng.random() < self.lookalike_rate else None
+                offered = self._offer([], excluded_with(spec), lookalike=lookalike)
             self._meta_extra["unavailable_function"] = spec.name
             return _exchange(text, ph.refusal(rng, spec.task, offered)), offered, []
         request, task, domains = rng.choice(ph.OUTSIDE_REQUESTS)

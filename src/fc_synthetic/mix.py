@@ -23,7 +23,7 @@ from fc_finetune.utils.cache import atomic_file
 
 from .chains import CHAINS
 from .functions import CATALOGUE, DOMAINS
-from .generator import KINDS, LOOKALIKE_RATE, REPEAT_RATE, Pools, RecordBuilder
+from .generator import KINDS, LOOKALIKE_RATE, NEAR_MISS_RATE, REPEAT_RATE, Pools, RecordBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +92,16 @@ def _split(n: int, kinds: dict[str, int], builder: RecordBuilder, split: str, se
 def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
                  system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
-                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE) -> tuple[list[dict], list[dict]]:
+                 lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
+                 near_miss_rate: float = NEAR_MISS_RATE) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
 
     ``mask_rate`` of the training records get random function and parameter names
     (:mod:`fc_synthetic.masking`); eval records never do. ``lookalike_rate``: share of the
     requests for an unavailable catalogue function that are offered a look-alike first;
-    ``repeat_rate``: share of parallel turns that repeat one call with one value changed.
+    ``near_miss_rate``: share of those requests offered, instead, a function of the same
+    domain that cannot serve them (where the domain has one); ``repeat_rate``: share of
+    parallel turns that repeat one call with one value changed.
 
     >>> train, evaluation = generate_mix(20, 10, seed=1, heldout_functions=3)
     >>> len(train), len(evaluation)
@@ -121,7 +124,7 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
     train_pools = Pools(targets=seen, offerable=seen, chains=train_chains)
     eval_pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=list(CHAINS), heldout=heldout,
                        heldout_share=heldout_share if heldout else 0.0)
-    engine = {"lookalike_rate": lookalike_rate, "repeat_rate": repeat_rate}
+    engine = {"lookalike_rate": lookalike_rate, "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate}
     train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate,
                                   max_tools=max_tools, mask_rate=mask_rate, **engine)
     eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate,
@@ -146,6 +149,7 @@ def split_stats(records: list[dict]) -> dict:
         "calls": sum(calls.values()),
         "records_calling_heldout": sum(r["meta"]["heldout_function"] for r in records),
         "records_offering_heldout": sum(r["meta"]["offered_heldout"] for r in records),
+        "near_misses": sum(bool(r["meta"].get("near_miss")) for r in records),
         "with_system_prompt": sum(r["messages"][0]["role"] == "system" for r in records),
         "masked": sum(bool(r["meta"].get("masked")) for r in records),  # calls are counted by catalogue name
         "tools_offered": {str(k): tools[k] for k in sorted(tools)},
@@ -163,7 +167,8 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
               system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
-              lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE, validate: bool = True) -> dict:
+              lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
+              near_miss_rate: float = NEAR_MISS_RATE, validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
@@ -173,7 +178,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
                                      max_tools=max_tools, mask_rate=mask_rate, lookalike_rate=lookalike_rate,
-                                     repeat_rate=repeat_rate)
+                                     repeat_rate=repeat_rate, near_miss_rate=near_miss_rate)
     if validate:
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):
@@ -186,7 +191,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     stats = {
         "generator": "fc_synthetic", "version": __version__, "synthetic": True,
         "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "lookalike_rate": lookalike_rate,
-        "repeat_rate": repeat_rate, "heldout_functions": heldout,
+        "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),
         "catalogue_size": len(CATALOGUE), "domains": {d: list(names) for d, names in DOMAINS.items()},

@@ -119,16 +119,25 @@ KNOWLEDGE = (
 KNOWLEDGE_UNFIT = frozenset({"define_word", "search_news", "get_news_headlines"})
 
 # Functions that can stand in for each other (a calculator can work out a tip): a request for one is never
-# used as an "irrelevant" request while another of its group is offered.
+# used as an "irrelevant" request while another of its group is offered. The calculator stands in for each
+# numeric function, but those do not stand in for one another: a BMI request offered only the tip calculator
+# is a request to decline.
+_CALCULATED = ("solve_quadratic", "compute_statistics", "convert_units", "convert_temperature", "calculate_tip",
+               "calculate_loan_payment", "calculate_bmi", "scale_recipe", "convert_timezone")
 OVERLAPS: tuple[frozenset[str], ...] = (
-    frozenset({"evaluate_expression", "solve_quadratic", "compute_statistics", "convert_units", "convert_temperature",
-               "calculate_tip", "calculate_loan_payment", "calculate_bmi", "scale_recipe", "convert_timezone"}),
+    *(frozenset({"evaluate_expression", name}) for name in _CALCULATED),
+    frozenset({"convert_units", "convert_temperature"}),
     frozenset({"create_calendar_event", "set_reminder", "create_todo", "set_alarm", "start_timer",
                "add_to_shopping_list"}),
     frozenset({"find_doctor", "find_nearby_places", "geocode_address"}),
     frozenset({"get_directions", "book_ride"}),
     frozenset({"send_email", "send_sms", "find_contact"}),
     frozenset({"search_products", "add_to_cart", "add_to_shopping_list"}),
+    # within one domain: either can answer the other's request ("weather in Paris today" <- a 1-day forecast)
+    frozenset({"get_current_weather", "get_weather_forecast"}),
+    frozenset({"get_news_headlines", "search_news"}),
+    frozenset({"list_files", "search_files"}),
+    frozenset({"list_calendar_events", "get_next_event"}),
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from helpers.eval_assets import (
     EXPECTED_REASONS,
     PNG_MAGIC,
@@ -149,3 +150,32 @@ def test_model_card_results_merge(tmp_path):
     merge_eval_results(path, [first])
     merged = merge_eval_results(path, [{**first, "value": 0.2}, {**first, "metric_name": "x (text mode)"}])
     assert [e["value"] for e in merged] == [0.2, 0.1] and len(json.loads(path.read_text())) == 2
+
+
+def test_heads_mode_records_mark_probes_and_dropped_calls():
+    """The eval record of a decision says when a call was tried after NO_CALL (``probe``) and
+    when a decision's call was dropped (``dropped``): forced as in the agent's own probe test
+    (a call, then NO_CALL at every later decision; every request token tagged as a value)."""
+    from helpers.agents import fault_registry, make
+
+    from fc_finetune.evaluation.sets import EvalExample
+
+    model, tok = make()
+    tools = fault_registry("raises").tools()
+    examples = [EvalExample("digits", "parallel", [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}],
+                            tools, possible_answers=[{"raises": {"x": [1]}}]),
+                EvalExample("hello", "simple", [{"role": "user", "content": "hello"}], tools,
+                            possible_answers=[{"raises": {"x": [1]}}])]
+    model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0
+    with torch.no_grad():
+        model.heads.match.value.zero_()
+        model.heads.match.value[-1] = 1.0
+    options = RunOptions(mode="heads", max_new_tokens=24, max_calls=3, responses=0, progress=False)
+    digits, hello = to_json(run_examples(EvalModel("tiny", "tiny", model.lm, tok, model.call_format, model),
+                                         examples, options))
+    assert len(digits["calls"]) == 3
+    assert [(d["choice"], d.get("probe"), d.get("dropped")) for d in digits["selector"]["decisions"]] == \
+        [("raises", None, None), (None, "raises", None), (None, "raises", None)]
+    assert len(hello["calls"]) == 1
+    assert [(d["choice"], d.get("probe"), d.get("dropped")) for d in hello["selector"]["decisions"]] == \
+        [("raises", None, None), (None, "raises", True)]

@@ -30,7 +30,7 @@ from fc_synthetic import (
     mask_record,
     write_mix,
 )
-from fc_synthetic.generator import excluded_with
+from fc_synthetic.generator import excluded_with, serving
 from fc_synthetic.phrasing import KNOWLEDGE_UNFIT, describe
 from fc_synthetic.spec import template_fields
 
@@ -238,12 +238,30 @@ def test_each_kind_has_its_shape(mix):
 
 
 def test_no_call_examples_offer_no_tool_that_fits(mix):
+    near_misses = 0
     for record in _records(mix):
         offered = {t["function"]["name"] for t in record["tools"]}
         if record["meta"]["kind"] == "no_call_irrelevant" and "unavailable_function" in record["meta"]:
-            assert not offered & excluded_with(BY_NAME[record["meta"]["unavailable_function"]])
+            wanted = BY_NAME[record["meta"]["unavailable_function"]]
+            if record["meta"].get("near_miss"):  # a function of its domain, none that can serve it
+                near_misses += 1
+                assert not offered & serving(wanted)
+                assert any(BY_NAME[name].domain == wanted.domain for name in offered)
+            else:
+                assert not offered & excluded_with(wanted)
         if record["meta"]["kind"] == "no_call_chitchat":
             assert not offered & KNOWLEDGE_UNFIT
+    unavailable = sum("unavailable_function" in r["meta"] for r in _records(mix))
+    assert 0.3 < near_misses / unavailable < 0.6  # NEAR_MISS_RATE of those whose domain has such a function
+
+
+def test_near_miss_rate_zero_offers_no_function_of_the_requests_domain():
+    train, evaluation = generate_mix(300, 0, seed=0, heldout_functions=HELDOUT, mask_rate=0.0, near_miss_rate=0.0)
+    unavailable = [r for r in train if "unavailable_function" in r["meta"]]
+    assert unavailable and not any(r["meta"].get("near_miss") for r in train)
+    for record in unavailable:
+        offered = {t["function"]["name"] for t in record["tools"]}
+        assert not offered & excluded_with(BY_NAME[record["meta"]["unavailable_function"]])
 
 
 def test_heldout_functions_never_reach_training(mix):

@@ -178,15 +178,29 @@ def run_examples(model: EvalModel, examples: list[EvalExample], options: RunOpti
             "seconds": round(turn.seconds, 4),
         }
         if options.mode == "heads":
-            decisions = [{"p_no_call": round(d["p_no_call"], 6),
-                          "choice": None if d["choice"] is None else example.tools[d["choice"]]["function"]["name"]}
-                         for d in turn.decisions]
+            decisions = [_decision_record(d, example.tools) for d in turn.decisions]
             record["selector"] = {"p_no_call": decisions[0]["p_no_call"] if decisions else None,
                                   "decisions": decisions}
         records.append(record)
     if options.responses > 0:
         score_responses(model, examples, records, options, engine)
     return records
+
+
+def _decision_record(decision: dict, tools: list[dict]) -> dict:
+    """One selector decision for the report: ``P(NO_CALL)``, the tool chosen (None: NO_CALL),
+    ``probe``: the tool tried after NO_CALL because request values were untaken, and
+    ``dropped``: the call this decision made was dropped (a repeat, or a probe that took no
+    untaken value), which ended the calls."""
+    def name(index: int | None) -> str | None:
+        return None if index is None else tools[index]["function"]["name"]
+
+    record = {"p_no_call": round(decision["p_no_call"], 6), "choice": name(decision["choice"])}
+    if decision.get("probe") is not None:
+        record["probe"] = name(decision["probe"])
+    if decision.get("dropped"):
+        record["dropped"] = True
+    return record
 
 
 def _engine(model: EvalModel, options: RunOptions) -> TurnEngine:

@@ -78,7 +78,7 @@ class HeadsTurn:
 
     calls: list[dict] = field(default_factory=list)  # {"name", "arguments"}, schema-valid
     content: str = ""  # the answer, for a turn without calls
-    decisions: list[dict] = field(default_factory=list)  # {"p_no_call", "choice", "probs"} per decision
+    decisions: list[dict] = field(default_factory=list)  # {"p_no_call", "choice", "probs"[, "probe", "dropped"]}
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # selector, arguments, response (s)
     new_tokens: int = 0
@@ -355,6 +355,7 @@ class HeadsDecoder:
             out.timings["arguments"] += time.perf_counter() - start
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: the calls end
                 out.calls.pop()
+                info["dropped"] = True
                 if untaken:
                     out.probes_dropped += 1
                 else:
