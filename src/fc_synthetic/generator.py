@@ -246,11 +246,13 @@ class RecordBuilder:
             plan.append(("thanks", None))
         required = list(dict.fromkeys(s for _, s in plan if s is not None))
         needed = {s.name for s in required}
-        asked, blocked = None, frozenset()
+        if needed & ph.KNOWLEDGE_UNFIT:  # a knowledge question is answered directly only where no tool could
+            plan = [("thanks", None) if kind == "knowledge" else (kind, s) for kind, s in plan]
+        asked, blocked = None, ph.KNOWLEDGE_UNFIT - needed if any(k == "knowledge" for k, _ in plan) else frozenset()
         if any(kind == "irrelevant" for kind, _ in plan):
             candidates = [s for s in self.pools.targets if not excluded_with(s) & needed]
             asked = rng.choice(candidates) if candidates else None
-            blocked = excluded_with(asked) if asked else frozenset()
+            blocked = blocked | (excluded_with(asked) if asked else frozenset())
         offered = self._offer(required, blocked)
         messages, called, last_call = [], [], None
         for kind, spec in plan:
@@ -262,7 +264,8 @@ class RecordBuilder:
                 messages += _exchange(*rng.choice(ph.THANKS))
             elif kind == "irrelevant":
                 if asked is None or asked.name in {s.name for s in offered}:
-                    messages += _exchange(*rng.choice(ph.KNOWLEDGE))
+                    knows = not {s.name for s in offered} & ph.KNOWLEDGE_UNFIT
+                    messages += _exchange(*rng.choice(ph.KNOWLEDGE if knows else ph.THANKS))
                     continue
                 text = self._request(asked, asked.sample(rng), greet=not messages)
                 messages += _exchange(text, ph.refusal(rng, asked.task, offered))
@@ -339,7 +342,8 @@ class RecordBuilder:
 
 
 def _param_types(spec: FunctionSpec) -> Counter:
-    return Counter(p.get("type") for p in spec.parameters.get("properties", {}).values())
+    types = (p.get("type") for p in spec.parameters.get("properties", {}).values())
+    return Counter(tuple(t) if isinstance(t, list) else t for t in types)
 
 
 def _lookalikes(spec: FunctionSpec, candidates: list[FunctionSpec]) -> list[FunctionSpec]:

@@ -22,7 +22,7 @@ from fc_finetune.errors import DataError
 from fc_finetune.utils.cache import atomic_file
 
 from .chains import CHAINS
-from .functions import CATALOGUE, DOMAINS
+from .functions import CATALOGUE, DOMAINS, NEVER_HELD_OUT
 from .generator import KINDS, LOOKALIKE_RATE, NEAR_MISS_RATE, REPEAT_RATE, Pools, RecordBuilder
 
 logger = logging.getLogger(__name__)
@@ -60,14 +60,15 @@ def kind_counts(n: int, proportions: dict[str, float]) -> dict[str, int]:
 
 def choose_heldout(seed: int, k: int) -> list[str]:
     """``k`` function names to hold out, spread over domains; each domain keeps >= 1 function in training."""
-    capacity = sum(len(names) - 1 for names in DOMAINS.values())
+    holdable = {domain: names for domain, names in DOMAINS.items() if domain not in NEVER_HELD_OUT}
+    capacity = sum(len(names) - 1 for names in holdable.values())
     if not 0 <= k <= capacity:
         raise ValueError(f"heldout_functions must be between 0 and {capacity} (every domain keeps one function "
                          f"for training), got {k}.")
     rng = random.Random(f"fc-finetune-heldout-{seed}")
-    domains = sorted(DOMAINS)
+    domains = sorted(holdable)
     rng.shuffle(domains)
-    remaining = {d: rng.sample(DOMAINS[d], len(DOMAINS[d])) for d in domains}
+    remaining = {d: rng.sample(holdable[d], len(holdable[d])) for d in domains}
     picked: list[str] = []
     while len(picked) < k:
         for domain in domains:

@@ -116,17 +116,21 @@ KNOWLEDGE = (
                                                                "are much smaller and can only reproduce inside a host's cells."),
 )
 # General lookup tools that could arguably answer a knowledge question: never offered with one.
-KNOWLEDGE_UNFIT = frozenset({"define_word", "search_news", "get_news_headlines"})
+KNOWLEDGE_UNFIT = frozenset({"define_word", "search_news", "get_news_headlines", "lookup_fact", "search_facts"})
 
 # Functions that can stand in for each other (a calculator can work out a tip): a request for one is never
 # used as an "irrelevant" request while another of its group is offered. The calculator stands in for each
 # numeric function, but those do not stand in for one another: a BMI request offered only the tip calculator
 # is a request to decline.
-_CALCULATED = ("solve_quadratic", "compute_statistics", "convert_units", "convert_temperature", "calculate_tip",
-               "calculate_loan_payment", "calculate_bmi", "scale_recipe", "convert_timezone")
+_CALCULATED = ("solve_quadratic", "compute_statistics", "convert_measurement", "convert_temperature", "calculate_tip",
+               "calculate_loan_payment", "calculate_bmi", "scale_recipe", "convert_timezone", "convert_units",
+               "date_difference", "add_to_date")
 OVERLAPS: tuple[frozenset[str], ...] = (
-    *(frozenset({"evaluate_expression", name}) for name in _CALCULATED),
-    frozenset({"convert_units", "convert_temperature"}),
+    *(frozenset({calculator, name}) for calculator in ("evaluate_expression", "calculate") for name in _CALCULATED),
+    frozenset({"evaluate_expression", "calculate"}),
+    frozenset({"convert_measurement", "convert_temperature", "convert_units"}),
+    frozenset({"add_to_date", "day_of_week"}),  # its output names the weekday
+    frozenset({"lookup_fact", "search_facts"}),
     frozenset({"create_calendar_event", "set_reminder", "create_todo", "set_alarm", "start_timer",
                "add_to_shopping_list"}),
     frozenset({"find_doctor", "find_nearby_places", "geocode_address"}),

@@ -164,6 +164,7 @@ class FunctionSpec:
     followups: tuple[str, ...] = ()
     text_slots: Callable[[Args], dict] | None = None
     answer_slots: Callable[[Args, dict], dict] | None = None
+    composed: tuple[str, ...] = ()  # arguments the model writes from the request's meaning, not copies of its words
 
     def tool(self) -> dict:
         """The OpenAI-style definition offered to the model."""
@@ -204,9 +205,10 @@ class Behaviour:
     run: Callable[[Args, random.Random], dict]
     text_slots: Callable[[Args], dict] | None = None
     answer_slots: Callable[[Args, dict], dict] | None = None
+    definition: dict | None = None  # the tool's ``description`` and ``parameters`` where they live in code
 
 
-_TUPLES = ("requests", "answers", "pair_requests", "followups")
+_TUPLES = ("requests", "answers", "pair_requests", "followups", "composed")
 # libyaml's loader where PyYAML has it: the catalogue is read at import (the CLI's `data
 # generate` options come from it), and the pure-Python loader takes ~0.13 s for it.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -228,6 +230,9 @@ def load_specs(group: str, behaviour: Mapping[str, Behaviour]) -> list[FunctionS
         fields = {k: tuple(v) if k in _TUPLES else v for k, v in entry.items()}
         fields["extras"] = {k: tuple(v) for k, v in fields.get("extras", {}).items()}
         b = behaviour[entry["name"]]
+        if b.definition is not None:  # defined in code (the bundled chat tools): one place for the definition
+            fields.setdefault("description", b.definition["description"])
+            fields.setdefault("parameters", b.definition["parameters"])
         specs.append(FunctionSpec(**fields, sample=b.sample, run=b.run, text_slots=b.text_slots,
                                   answer_slots=b.answer_slots))
     return specs

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..spec import FunctionSpec, load_specs
 from . import (
+    chat_tools,
     comms,
     finance,
     health_files,
@@ -20,7 +21,9 @@ from . import (
 )
 
 _MODULES = (weather_home, office, comms, numbers, finance, travel, maps, shopping_cooking, health_files, media,
-            news_sports)
+            news_sports, chat_tools)
+NEVER_HELD_OUT = frozenset({"chat_tools"})
+"""Domains always trained on: the toolkit's own chat tools, which the quickstart is meant to serve."""
 
 CATALOGUE: list[FunctionSpec] = [spec for module in _MODULES
                               for spec in load_specs(module.__name__.rsplit(".", 1)[1], module.BEHAVIOUR)]
@@ -34,4 +37,4 @@ DOMAINS: dict[str, list[str]] = {}
 for _spec in CATALOGUE:
     DOMAINS.setdefault(_spec.domain, []).append(_spec.name)
 
-__all__ = ["BY_NAME", "CATALOGUE", "DOMAINS"]
+__all__ = ["BY_NAME", "CATALOGUE", "DOMAINS", "NEVER_HELD_OUT"]

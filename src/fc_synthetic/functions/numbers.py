@@ -164,7 +164,7 @@ BEHAVIOUR = {
     "evaluate_expression": Behaviour(sample=_expr_sample, run=_expr_run),
     "solve_quadratic": Behaviour(sample=_quadratic_sample, run=_quadratic_run, text_slots=lambda a: {"equation": _poly(a)}, answer_slots=lambda a, o: {"roots_text": " or ".join(str(x) for x in o["roots"])}),
     "compute_statistics": Behaviour(sample=_stats_sample, run=_stats_run, answer_slots=lambda a, o: {"stats_text": ", ".join(f"{k} = {v:g}" for k, v in o["statistics"].items())}),
-    "convert_units": Behaviour(sample=_units_sample, run=_units_run),
+    "convert_measurement": Behaviour(sample=_units_sample, run=_units_run),
     "convert_temperature": Behaviour(sample=_temp_sample, run=_temp_run),
     "convert_timezone": Behaviour(sample=_tz_sample, run=_tz_run, answer_slots=lambda a, o: {"time_in": a["time"]}),
 }
