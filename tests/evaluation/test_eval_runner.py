@@ -114,6 +114,30 @@ def test_text_mode_judges_raw_output(tiny, examples, tmp_path, monkeypatch):
     assert "invalid_output" in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_text_mode_is_also_read_leniently(tiny, examples, tmp_path, monkeypatch):
+    from helpers import eval_assets
+
+    monkeypatch.setitem(eval_assets.SCRIPT, "weather in tokyo",
+                        '```json\n{"name": "get_current_weather", "arguments": {"city": "tokyo"}}\n```')
+    scripted_text(monkeypatch)
+    records = to_json(run_examples(tiny, examples, RunOptions(mode="text", progress=False)))
+    strict = [r["verdict"]["reason"] for r in records]
+    lenient = [r["lenient"]["verdict"]["reason"] for r in records]
+    assert strict == ["correct", "invalid_output", "correct", "no_call"]
+    assert lenient == ["correct", "invalid_output", "correct", "correct"]
+    assert records[3]["calls"] == [] and records[3]["lenient"]["calls"][0]["arguments"] == {"city": "tokyo"}
+    results = build_results({"model": "tiny", "mode": "text", "data": "eval.jsonl", "kind": "file"},
+                            records, ["single", "no_call"], kind="file")
+    overall = results["summary"]["overall"]
+    assert (overall["ast_accuracy"], overall["ast_accuracy_lenient"]) == (0.5, 0.75)
+    write_report(results, tmp_path / "out")
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Read leniently" in report and "**75.0%** (strict: 50.0%)" in report
+    heads = build_results({"model": "tiny", "mode": "heads", "data": "eval.jsonl", "kind": "file"},
+                          [{k: v for k, v in r.items() if k != "lenient"} for r in records], ["single"], kind="file")
+    assert heads["summary"]["overall"]["ast_accuracy_lenient"] is None
+
+
 def test_bfcl_summary_is_the_unweighted_mean_and_compare(tmp_path):
     def record(cat, ok):
         return {"id": cat, "category": cat, "verdict": {"ok": ok, "reason": "correct" if ok else "wrong_value",

@@ -109,10 +109,45 @@ def test_bfcl_from_the_cache(tmp_path, monkeypatch):
         ["parallel"] * 3 + ["simple_python"] * 3
 
 
+def offline(monkeypatch) -> list[str]:
+    """pip download as on a machine without the package index: the attempts are recorded."""
+    from fc_finetune.evaluation import bfcl_fetch
+
+    attempts = []
+
+    def download_wheel(package, version, dest, *, error):
+        attempts.append(f"{package}=={version}")
+        raise error(f"'pip download {package}=={version}' failed (exit 1):\nNo matching distribution.")
+
+    monkeypatch.setattr(bfcl_fetch, "download_wheel", download_wheel)
+    return attempts
+
+
+def test_bfcl_is_fetched_on_first_use(tmp_path, monkeypatch):
+    from test_bfcl_fetch import _make_wheel
+
+    from fc_finetune.evaluation import bfcl_fetch
+
+    monkeypatch.setenv("FC_FINETUNE_CACHE", str(tmp_path))
+    wheel = _make_wheel(tmp_path / "bfcl_eval.whl")
+    got = []
+    monkeypatch.setattr(bfcl_fetch, "download_wheel", lambda package, version, dest, *, error: got.append(
+        (package, version)) or wheel)
+    assert [e.id for e in load_eval_set("bfcl:irrelevance").examples] == ["irrelevance_0"]
+    assert got == [("bfcl-eval", BFCL_VERSION)]
+    load_eval_set("bfcl:irrelevance")
+    assert len(got) == 1, "fetched once, then read from the cache"
+
+
 def test_bfcl_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("FC_FINETUNE_CACHE", str(tmp_path))
-    with pytest.raises(DataFetchError, match="fc-finetune data fetch-bfcl"):
+    attempts = offline(monkeypatch)
+    with pytest.raises(DataFetchError, match="needed for --data bfcl:simple_python and fetching it failed") as info:
         load_eval_set("bfcl:simple_python")
+    assert "No matching distribution" in str(info.value) and "fc-finetune data fetch-bfcl --wheel" in str(info.value)
+    assert attempts == [f"bfcl-eval=={BFCL_VERSION}"]
+    with pytest.raises(DataFetchError, match="Run `fc-finetune data fetch-bfcl`"):
+        load_eval_set("bfcl:simple_python", version="0.0.1")  # another version is never fetched behind your back
     fake_bfcl_cache(tmp_path)
     with pytest.raises(FcFinetuneError, match="multi-turn or agentic"):
         load_eval_set("bfcl:multi_turn_base")

@@ -27,6 +27,22 @@ def test_plain_answer_has_no_calls():
     assert turn.calls == [] and turn.problems == [] and turn.content == "It is sunny."
 
 
+def test_lenient_reading_takes_plain_json_calls_only_without_markup():
+    fenced = ('Here is the call:\n```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```\n'
+              'and {"not": "a call"} then [{"name": "get_weather", "parameters": "{\\"city\\": \\"Rome\\"}"}, '
+              '{"name": "get_weather", "arguments": {"city": "Oslo"}}] {broken')
+    assert HERMES.parse(fenced) == ([], [])
+    calls, problems = HERMES.parse_lenient(fenced)
+    assert [c["arguments"]["city"] for c in calls] == ["Paris", "Rome", "Oslo"] and problems == []
+    # A list holding anything but calls is not a list of calls; prose with braces is not a call.
+    assert HERMES.parse_lenient('[{"name": "f", "arguments": {}}, 3] and {"name": "g"}') == ([], [])
+    # Markup present: strictly what the markup says, even when plain JSON follows.
+    marked = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call> {"name": "x", "arguments": {}}'
+    assert HERMES.parse_lenient(marked) == HERMES.parse(marked)
+    broken = '<tool_call>\n{"name": "get_weather", "arguments": {city}}\n</tool_call>'
+    assert HERMES.parse_lenient(broken)[1], "a call in markup that does not parse stays a problem"
+
+
 def test_generate_turn_runs_on_a_tiny_model():
     model, tok = tiny_model_and_tokenizer("llama")
     prepare_tokenizer(tok)

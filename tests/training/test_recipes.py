@@ -95,7 +95,7 @@ def _at_repository_root(monkeypatch):
 def test_the_promised_recipes_exist():
     expected = {"recipes/qwen2.5-0.5b/lora.yaml", "recipes/qwen2.5-1.5b/lora.yaml", "recipes/qwen2.5-7b/lora.yaml",
                 "recipes/qwen2.5-7b/qlora.yaml", "recipes/llama-3.1-8b/lora.yaml", "recipes/llama-3.1-8b/qlora.yaml",
-                "recipes/smollm2-135m/quickstart.yaml"}
+                "recipes/smollm2-135m/quickstart.yaml", "recipes/qwen2.5-coder-0.5b/cpu.yaml"}
     assert expected <= set(TRAINING_RECIPES)
     assert {f"recipes/accelerate/{n}.yaml" for n in ("ddp", "fsdp", "deepspeed_zero2", "deepspeed_zero3",
                                                        "cpu_2proc")} <= set(ACCELERATE_CONFIGS)
@@ -167,7 +167,18 @@ def test_files_named_in_headers_exist(path):
             assert (ROOT / name).is_file(), f"{path} names {name}, which does not exist"
 
 
-@pytest.mark.parametrize("path", [p for p in TRAINING_RECIPES if "smollm2" not in p])
+CPU_RECIPES = [p for p in TRAINING_RECIPES if yaml.safe_load((ROOT / p).read_text(encoding="utf-8")).get("use_cpu")]
+
+
+def test_cpu_recipes_run_in_float32_on_the_cpu():
+    assert CPU_RECIPES == ["recipes/qwen2.5-coder-0.5b/cpu.yaml", "recipes/smollm2-135m/full.yaml",
+                           "recipes/smollm2-135m/quickstart.yaml"]
+    for path in CPU_RECIPES:
+        recipe = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+        assert recipe["bf16"] is False and recipe["dtype"] == "float32", path  # no AMX here: fp32 is faster
+
+
+@pytest.mark.parametrize("path", [p for p in TRAINING_RECIPES if p not in CPU_RECIPES])
 def test_gpu_recipes_follow_the_conventions(path):
     """bf16, tensorboard, length-grouped batches, bounded checkpoints, 2k-4k tokens."""
     recipe = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))

@@ -115,7 +115,9 @@ def main(args: argparse.Namespace) -> int:
     summary = results["summary"]
     print(f"{results['config']['model']} ({args.mode} mode) on {args.data}: {summary['overall']['n']} examples")
     for cat, stats in summary["categories"].items():
-        print(f"  {cat:<24} AST accuracy {stats['ast_accuracy']:.1%} ({stats['correct']}/{stats['n']})")
+        lenient = stats.get("ast_accuracy_lenient")
+        print(f"  {cat:<24} AST accuracy {stats['ast_accuracy']:.1%} ({stats['correct']}/{stats['n']})"
+              + ("" if lenient is None else f"; read leniently {lenient:.1%}"))
     head = summary["headline"]
     if head["value"] is not None:
         print(f"{head['name']}: {head['value']:.1%} ({head['how']})")

@@ -81,6 +81,50 @@ class ToolCallFormat:
             calls.append({"name": obj["name"], "arguments": args})
         return calls, problems
 
+    def parse_lenient(self, text: str) -> tuple[list[dict], list[str]]:
+        r"""The calls of :meth:`parse`; when the text holds no call markup at all, the calls
+        written as plain JSON instead (in a fenced block or bare): every object with a string
+        ``name`` and an ``arguments`` (or ``parameters``) object, alone or in a list.
+
+        This is how evaluation reads a base model that knows the functions but not the format
+        (Qwen2.5-Coder answers with fenced JSON): a second score beside the strict one, never
+        what the agent executes. JSON is only decoded, never evaluated.
+
+        >>> HERMES.parse_lenient('```json\n{"name": "f", "arguments": {"x": 1}}\n```')
+        ([{'name': 'f', 'arguments': {'x': 1}}], [])
+        """
+        calls, problems = self.parse(text)
+        if calls or problems or self.call_open.strip() in text:
+            return calls, problems
+        decoder, at = json.JSONDecoder(), 0
+        while True:
+            starts = [i for i in (text.find("{", at), text.find("[", at)) if i >= 0]
+            if not starts:
+                return calls, problems
+            begin = min(starts)
+            try:
+                value, end = decoder.raw_decode(text, begin)
+            except json.JSONDecodeError:
+                at = begin + 1
+                continue
+            found = [_plain_call(v) for v in (value if isinstance(value, list) else [value])]
+            if found and all(found):
+                calls += found
+            at = end
+
+
+def _plain_call(value: Any) -> dict | None:
+    """``{"name", "arguments"}`` of a JSON value shaped like one call, else None."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    args = value.get("arguments", value.get("parameters"))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError:
+            return None
+    return {"name": value["name"], "arguments": args} if isinstance(args, dict) else None
+
 
 HERMES = ToolCallFormat(name="hermes", call_open="<tool_call>\n", call_close="\n</tool_call>", call_separator="\n")
 

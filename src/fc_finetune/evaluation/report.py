@@ -73,8 +73,10 @@ def aggregate(records: list[dict]) -> dict:
     run, ok = sum(e["run"] for e in executions), sum(e["ok"] for e in executions)
     responses = [r["response"] for r in records if r.get("response")]
     preds, refs = [x["text"] for x in responses], [x["reference"] for x in responses]
+    lenient = [r["lenient"]["verdict"]["ok"] for r in records if r.get("lenient")]
     return {
         "n": n, "correct": correct, "ast_accuracy": _rate(correct, n),
+        "ast_accuracy_lenient": _rate(sum(map(bool, lenient)), len(lenient)) if lenient else None,
         "decision_accuracy": _rate(decision_ok, n), "should_call": len(should),
         "function_accuracy": _rate(function_ok, len(should)),
         "exact_arguments": _rate(sum(map(bool, exact)), len(exact)),
@@ -119,13 +121,17 @@ def calibration(records: list[dict], bins: int = 10) -> dict | None:
     return {"n": len(pairs), "ece": round(ece, 4), "brier": round(brier, 4), "bins": table}
 
 
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(sum(present) / len(present), 4) if present else None
+
+
 def summarise_records(records: list[dict], categories: list[str], *, kind: str) -> dict:
     present = [c for c in categories if any(r["category"] == c for r in records)]
     present += sorted({r["category"] for r in records} - set(present))
     per = {c: aggregate([r for r in records if r["category"] == c]) for c in present}
     overall = aggregate(records)
-    accuracies = [per[c]["ast_accuracy"] for c in present if per[c]["ast_accuracy"] is not None]
-    unweighted = round(sum(accuracies) / len(accuracies), 4) if accuracies else None
+    unweighted = _mean(per[c]["ast_accuracy"] for c in present)
     if kind == "bfcl":
         headline = {"name": "BFCL summary", "value": unweighted, "categories": present,
                     "how": f"unweighted mean of the AST accuracy of {len(present)} categories "
@@ -133,7 +139,9 @@ def summarise_records(records: list[dict], categories: list[str], *, kind: str) 
     else:
         headline = {"name": "AST accuracy", "value": overall["ast_accuracy"], "categories": present,
                     "how": "AST accuracy over all examples"}
-    return {"categories": per, "overall": overall, "unweighted_mean_ast": unweighted, "headline": headline,
+    return {"categories": per, "overall": overall, "unweighted_mean_ast": unweighted,
+            "unweighted_mean_ast_lenient": _mean(per[c]["ast_accuracy_lenient"] for c in present),
+            "headline": headline,
             "decision_confusion": decision_confusion(records), "calibration": calibration(records)}
 
 
@@ -193,6 +201,17 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
               "over the examples that should call. Schema-valid: calls written that name an offered tool and "
               "fit its JSON schema. Execution: valid calls run against registered tools that returned "
               "without error. ROUGE-L / BLEU: the final answer, generated from the gold history.", ""]
+    if summary["overall"].get("ast_accuracy_lenient") is not None:
+        lenient = summary["unweighted_mean_ast_lenient"] if config.get("kind") == "bfcl" else \
+            summary["overall"]["ast_accuracy_lenient"]
+        lines += ["## Read leniently", "",
+                  f"Text mode, scored again with calls also read from plain JSON (a fenced block or a bare "
+                  f"object with `name` and `arguments`) when the output holds no call markup: what the model "
+                  f"knows, whatever the format. {head['name']}: **{_fmt(lenient)}** (strict: {_fmt(head['value'])}).",
+                  "", "| category | n | AST accuracy | AST accuracy, read leniently |", "|---|---:|---:|---:|"]
+        lines += [f"| {cat} | {stats['n']} | {_fmt(stats['ast_accuracy'])} | {_fmt(stats['ast_accuracy_lenient'])} |"
+                  for cat, stats in summary["categories"].items()]
+        lines.append("")
     lines += ["## Failure reasons", "", "| reason | count | share | meaning |", "|---|---:|---:|---|"]
     n = max(summary["overall"]["n"], 1)
     for reason, count in summary["overall"]["reasons"].items():

@@ -117,6 +117,14 @@ def verdict_for(example: EvalExample, calls: list[dict], parse_problems: list[st
     return {"ok": bool(match.ok), "reason": match.reason, "detail": match.detail}
 
 
+def lenient_verdict(example: EvalExample, output: str, fmt) -> dict:
+    """Text mode, read leniently: calls also taken from plain JSON when the output has no call
+    markup (:meth:`~fc_finetune.data.tool_format.ToolCallFormat.parse_lenient`), for a base
+    model that knows the functions but not the format. Reported beside the strict verdict."""
+    calls, problems = fmt.parse_lenient(output)
+    return {"calls": calls, "verdict": verdict_for(example, calls, problems)}
+
+
 def scores_for(example: EvalExample, calls: list[dict]) -> dict:
     """Call / no-call, function and argument scores (score_turn for file sets)."""
     if example.reference is not None:
@@ -177,6 +185,8 @@ def run_examples(model: EvalModel, examples: list[EvalExample], options: RunOpti
             "execution": execute_calls(example, valid, executor, fallback),
             "seconds": round(turn.seconds, 4),
         }
+        if options.mode == "text":
+            record["lenient"] = lenient_verdict(example, turn.output, engine.fmt)
         if options.mode == "heads":
             decisions = [_decision_record(d, example.tools) for d in turn.decisions]
             record["selector"] = {"p_no_call": decisions[0]["p_no_call"] if decisions else None,

@@ -11,8 +11,8 @@ A *spec* names the set:
   user's message (BFCL rows converted to canonical) take their reference from
   ``meta.possible_answers``. The category is ``meta.category``, else ``meta.kind`` (the
   synthetic mix: single, parallel, ...), else ``"file"``.
-* ``bfcl:CAT[,CAT...]``: BFCL categories from the fetched cache (``fc-finetune data
-  fetch-bfcl``), questions joined with their possible answers. ``bfcl:summary`` stands
+* ``bfcl:CAT[,CAT...]``: BFCL categories from the cache (``fc-finetune data fetch-bfcl``;
+  the pinned version is fetched on first use), questions joined with their possible answers. ``bfcl:summary`` stands
   for :data:`BFCL_SUMMARY`. Multi-turn and agentic categories need BFCL's execution
   environment and are refused.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from ..data.formats.bfcl import attach_possible_answers, to_canonical
 from ..data.io import load_records
 from ..errors import DataError, DataFetchError, FcFinetuneError
-from .bfcl_fetch import BFCL_VERSION, bfcl_dir, load_index
+from .bfcl_fetch import BFCL_VERSION, bfcl_dir, fetch_bfcl, load_index
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,16 @@ def _load_bfcl(spec: str, *, limit: int | None, version: str | None) -> EvalSet:
     try:
         index = load_index(version)
     except DataFetchError as exc:
-        raise DataFetchError(f"{exc} (needed for --data {spec})") from None
+        if version != BFCL_VERSION:
+            raise DataFetchError(f"{exc} (needed for --data {spec})") from None
+        # The pinned version is fetched on first use, as models are (one pip download, 2 MB).
+        logger.info("BFCL %s is not in the cache yet: fetching it (one time)", version)
+        try:
+            fetch_bfcl(version=version)
+        except DataFetchError as failed:
+            raise DataFetchError(f"BFCL {version} is needed for --data {spec} and fetching it failed: {failed} "
+                                 "Or run `fc-finetune data fetch-bfcl --wheel PATH` with the wheel.") from None
+        index = load_index(version)
     known = index.get("categories", {})
     missing = [c for c in categories if c not in known]
     if missing:
