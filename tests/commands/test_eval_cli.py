@@ -8,7 +8,14 @@ import json
 import sys
 
 import pytest
-from helpers.eval_assets import EXPECTED_REASONS, PNG_MAGIC, save_tiny, scripted_text, write_eval_file
+from helpers.eval_assets import (
+    EXPECTED_REASONS,
+    PNG_MAGIC,
+    offline_pip,
+    save_tiny,
+    scripted_text,
+    write_eval_file,
+)
 
 from fc_finetune.cli import main
 
@@ -88,12 +95,7 @@ def test_text_mode_on_a_base_model_with_a_tools_registry(saved, tmp_path, monkey
     (["--tools", "no_such_module_x:registry"], "cannot import module"),
 ])
 def test_clear_errors(saved, tmp_path, capsys, monkeypatch, extra, message):
-    from fc_finetune.evaluation import bfcl_fetch
-
-    def download_wheel(package, version, dest, *, error):  # a machine without the package index
-        raise error(f"'pip download {package}=={version}' failed (exit 1)")
-
-    monkeypatch.setattr(bfcl_fetch, "download_wheel", download_wheel)
+    offline_pip(monkeypatch)  # BFCL is fetched on first use: here the index is out of reach
     options = {"--model": str(saved["base"]), "--data": str(saved["data"]), "--mode": "text",
                "--out": str(tmp_path / "o"), "--dtype": "float32", **dict(zip(extra[::2], extra[1::2], strict=True))}
     argv = ["eval", *(part for item in options.items() for part in item)]

@@ -4,6 +4,7 @@ the final answer for response scoring) and BFCL from a fake cache."""
 import json
 
 import pytest
+from helpers.eval_assets import offline_pip
 
 from fc_finetune.errors import DataError, DataFetchError, FcFinetuneError
 from fc_finetune.evaluation.bfcl_fetch import BFCL_VERSION
@@ -109,20 +110,6 @@ def test_bfcl_from_the_cache(tmp_path, monkeypatch):
         ["parallel"] * 3 + ["simple_python"] * 3
 
 
-def offline(monkeypatch) -> list[str]:
-    """pip download as on a machine without the package index: the attempts are recorded."""
-    from fc_finetune.evaluation import bfcl_fetch
-
-    attempts = []
-
-    def download_wheel(package, version, dest, *, error):
-        attempts.append(f"{package}=={version}")
-        raise error(f"'pip download {package}=={version}' failed (exit 1):\nNo matching distribution.")
-
-    monkeypatch.setattr(bfcl_fetch, "download_wheel", download_wheel)
-    return attempts
-
-
 def test_bfcl_is_fetched_on_first_use(tmp_path, monkeypatch):
     from test_bfcl_fetch import _make_wheel
 
@@ -141,7 +128,7 @@ def test_bfcl_is_fetched_on_first_use(tmp_path, monkeypatch):
 
 def test_bfcl_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("FC_FINETUNE_CACHE", str(tmp_path))
-    attempts = offline(monkeypatch)
+    attempts = offline_pip(monkeypatch)
     with pytest.raises(DataFetchError, match="needed for --data bfcl:simple_python and fetching it failed") as info:
         load_eval_set("bfcl:simple_python")
     assert "No matching distribution" in str(info.value) and "fc-finetune data fetch-bfcl --wheel" in str(info.value)

@@ -114,3 +114,18 @@ def save_tiny(root: Path) -> dict[str, Path]:
     perturb(model)
     model.save_pretrained(root / "trained", tokenizer=tok)
     return {"base": root / "base", "trained": root / "trained"}
+
+
+def offline_pip(monkeypatch) -> list[str]:
+    """BFCL's ``pip download`` as on a machine without the package index; returns the
+    ``package==version`` of every attempt."""
+    from fc_finetune.evaluation import bfcl_fetch
+
+    attempts: list[str] = []
+
+    def download_wheel(package, version, dest, *, error):
+        attempts.append(f"{package}=={version}")
+        raise error(f"'pip download {package}=={version}' failed (exit 1):\nNo matching distribution.")
+
+    monkeypatch.setattr(bfcl_fetch, "download_wheel", download_wheel)
+    return attempts

@@ -65,20 +65,11 @@ class ToolCallFormat:
             except json.JSONDecodeError as exc:
                 problems.append(f"call is not valid JSON ({exc.msg} at char {exc.pos}): {body[:80]!r}")
                 continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-                problems.append(f"call has no string 'name': {body[:80]!r}")
-                continue
-            args = obj.get("arguments", obj.get("parameters", {}))
-            if isinstance(args, str):
-                try:
-                    args = json.loads(args)
-                except json.JSONDecodeError:
-                    problems.append(f"arguments of {obj['name']} are a string, not JSON: {args[:80]!r}")
-                    continue
-            if not isinstance(args, dict):
-                problems.append(f"arguments of {obj['name']} are not an object: {args!r:.80}")
-                continue
-            calls.append({"name": obj["name"], "arguments": args})
+            call, problem = _read_call(obj, body)
+            if problem:
+                problems.append(problem)
+            else:
+                calls.append(call)
         return calls, problems
 
     def parse_lenient(self, text: str) -> tuple[list[dict], list[str]]:
@@ -93,37 +84,40 @@ class ToolCallFormat:
         >>> HERMES.parse_lenient('```json\n{"name": "f", "arguments": {"x": 1}}\n```')
         ([{'name': 'f', 'arguments': {'x': 1}}], [])
         """
-        calls, problems = self.parse(text)
-        if calls or problems or self.call_open.strip() in text:
-            return calls, problems
-        decoder, at = json.JSONDecoder(), 0
+        if self.call_open.strip() in text:
+            return self.parse(text)
+        calls, decoder, at = [], json.JSONDecoder(), 0
         while True:
             starts = [i for i in (text.find("{", at), text.find("[", at)) if i >= 0]
             if not starts:
-                return calls, problems
-            begin = min(starts)
+                return calls, []
             try:
-                value, end = decoder.raw_decode(text, begin)
+                value, at = decoder.raw_decode(text, min(starts))
             except json.JSONDecodeError:
-                at = begin + 1
+                at = min(starts) + 1
                 continue
-            found = [_plain_call(v) for v in (value if isinstance(value, list) else [value])]
-            if found and all(found):
-                calls += found
-            at = end
+            # A call, or a list of nothing but calls, each carrying its arguments; prose with braces is not.
+            items = value if isinstance(value, list) else [value]
+            if items and all(isinstance(v, dict) and ("arguments" in v or "parameters" in v) for v in items):
+                found = [_read_call(v, "")[0] for v in items]
+                if all(found):
+                    calls += found
 
 
-def _plain_call(value: Any) -> dict | None:
-    """``{"name", "arguments"}`` of a JSON value shaped like one call, else None."""
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        return None
-    args = value.get("arguments", value.get("parameters"))
+def _read_call(obj: Any, body: str) -> tuple[dict | None, str | None]:
+    """``({"name", "arguments"}, None)`` from one decoded call object, or ``(None, why not)``.
+    ``arguments`` may also be called ``parameters``, or be a JSON string."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+        return None, f"call has no string 'name': {body[:80]!r}"
+    args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):
         try:
             args = json.loads(args)
         except json.JSONDecodeError:
-            return None
-    return {"name": value["name"], "arguments": args} if isinstance(args, dict) else None
+            return None, f"arguments of {obj['name']} are a string, not JSON: {args[:80]!r}"
+    if not isinstance(args, dict):
+        return None, f"arguments of {obj['name']} are not an object: {args!r:.80}"
+    return {"name": obj["name"], "arguments": args}, None
 
 
 HERMES = ToolCallFormat(name="hermes", call_open="<tool_call>\n", call_close="\n</tool_call>", call_separator="\n")

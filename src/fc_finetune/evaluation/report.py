@@ -134,14 +134,13 @@ def summarise_records(records: list[dict], categories: list[str], *, kind: str) 
     unweighted = _mean(per[c]["ast_accuracy"] for c in present)
     if kind == "bfcl":
         headline = {"name": "BFCL summary", "value": unweighted, "categories": present,
+                    "lenient": _mean(per[c]["ast_accuracy_lenient"] for c in present),
                     "how": f"unweighted mean of the AST accuracy of {len(present)} categories "
                            "(each category counts the same, whatever its size), as BFCL summarises"}
     else:
         headline = {"name": "AST accuracy", "value": overall["ast_accuracy"], "categories": present,
-                    "how": "AST accuracy over all examples"}
-    return {"categories": per, "overall": overall, "unweighted_mean_ast": unweighted,
-            "unweighted_mean_ast_lenient": _mean(per[c]["ast_accuracy_lenient"] for c in present),
-            "headline": headline,
+                    "lenient": overall["ast_accuracy_lenient"], "how": "AST accuracy over all examples"}
+    return {"categories": per, "overall": overall, "unweighted_mean_ast": unweighted, "headline": headline,
             "decision_confusion": decision_confusion(records), "calibration": calibration(records)}
 
 
@@ -201,13 +200,11 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
               "over the examples that should call. Schema-valid: calls written that name an offered tool and "
               "fit its JSON schema. Execution: valid calls run against registered tools that returned "
               "without error. ROUGE-L / BLEU: the final answer, generated from the gold history.", ""]
-    if summary["overall"].get("ast_accuracy_lenient") is not None:
-        lenient = summary["unweighted_mean_ast_lenient"] if config.get("kind") == "bfcl" else \
-            summary["overall"]["ast_accuracy_lenient"]
+    if head.get("lenient") is not None:
         lines += ["## Read leniently", "",
                   f"Text mode, scored again with calls also read from plain JSON (a fenced block or a bare "
                   f"object with `name` and `arguments`) when the output holds no call markup: what the model "
-                  f"knows, whatever the format. {head['name']}: **{_fmt(lenient)}** (strict: {_fmt(head['value'])}).",
+                  f"knows, whatever the format. {head['name']}: **{_fmt(head['lenient'])}** (strict: {_fmt(head['value'])}).",
                   "", "| category | n | AST accuracy | AST accuracy, read leniently |", "|---|---:|---:|---:|"]
         lines += [f"| {cat} | {stats['n']} | {_fmt(stats['ast_accuracy'])} | {_fmt(stats['ast_accuracy_lenient'])} |"
                   for cat, stats in summary["categories"].items()]
