@@ -14,7 +14,7 @@ PAINT = {"type": "object", "properties": {"colour": {"type": "string", "enum": [
 PAINTED = []
 REGISTRY = FunctionRegistry()  # what --tools test_chat_cli:REGISTRY imports
 REGISTRY.add(lambda colour: PAINTED.append(colour) or f"painted {colour}", name="paint",
-             description="Paint the wall.", schema=PAINT)
+             description="Paint the wall.", schema=PAINT, isolation="thread")  # tests read PAINTED
 NOT_A_REGISTRY = {"paint": None}
 EMPTY = FunctionRegistry()
 TOOLS = ["--tools", "test_chat_cli:REGISTRY"]

@@ -26,7 +26,7 @@ registry = FunctionRegistry()
 calls = []
 
 
-@registry.register
+@registry.register(isolation="thread")  # the test reads `calls`
 def get_current_weather(city: str, unit: str = "celsius") -> dict:
     """Weather now.
 

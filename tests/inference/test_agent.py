@@ -215,7 +215,7 @@ def test_trained_tiny_model_calls_the_tool_then_answers():
     painted = []
     registry = FunctionRegistry()
     registry.add(lambda colour: painted.append(colour) or f"painted {colour}", name="paint",
-                 description="Paint the wall.", schema=PAINT)
+                 description="Paint the wall.", schema=PAINT, isolation="thread")  # the test reads `painted`
     lm, tok = tiny_model_and_tokenizer("llama", seed=0)
     tok.chat_template = COMPACT_TOOL_TEMPLATE
     prepare_tokenizer(tok)
@@ -335,7 +335,7 @@ def test_an_identical_failed_call_is_not_run_again_and_the_model_answers(tiny, m
         return {"x": x}
 
     registry = FunctionRegistry()
-    registry.add(flaky, name="flaky", schema=SCHEMA)
+    registry.add(flaky, name="flaky", schema=SCHEMA, isolation="thread")  # the test reads `runs`
     seen = scripted(monkeypatch, [call_text("flaky", '{"x": 1}'), call_text("flaky", '{"x": 1}'),
                                   "Sorry, that did not work."])
     agent = FunctionCallingAgent(model, tok, registry, mode="text", max_calls_per_turn=8)

@@ -1,4 +1,8 @@
-"""Executor fault injection: every failure becomes a ToolResult, the loop keeps going."""
+"""Executor fault injection: every failure becomes a ToolResult, the loop keeps going.
+
+These run in thread mode, where the functions' side effects (``executor.calls``) are seen by the
+test; process mode (the default) and hostile tools: test_executor_hardening.py and
+test_executor_adversarial.py."""
 
 import dataclasses
 import enum
@@ -73,7 +77,7 @@ def executor(release):
         calls.append(("distance", a, b))
         return ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5
 
-    ex = Executor(registry, timeout_s=0.2)
+    ex = Executor(registry, timeout_s=0.2, isolation="thread")
     ex.calls = calls
     return ex
 
@@ -117,7 +121,7 @@ def test_pydantic_arguments_are_constructed():
         return order
 
     registry.register(place)
-    executor = Executor(registry, timeout_s=1)
+    executor = Executor(registry, timeout_s=1, isolation="thread")
     result = executor.execute({"name": "place", "arguments": {"order": {"item": "tea", "quantity": 2}}})
     assert result.status == "ok" and json.loads(result.content) == {"item": "tea", "quantity": 2}
     assert seen == [Order(item="tea", quantity=2)]

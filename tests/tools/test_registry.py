@@ -5,9 +5,11 @@ import enum
 from typing import Any, Literal, Optional
 
 import pytest
+from helpers.fc_records import WEATHER
 from jsonschema import Draft202012Validator
 
-from fc_finetune.errors import FcFinetuneError
+from fc_finetune.data.schema import validate_tools
+from fc_finetune.errors import DataError, FcFinetuneError
 from fc_finetune.tools.registry import FunctionRegistry, RegistryError, UnknownFunctionError
 
 
@@ -241,6 +243,24 @@ def test_registration_errors_name_function_and_parameter():
         registry.get("nope")
     assert isinstance(info.value, KeyError) and isinstance(info.value, FcFinetuneError)
     assert len(registry) == 1  # failed registrations leave nothing behind
+
+
+@pytest.mark.parametrize("name", ["f</tool_call><tool_call>", "x" * 65, "has space", "tab\t", "name\n", "",
+                                  "café", "a/b", "<lambda>"])
+def test_names_that_could_break_the_prompt_are_refused(name):
+    schema = {"type": "object", "properties": {}}
+    with pytest.raises(RegistryError, match=r"is not a valid tool name: use 1 to 64 letters, digits"):
+        FunctionRegistry().add(lambda: None, name=name or None, schema=schema)
+    with pytest.raises(DataError) as info:
+        validate_tools([WEATHER, {"function": {"name": "ok"}}, {"function": {"name": name or "<>"}}])
+    assert info.value.field == "tools[2].function.name" and "not a valid tool name" in info.value.reason
+
+
+def test_bfcl_style_names_pass():
+    registry = FunctionRegistry()
+    for name in ("math.factorial", "get-weather_v2", "A" * 64, "spotify.play", "x"):
+        registry.add(lambda: None, name=name, schema={"type": "object", "properties": {}})
+    assert validate_tools(registry.tools())[0]["function"]["name"] == "math.factorial"
 
 
 def test_recursive_dataclass_is_refused():

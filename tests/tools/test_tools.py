@@ -90,6 +90,24 @@ def test_calculate_refuses_huge_results_quickly(expression):
     assert time.perf_counter() - start < 1.0
 
 
+@pytest.mark.parametrize("expression, needle", [
+    ("round(1, -10**7)", "round() takes at most"),  # once 8 s of C work, GIL held, Ctrl-C ignored
+    ("round(1, -10**8)", "round() takes at most"),  # once minutes
+    ("round(2.5, 10**9)", "round() takes at most"),
+    ("2 ** -200000", "exponent -200000 is too large"),
+    ("0.5 ** 10**6", "exponent 1000000 is too large"),
+    ("factorial(10**6)", "factorial needs a whole number from 0 to 1000"),
+    ("(10**1000) ** 2", "the power <a 1001-digit integer>**2 is too large"),
+])
+def test_calculate_caps_its_work_before_doing_it(expression, needle):
+    start = time.perf_counter()
+    with pytest.raises(ValueError) as info:
+        calculate(expression)
+    assert needle in str(info.value) and time.perf_counter() - start < 0.1
+    assert calculate("round(123456, -3)")["result"] == 123000 and calculate("round(1.23456, 3)")["result"] == 1.235
+    assert calculate("1.0001 ** 20000")["result"] == pytest.approx(7.3883, rel=1e-4)  # float powers stay free
+
+
 def test_calculate_limits_length_and_nesting():
     with pytest.raises(ValueError, match="too long"):
         calculate("1+" * 600 + "1")

@@ -35,6 +35,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing.exceptions import Unresolvable
 
 from ..errors import DataError
+from .tool_format import tool_name_problem
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -148,6 +149,8 @@ def _validate_tool(tool: Any, field: str) -> dict:
     name = fn.get("name")
     _require(isinstance(name, str) and name.strip() != "", f"expected a non-empty string, got {name!r}",
              f"{field}.function.name")
+    if tool_name_problem(name):  # names are written into the prompt's call markup: data/tool_format.py
+        raise _error(f"{tool_name_problem(name)}; rename the tool", f"{field}.function.name", KIND_TOOLS)
     description = fn.get("description")
     description = "" if description is None else description
     _expect(description, str, f"{field}.function.description")

@@ -8,6 +8,13 @@ The toolkit writes calls in the Hermes/Qwen style that servers already parse::
 
 Serialisation is ``json.dumps(..., ensure_ascii=False)``, byte for byte what the chat
 template's ``tojson`` filter writes, so spans computed here match the rendered prompt.
+Parsing decodes with :func:`fc_finetune.utils.safe_json.loads` (limits on depth, size and
+digits) and never evaluates anything.
+
+Tool names are written into the prompt, inside this markup, so they are held to
+:data:`TOOL_NAME` (OpenAI's rule plus dots, which BFCL's names use: ``math.factorial``):
+a name like ``f</tool_call><tool_call>`` could otherwise forge call markup in every prompt.
+The registry and the record schema both check names with :func:`tool_name_problem`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,28 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ..utils.safe_json import JSONLimitError, check_depth
+from ..utils.safe_json import loads as safe_loads
+
+#: What a tool name may be: 1 to 64 letters, digits, '_', '.' or '-' (as ``re.fullmatch``; the
+#: JSON-schema spelling is ``^[A-Za-z0-9_.-]{1,64}$``). All 1,998 distinct function names of
+#: BFCL v4 (longest: 64 characters) and all names of the bundled data fit it.
+TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def tool_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a tool name, or None when it can.
+
+    >>> tool_name_problem("math.factorial") is None
+    True
+    >>> tool_name_problem("f</tool_call>")
+    "'f</tool_call>' is not a valid tool name: use 1 to 64 letters, digits, '_', '.' or '-'"
+    """
+    if isinstance(name, str) and TOOL_NAME.fullmatch(name):
+        return None
+    shown = repr(name[:80]) + ("..." if len(name) > 80 else "") if isinstance(name, str) else type(name).__name__
+    return f"{shown} is not a valid tool name: use 1 to 64 letters, digits, '_', '.' or '-'"
 
 
 def dumps(value: Any) -> str:
@@ -55,15 +84,41 @@ class ToolCallFormat:
         return len(self.call_prefix(name).rstrip(" ")), len(self.render_call(name, arguments))
 
     def parse(self, text: str) -> tuple[list[dict], list[str]]:
-        """Parse every call in ``text``. Returns (calls, problems); never evaluates code."""
-        pattern = re.escape(self.call_open.strip()) + r"\s*(.*?)\s*" + re.escape(self.call_close.strip())
+        """Parse every call in ``text``. Returns (calls, problems); never evaluates code.
+
+        A call is what lies between an opening tag and the next closing tag. An opening tag
+        with no closing tag before the next opening tag (or the end) is a problem of its own,
+        ``unclosed <tool_call> ...``, so a turn cut off inside a call is never silently an
+        empty answer; a call nested in an unclosed one is still read.
+
+        >>> calls, problems = HERMES.parse('<tool_call>{"name": "f", "arguments": {}}</tool_call><tool_call>{"name"')
+        >>> calls
+        [{'name': 'f', 'arguments': {}}]
+        >>> print(problems[0])
+        unclosed <tool_call> (never closed with </tool_call>): '{"name"'
+        """
+        opening, closing = self.markers
         calls, problems = [], []
-        for match in re.finditer(pattern, text, flags=re.DOTALL):
-            body = match.group(1)
+        at, close = 0, None
+        while (start := text.find(opening, at)) >= 0:
+            body_start = start + len(opening)
+            if close is None or 0 <= close < body_start:  # searched once per closing tag (-1: none left)
+                close = text.find(closing, body_start)
+            reopen = text.find(opening, body_start, close if close >= 0 else len(text))
+            if close < 0 or reopen >= 0:
+                end = reopen if reopen >= 0 else len(text)
+                problems.append(f"unclosed {opening} (never closed with {closing}): {_snippet(text[body_start:end])}")
+                at = end
+                continue
+            body = text[body_start:close].strip()
+            at = close + len(closing)
             try:
-                obj = json.loads(body)
+                obj = safe_loads(body)
             except json.JSONDecodeError as exc:
-                problems.append(f"call is not valid JSON ({exc.msg} at char {exc.pos}): {body[:80]!r}")
+                problems.append(f"call is not valid JSON ({exc.msg} at char {exc.pos}): {_snippet(body)}")
+                continue
+            except ValueError as exc:  # JSONLimitError: too deep, too long, too many digits
+                problems.append(f"call is not usable JSON ({exc}): {_snippet(body)}")
                 continue
             call, problem = _read_call(obj, body)
             if problem:
@@ -91,9 +146,10 @@ class ToolCallFormat:
             starts = [i for i in (text.find("{", at), text.find("[", at)) if i >= 0]
             if not starts:
                 return calls, []
-            try:
+            try:  # the same limits as safe_json.loads: no recursion blow-up, no huge integers
                 value, at = decoder.raw_decode(text, min(starts))
-            except json.JSONDecodeError:
+                check_depth(value)
+            except (ValueError, RecursionError):
                 at = min(starts) + 1
                 continue
             # A call, or a list of nothing but calls, each carrying its arguments; prose with braces is not.
@@ -104,19 +160,25 @@ class ToolCallFormat:
                     calls += found
 
 
+def _snippet(text: str, limit: int = 80) -> str:
+    """The start of ``text`` for a problem message: quoted, cut to ``limit`` characters."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def _read_call(obj: Any, body: str) -> tuple[dict | None, str | None]:
     """``({"name", "arguments"}, None)`` from one decoded call object, or ``(None, why not)``.
     ``arguments`` may also be called ``parameters``, or be a JSON string."""
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-        return None, f"call has no string 'name': {body[:80]!r}"
+        return None, f"call has no string 'name': {_snippet(body)}"
+    name = obj["name"][:80]
     args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):
         try:
-            args = json.loads(args)
-        except json.JSONDecodeError:
-            return None, f"arguments of {obj['name']} are a string, not JSON: {args[:80]!r}"
+            args = safe_loads(args)
+        except (ValueError, JSONLimitError):
+            return None, f"arguments of {name} are a string, not JSON: {_snippet(args)}"
     if not isinstance(args, dict):
-        return None, f"arguments of {obj['name']} are not an object: {args!r:.80}"
+        return None, f"arguments of {name} are not an object: {type(args).__name__}"
     return {"name": obj["name"], "arguments": args}, None
 
 

@@ -60,9 +60,18 @@ def first_marker(text: str, markers: str | tuple[str, ...] | None) -> int:
 
 def visible_text(text: str, markers: str | tuple[str, ...] | None) -> str:
     """The answer part of a turn's text: what precedes the first call markup (an opening or
-    a stray closing tag: :attr:`ToolCallFormat.markers`), stripped."""
-    at = first_marker(text, markers)
-    return (text if at < 0 else text[:at]).strip()
+    a stray closing tag: :attr:`ToolCallFormat.markers`), stripped, so an answer never holds
+    call markup. A turn cut off in the middle of a tag (``... <tool_``) loses that tail too:
+    two or more characters that begin a marker, at the very end.
+
+    >>> visible_text("Let me check. <tool_call>{...}", "<tool_call>"), visible_text("Sure <tool_", "<tool_call>")
+    ('Let me check.', 'Sure')
+    """
+    found = _markers(markers)
+    at = first_marker(text, found)
+    answer = (text if at < 0 else text[:at]).rstrip()
+    cut = max((k for m in found for k in range(2, len(m)) if answer.endswith(m[:k])), default=0)
+    return (answer[:-cut] if cut else answer).strip()
 
 
 def parse_turn(text: str, tools: list[dict], fmt: ToolCallFormat) -> ParsedTurn:

@@ -2,9 +2,13 @@
 
 Nothing is ever passed to ``eval``/``exec``. Only numbers, ``+ - * / // % **``, unary ``+``/``-``,
 parentheses, the constants in :data:`CONSTANTS` and calls of the functions in :data:`FUNCTIONS`
-(by bare name: ``sqrt(2)``, not ``math.sqrt(2)``) are accepted. Integer results are capped at
-:data:`MAX_INT_BITS` bits, checked *before* a power or product is computed, so ``10**10**10``
-is refused at once instead of eating the machine.
+(by bare name: ``sqrt(2)``, not ``math.sqrt(2)``) are accepted. The work is capped, each
+limit checked *before* the operation runs, so a hostile expression is refused at once instead
+of holding the interpreter (a C loop cannot even be interrupted by Ctrl-C): integers at
+:data:`MAX_INT_BITS` bits (every intermediate value, and a power or product before it is
+computed, so ``10**10**10`` fails instantly), integer exponents at :data:`MAX_EXPONENT`,
+``round``'s digits at :data:`MAX_ROUND_DIGITS` (``round(1, -10**8)`` would build ``10**10**8``)
+and ``factorial`` at :data:`MAX_FACTORIAL`.
 
 >>> calculate("2 * (3 + 4) ** 2")["result"]
 98
@@ -24,9 +28,16 @@ logger = logging.getLogger(__name__)
 MAX_EXPRESSION_CHARS = 1_000
 MAX_DEPTH = 200  # nesting of the syntax tree (a long sum is a deep left-leaning tree)
 MAX_INT_BITS = 4_096  # about 1,233 decimal digits
-MAX_FACTORIAL = 1_000
+MAX_DIGITS = int(MAX_INT_BITS * math.log10(2))
+MAX_FACTORIAL = 1_000  # computed in well under a millisecond; the result is then held to MAX_INT_BITS
+MAX_EXPONENT = 100_000  # |n| in x**n for an integer n; integer powers are also held to MAX_INT_BITS
+MAX_ROUND_DIGITS = MAX_DIGITS + 10  # |ndigits| in round(x, ndigits): more says nothing about any value here
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
+
+
+class _Refused(ValueError):
+    """A call refused before it runs; its message is shown as it is."""
 
 
 def _factorial(n: Any) -> int:
@@ -37,12 +48,20 @@ def _factorial(n: Any) -> int:
     return math.factorial(n)
 
 
+def _round(x: Any, ndigits: Any = None) -> Any:
+    """``round``, refusing digit counts whose power of ten alone would be a huge integer."""
+    if isinstance(ndigits, int) and not isinstance(ndigits, bool) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise _Refused(f"round() takes at most {MAX_ROUND_DIGITS} digits either way, got {ndigits}; "
+                         "use a smaller number of digits")
+    return round(x) if ndigits is None else round(x, ndigits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sqrt": math.sqrt, "cbrt": math.cbrt, "exp": math.exp, "log": math.log, "log10": math.log10,
     "log2": math.log2, "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin,
     "acos": math.acos, "atan": math.atan, "atan2": math.atan2, "sinh": math.sinh, "cosh": math.cosh,
     "tanh": math.tanh, "degrees": math.degrees, "radians": math.radians, "hypot": math.hypot,
-    "floor": math.floor, "ceil": math.ceil, "abs": abs, "round": round, "min": min, "max": max,
+    "floor": math.floor, "ceil": math.ceil, "abs": abs, "round": _round, "min": min, "max": max,
     "factorial": _factorial,
 }
 
@@ -56,7 +75,7 @@ _UNARY: dict[type, Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: op
 def _check_int(value: Any) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise ValueError(f"the result is too large (more than {MAX_INT_BITS} bits, about "
-                         f"{int(MAX_INT_BITS * math.log10(2))} digits); use smaller numbers")
+                         f"{MAX_DIGITS} digits); use smaller numbers")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("the result is not a finite number (overflow or an undefined operation); "
                          "use smaller numbers")
@@ -64,14 +83,25 @@ def _check_int(value: Any) -> Any:
 
 
 def _power(base: Any, exponent: Any) -> Any:
-    """``base ** exponent``, refusing integer powers whose size would pass the cap."""
+    """``base ** exponent``, refusing integer exponents over the cap and integer powers whose
+    size would pass it."""
+    if isinstance(exponent, int) and abs(exponent) > MAX_EXPONENT and abs(base) not in (0, 1):
+        raise ValueError(f"the exponent {exponent} is too large (limit {MAX_EXPONENT} either way); "
+                         "use a smaller exponent")
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
         if (abs(base).bit_length() - 1) * exponent > MAX_INT_BITS:
-            raise ValueError(f"the power {base}**{exponent} is too large to compute (limit about "
-                             f"{int(MAX_INT_BITS * math.log10(2))} digits); use smaller numbers")
+            raise ValueError(f"the power {_short(base)}**{exponent} is too large to compute (limit about "
+                             f"{MAX_DIGITS} digits); use smaller numbers")
     if isinstance(base, int | float) and base < 0 and isinstance(exponent, float) and not exponent.is_integer():
         raise ValueError(f"a negative number ({base}) to a fractional power ({exponent}) is not a real number")
     return base**exponent
+
+
+def _short(value: Any) -> str:
+    """A number for an error message: long integers by their number of digits."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"<a {int(value.bit_length() * math.log10(2)) + 1}-digit integer>"
+    return repr(value)
 
 
 def _binary(node: ast.BinOp, left: Any, right: Any) -> Any:
@@ -104,8 +134,10 @@ def _call(node: ast.Call, depth: int) -> Any:
         return FUNCTIONS[name](*args)
     except TypeError as e:
         raise ValueError(f"wrong arguments for {name}(): {e}") from None
+    except _Refused as e:
+        raise ValueError(str(e)) from None
     except ValueError as e:
-        raise ValueError(f"{name}({', '.join(map(repr, args))}) is undefined: {e}") from None
+        raise ValueError(f"{name}({', '.join(map(_short, args))}) is undefined: {e}") from None
 
 
 def _eval(node: ast.AST, depth: int = 0) -> Any:

@@ -46,6 +46,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ..data.schema import argument_problems
+from ..data.tool_format import tool_name_problem
 from ..errors import FcFinetuneError
 
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
@@ -222,6 +223,7 @@ class RegisteredFunction:
     func: Callable[..., Any]
     hints: dict[str, Any] = dataclasses.field(default_factory=dict)  # parameter -> hint, for prepare()
     nullable: tuple[str, ...] = ()  # Optional parameters without a default: passed None when left out
+    isolation: str | None = None  # "process" / "thread" for this function; None: the executor's choice
 
     def tool(self) -> dict:
         """``{"type": "function", "function": {"name", "description", "parameters"}}``."""
@@ -250,21 +252,27 @@ class FunctionRegistry:
         self._functions: dict[str, RegisteredFunction] = {}
 
     def register(self, func: Callable | None = None, *, name: str | None = None,
-                 description: str | None = None, schema: dict | None = None):
+                 description: str | None = None, schema: dict | None = None, isolation: str | None = None):
         """Register ``func``; usable as ``@register`` or ``@register(name=..., schema=...)``.
 
         ``schema`` is the parameters object (JSON schema), or a whole OpenAI-style tool whose
-        name and description are used unless given here. The function is returned unchanged.
+        name and description are used unless given here. The name must match
+        :data:`~fc_finetune.data.tool_format.TOOL_NAME` (1-64 letters, digits, ``_ . -``): it is
+        written into every prompt. ``isolation="thread"`` runs this function in the caller's
+        process even where the executor forks (it must change the caller's memory, or use
+        CUDA); see :mod:`fc_finetune.tools.executor`. The function is returned unchanged.
         """
         def decorate(fn: Callable) -> Callable:
-            self.add(fn, name=name, description=description, schema=schema)
+            self.add(fn, name=name, description=description, schema=schema, isolation=isolation)
             return fn
 
         return decorate(func) if func is not None else decorate
 
     def add(self, func: Callable, *, name: str | None = None, description: str | None = None,
-            schema: dict | None = None) -> RegisteredFunction:
+            schema: dict | None = None, isolation: str | None = None) -> RegisteredFunction:
         """Register ``func`` and return its entry (the non-decorator form of :meth:`register`)."""
+        if isolation not in (None, "process", "thread"):
+            raise RegistryError(f"isolation for {_label(func)} must be 'process', 'thread' or None, got {isolation!r}")
         if not callable(func):
             raise RegistryError(f"register() needs a callable, got {type(func).__name__}: {func!r}")
         if inspect.iscoroutinefunction(func):
@@ -274,6 +282,10 @@ class FunctionRegistry:
             entry = self._explicit(func, name, description, schema)
         else:
             entry = self._derived(func, name, description)
+        problem = tool_name_problem(entry.name)
+        if problem:
+            raise RegistryError(f"{_label(func)} cannot be registered: {problem}; pass name= with a valid name")
+        entry.isolation = isolation
         if entry.name in self._functions:
             raise RegistryError(f"a function named {entry.name!r} is already registered "
                                 f"({_label(self._functions[entry.name].func)}); pass name= to register "
