@@ -118,3 +118,87 @@ def test_from_pretrained_by_hub_id(saved, monkeypatch):  # noqa: F811
     loaded = FunctionCallingModel.from_pretrained("me/tiny-fc", revision="v1", dtype=torch.float32)
     assert requested == [("me/tiny-fc", "v1")]
     assert torch.equal(loaded.heads.selector.weight, model.heads.selector.weight)
+
+
+# -- hardening (issue 16): one clear line for a bad repo id, an unreachable Hub, a refused push -------
+
+class FailingApi(RecordingApi):
+    """HfApi whose create_repo fails the way ``error`` says."""
+
+    def __init__(self, error, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+        raise self.error
+
+
+def _connect_error():
+    """The connection error of the HTTP client huggingface_hub uses (httpx, or httpx2 in newer releases)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    client = next(c for c in HfHubHTTPError.__mro__[1:] if c.__module__.split(".")[0] not in ("builtins",
+                                                                                                "huggingface_hub"))
+    module = __import__(client.__module__.split(".")[0])
+    return module.ConnectError("[Errno -2] Name or service not known")
+
+
+@pytest.mark.parametrize("repo_id", ["../../etc/passwd", "a/b/c", "me/x..y", "-me/x", "me/" + "x" * 100, ""])
+def test_invalid_repo_id_is_refused_before_anything_else(repo_id, tmp_path, capsys):
+    from fc_finetune.hub.push import HubError
+
+    api = RecordingApi()
+    with pytest.raises(HubError, match="is not a Hub repository id") as info:
+        push_to_hub(tmp_path / "not-even-a-model", repo_id, api=api)  # the folder is not looked at
+    assert repr(repo_id) in str(info.value) and "USER/NAME" in str(info.value)
+    assert api.calls == []
+    assert cli_main(["push", "--model", str(tmp_path / "nope"), f"--repo-id={repo_id}", "--card-only"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a Hub repository id" in err[0] and "Traceback" not in err[0]
+
+
+def test_unreachable_hub_is_one_clear_error(model_dir):
+    from fc_finetune.hub.push import HubError
+
+    with pytest.raises(HubError) as info:
+        push_to_hub(model_dir, "me/x", api=FailingApi(_connect_error()))
+    message = str(info.value)
+    assert message.startswith("Could not reach the Hugging Face Hub") and "'me/x'" in message
+    assert "ConnectError" in message and "network" in message and "nothing was pushed" in message
+
+
+def test_unreachable_hub_through_the_cli(model_dir, monkeypatch, capsys):
+    from fc_finetune.hub import push
+
+    monkeypatch.setattr(push, "HfApi", lambda token=None: FailingApi(_connect_error()))
+    assert cli_main(["push", "--model", str(model_dir), "--repo-id", "me/x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Could not reach the Hugging Face Hub" in err[0]
+
+
+@pytest.mark.parametrize(("status", "hint"), [(401, "HF_TOKEN"), (403, "HF_TOKEN"), (500, "push again")])
+def test_refused_push_names_the_status_and_the_fix(model_dir, status, hint):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from fc_finetune.hub.push import HubError
+
+    response = type("Response", (), {"status_code": status, "headers": {}, "request": None})()
+    try:
+        error = HfHubHTTPError(f"{status} Client Error", response=response)
+    except Exception:  # noqa: BLE001 - the constructor reads the response; build it bare then
+        error = HfHubHTTPError.__new__(HfHubHTTPError)
+        Exception.__init__(error, f"{status} Client Error")
+        error.response, error.server_message = response, None
+    with pytest.raises(HubError, match=f"HTTP {status}") as info:
+        push_to_hub(model_dir, "me/x", api=FailingApi(error))
+    assert hint in str(info.value)
+
+
+def test_offline_mode_is_named(model_dir):
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from fc_finetune.hub.push import HubError
+
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE"):
+        push_to_hub(model_dir, "me/x", api=FailingApi(OfflineModeIsEnabled("offline")))

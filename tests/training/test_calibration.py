@@ -95,6 +95,7 @@ def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path): 
     assert config["selector_temperature"] == cal["temperature"] and config["no_call_threshold"] == cal["no_call_threshold"]
     assert config["more_calls_threshold"] == cal["more_calls_threshold"]
     assert cal["decisions"] >= 10
+    assert {"ece_before", "ece_after", "ece_fitted", "fitted_temperature", "temperature_kept"} <= set(cal)
     loaded = FunctionCallingModel.from_pretrained(out, dtype=torch.float32)
     assert loaded.selector_temperature == cal["temperature"]
 
@@ -113,3 +114,30 @@ def test_calibration_data_is_used_instead_of_eval_data(tiny_assets, tmp_path):  
     cal = json.loads((out / "train_summary.json").read_text())["selector_calibration"]
     assert cal["data"] == [str(cal_file)]
     assert cal["decisions"] == decisions
+
+
+def test_a_fit_that_raises_ece_keeps_the_previous_temperature(monkeypatch, caplog):
+    """Temperature scaling minimises NLL, not ECE: in two runs the fit raised ECE (0.118 -> 0.158,
+    0.075 -> 0.090) and was saved anyway. The previous temperature is kept and both are reported."""
+    from fc_finetune.training import calibration
+
+    logits, targets = _overconfident(scale=1.0, classes=3)  # already calibrated at T = 1
+    monkeypatch.setattr(calibration, "fit_temperature", lambda logits, targets: 0.25)  # a fit that sharpens
+    with caplog.at_level("WARNING"):
+        cal = calibrate_selector(logits, targets)
+    assert cal.temperature_kept and cal.temperature == 1.0 and cal.fitted_temperature == 0.25
+    assert cal.ece_fitted > cal.ece_before and cal.ece_after == cal.ece_before
+    p_no_call = torch.softmax(logits, -1)[:, -1]  # the thresholds are fitted under the kept temperature
+    assert cal.call_decision_accuracy == fit_no_call_threshold(p_no_call, targets == 2)[1]
+    assert any("would raise the held-out ECE" in r.getMessage() for r in caplog.records)
+    assert "kept" in calibration.temperature_text(cal) and "0.250" in calibration.temperature_text(cal)
+    # a model calibrated before keeps its own temperature, not 1.0
+    assert calibrate_selector(logits, targets, temperature=2.0).temperature == 2.0
+
+
+def test_a_fit_that_lowers_ece_is_used():
+    logits, targets = _overconfident(scale=3.0)
+    cal = calibrate_selector(logits, targets)
+    assert not cal.temperature_kept and cal.temperature == cal.fitted_temperature
+    assert cal.ece_after == cal.ece_fitted < cal.ece_before
+    assert set(cal.to_dict()) >= {"fitted_temperature", "ece_fitted", "temperature_kept", "ece_before", "ece_after"}

@@ -204,3 +204,62 @@ def test_torch_compile_regions_turns_on_accelerates_regional_dynamic_compilation
 
     plugin = TorchDynamoPlugin(backend=args.torch_compile_backend)  # as the Trainer builds it
     assert plugin.use_regional_compilation and plugin.dynamic
+
+
+# -- hardening (issue 16): bad values fail at parse time, in one line naming the option ---------------
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["--per_device_train_batch_size", "-1"], "per_device_train_batch_size"),
+    (["--per_device_train_batch_size", "0"], "per_device_train_batch_size"),
+    (["--per_device_eval_batch_size", "0"], "per_device_eval_batch_size"),
+    (["--gradient_accumulation_steps", "0"], "gradient_accumulation_steps"),
+    (["--num_train_epochs", "-1"], "num_train_epochs"),
+    (["--max_steps", "0", "--num_train_epochs", "0"], "no training steps"),
+    (["--max_steps", "-1", "--num_train_epochs", "0"], "no training steps"),
+    (["--learning_rate=-1e-4"], "learning_rate"),
+    (["--max_drop_fraction", "1.5"], "max_drop_fraction"),
+    (["--warn_drop_fraction", "0.6", "--max_drop_fraction", "0.5"], "warn_drop_fraction"),
+    (["--max_train_samples", "0"], "max_train_samples"),
+])
+def test_bad_sizes_and_step_counts_fail_at_parse_time(argv, option, tmp_path):
+    with pytest.raises(FcFinetuneError, match=option) as info:
+        parse(["--output_dir", str(tmp_path / "run"), *argv])
+    assert "\n" not in str(info.value)
+
+
+def test_zero_steps_are_refused_but_max_steps_alone_is_enough(tmp_path):
+    args = parse(["--output_dir", str(tmp_path), "--max_steps", "3", "--num_train_epochs", "0"])["training"]
+    assert args.max_steps == 3
+    with pytest.raises(FcFinetuneError, match="--max_steps N"):
+        parse(["--output_dir", str(tmp_path), "--max_steps", "0", "--num_train_epochs", "0"])
+
+
+def test_output_dir_that_is_a_file_is_refused(tmp_path):
+    existing = tmp_path / "file"
+    existing.write_text("keep me")
+    with pytest.raises(FcFinetuneError, match="output_dir .* is an existing file") as info:
+        parse(["--output_dir", str(existing)])
+    assert str(existing) in str(info.value)
+    with pytest.raises(FcFinetuneError, match="cannot be created: .* is a file"):
+        parse(["--output_dir", str(existing / "run")])
+    assert existing.read_text() == "keep me"
+    assert parse(["--output_dir", str(tmp_path / "new" / "run")])["training"].output_dir.endswith("run")
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff\xfe\x89PNG\r\n", b"\x89PNG\r\n\x1a\n" + bytes(range(256))])
+def test_binary_recipe_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "recipe.yaml"
+    path.write_bytes(content)
+    with pytest.raises(FcFinetuneError, match="is not a text file|is not valid YAML") as info:
+        parse(["--config", str(path)])
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_defaults_fit_a_cpu_machine(recipe):
+    """An empty recipe used transformers' batch of 8 (18 GB of RAM on CPU with a 135M model)."""
+    parsed = parse(["--config", recipe("# nothing\n")])
+    assert parsed["training"].per_device_train_batch_size == 4
+    assert parsed["training"].per_device_eval_batch_size == 4
+    assert parsed["data"].max_length == 1024
+    assert parsed["data"].warn_drop_fraction == 0.2 and parsed["data"].max_drop_fraction == 0.5
+    assert parsed["training"].skip_memory_check is False

@@ -149,7 +149,7 @@ def test_launch_commands_in_headers_parse(path):
 def test_multi_gpu_commands_keep_the_global_batch(path):
     """``--num_processes N`` with the command's gradient accumulation gives the recipe's global batch."""
     recipe = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
-    per_device = recipe.get("per_device_train_batch_size", 8)
+    per_device = recipe.get("per_device_train_batch_size", 4)  # our default (transformers: 8)
     global_batch = per_device * recipe.get("gradient_accumulation_steps", 1)
     for argv in _commands(path, "accelerate launch"):
         processes = int(_flag(argv, "--num_processes") or 1)

@@ -187,3 +187,56 @@ def test_resume_restores_the_dropout_rng(tiny_assets, tmp_path):  # noqa: F811
     assert main(resume_args(tiny_assets, resumed, max_steps=4, lora_dropout=0.05,
                             resume_from_checkpoint="true")) == 0
     assert_same_weights(resumed, reference)
+
+
+def damaged_optimizer_checkpoint(out: Path, step: int) -> Path:
+    """checkpoint-<step>, marked complete, whose optimizer.pt was truncated afterwards (a full disk,
+    a copy cut short)."""
+    damaged = out / f"checkpoint-{step}"
+    shutil.rmtree(damaged, ignore_errors=True)
+    shutil.copytree(out / f"checkpoint-{SAVE_EVERY}", damaged)
+    (damaged / COMPLETE_MARKER).write_text(json.dumps({"global_step": step}))
+    optimizer = damaged / "optimizer.pt"
+    optimizer.write_bytes(optimizer.read_bytes()[: optimizer.stat().st_size // 2])
+    return damaged
+
+
+def test_truncated_optimizer_named_explicitly_is_a_clear_error_naming_the_fallback(killed, tiny_assets,  # noqa: F811
+                                                                                     tmp_path, monkeypatch):
+    from fc_finetune.training import run
+
+    out = copy_of(killed, tmp_path)
+    damaged = damaged_optimizer_checkpoint(out, 2 * SAVE_EVERY)
+    monkeypatch.setattr(run, "load_tokenizer", lambda *a, **k: pytest.fail("checked only after loading"))
+    with pytest.raises(FcFinetuneError, match="is corrupt: optimizer.pt is truncated") as info:
+        main(resume_args(tiny_assets, out, resume_from_checkpoint=damaged))
+    message = str(info.value)
+    assert str(damaged) in message and str(out / f"checkpoint-{SAVE_EVERY}") in message
+    assert "--resume_from_checkpoint true" in message and "\n" not in message
+
+
+def test_resume_true_falls_back_past_a_truncated_optimizer(killed, reference, tiny_assets, tmp_path,  # noqa: F811
+                                                           caplog):
+    out = copy_of(killed, tmp_path)
+    damaged = damaged_optimizer_checkpoint(out, 2 * SAVE_EVERY)
+    assert last_complete_checkpoint(out) == out / f"checkpoint-{SAVE_EVERY}"
+    with caplog.at_level(logging.INFO):
+        assert main(resume_args(tiny_assets, out, resume_from_checkpoint="true")) == 0
+    assert any(r.levelno == logging.WARNING and damaged.name in r.getMessage() and "optimizer.pt" in r.getMessage()
+               for r in caplog.records)
+    assert_same_weights(out, reference)
+
+
+def test_checkpoint_damage_finds_a_flipped_byte(tmp_path):
+    from fc_finetune.training.trainer import checkpoint_damage
+
+    torch.save({"state": {0: {"exp_avg": torch.arange(4096.0)}}}, tmp_path / "optimizer.pt")
+    (tmp_path / "trainer_state.json").write_text("{}")
+    assert checkpoint_damage(tmp_path) is None
+    data = bytearray((tmp_path / "optimizer.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "optimizer.pt").write_bytes(bytes(data))
+    assert "optimizer.pt is damaged" in checkpoint_damage(tmp_path)
+    (tmp_path / "optimizer.pt").unlink()
+    (tmp_path / "trainer_state.json").write_text("{")
+    assert "trainer_state.json is damaged" in checkpoint_damage(tmp_path)

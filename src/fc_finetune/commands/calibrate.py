@@ -8,7 +8,9 @@ transfer to another (on BFCL the quickstart's synthetic-mix threshold calls on a
 irrelevant question). This refits both on held-out conversations like your traffic: every
 decision point of every assistant turn (call which function, or NO_CALL), teacher-forced.
 It prints the current and the refitted figures on that data and, unless ``--dry-run``,
-writes the new values into the model folder's fc_finetune_config.json (atomically).
+writes the new values into the model folder's fc_finetune_config.json (atomically). A fitted
+temperature that would raise the expected calibration error (ECE) on that data is not used:
+the current temperature is kept (and the thresholds fitted under it); both ECEs are printed.
 Never calibrate on the set you report results on.
 """
 
@@ -45,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     from ..errors import FcFinetuneError
     from ..model import io
     from ..model.modeling import load_model
-    from ..training.calibration import apply_calibration, calibrate_model, more_calls_text
+    from ..training.calibration import apply_calibration, calibrate_model, more_calls_text, temperature_text
 
     if not io.is_saved_model(args.model):
         raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
@@ -67,9 +69,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"{fitted.decisions} decision points ({report.no_call_decisions} NO_CALL) from {len(encoded)} conversations")
     print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f}: "
           f"ECE {report.current_ece:.3f}, call/no-call balanced accuracy {report.current_balanced_accuracy:.3f}")
-    print(f"refitted: temperature {fitted.temperature:.3f}, NO_CALL threshold {fitted.no_call_threshold:.3f}: ECE "
-          f"{fitted.ece_after:.3f}, call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}; "
-          f"{more_calls_text(fitted)}")
+    print(f"refitted: {temperature_text(fitted)}, NO_CALL threshold {fitted.no_call_threshold:.3f}: "
+          f"call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}; {more_calls_text(fitted)}")
     if args.dry_run:
         print("--dry-run: the model folder is unchanged")
         return 0

@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # Imported when the command runs: the command line imports every command module at start-up.
-    from ..hub.push import build_model_card, files_to_push, push_to_hub
+    from ..hub.push import build_model_card, check_repo_id, files_to_push, push_to_hub
 
+    check_repo_id(args.repo_id)  # before anything is read or sent
     if args.card_only:
         print(build_model_card(args.model, repo_id=args.repo_id))
         for path in files_to_push(args.model):

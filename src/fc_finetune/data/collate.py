@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import datasets
 import torch
 
 from ..errors import DataError
@@ -41,6 +42,17 @@ from .render import RenderedRecord, render_record
 logger = logging.getLogger(__name__)
 
 TRUNCATION = ("drop", "oldest_turns")
+
+_INTS = datasets.List(datasets.Value("int64"))
+_SPANS = datasets.List(_INTS)
+# The columns ``encode_dataset`` writes, typed up front: inferred per batch, a batch whose lists
+# are all empty (every record in it dropped, or none with a call) would be typed null, and the
+# next batch's integers could not be cast to it.
+ENCODED_FEATURES = datasets.Features({
+    "input_ids": _INTS, "labels": _INTS, "param_tool": _INTS, "decision_pos": _INTS, "decision_target": _INTS,
+    "decision_request": _SPANS, "tool_spans": _SPANS, "call_spans": _SPANS, "request_cover": _INTS,
+    "length": datasets.Value("int64"), "status": datasets.Value("string"),
+})
 
 
 def tokenize_pieces(text: str, cuts: list[int], tokenizer) -> tuple[list[int], list[tuple[int, int]]]:
@@ -172,9 +184,7 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
     """
 
     def _batch(batch):
-        out = {k: [] for k in ("input_ids", "labels", "param_tool", "decision_pos", "decision_target",
-                               "decision_request", "tool_spans", "call_spans", "request_cover", "length",
-                               "status")}
+        out = {k: [] for k in ENCODED_FEATURES}
         for raw in batch[record_column]:
             stats = EncodeStats()
             try:
@@ -191,8 +201,11 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
             out["status"].append(status)
         return out
 
-    mapped = dataset.map(_batch, batched=True, batch_size=64, num_proc=num_proc,
-                         remove_columns=dataset.column_names, desc="Encoding records")
+    if len(dataset) == 0:  # map would not call _batch and leave no columns at all
+        mapped = datasets.Dataset.from_dict({k: [] for k in ENCODED_FEATURES}, features=ENCODED_FEATURES)
+    else:
+        mapped = dataset.map(_batch, batched=True, batch_size=64, num_proc=num_proc, features=ENCODED_FEATURES,
+                             remove_columns=dataset.column_names, desc="Encoding records")
     stats = EncodeStats()
     for status, n in Counter(mapped["status"]).items():
         if status in ("ok", "shortened"):

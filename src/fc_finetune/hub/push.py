@@ -7,6 +7,10 @@ template), the recipe that trained it and eval results where present, plus a REA
 whose YAML metadata has ``base_model``, ``library_name: peft``, tags, datasets and a
 ``model-index`` with the eval results. The token comes from ``HF_TOKEN`` or the
 huggingface_hub login; it is never printed, logged or written.
+
+The repository id is validated (huggingface_hub's own rules) before anything else is read or
+sent; a Hub that cannot be reached, or that refuses the push, is a :class:`HubError` naming
+the repository and what to do, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from huggingface_hub import CommitOperationAdd, EvalResult, HfApi, ModelCard, ModelCardData
+from huggingface_hub import CommitOperationAdd, EvalResult, HfApi, ModelCard, ModelCardData, constants
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineModeIsEnabled
+from huggingface_hub.utils import validate_repo_id
 
 from ..errors import FcFinetuneError
 from ..model.io import ADAPTER_WEIGHTS, CONFIG_NAME, HEADS_NAME, hub_base_name, read_config
@@ -29,6 +35,50 @@ EVAL_RESULTS_NAME = "eval_results.json"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                     "vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json", "generation_config.json")
 _REQUIRED = ("adapter_config.json", ADAPTER_WEIGHTS, HEADS_NAME, CONFIG_NAME)
+
+
+class HubError(FcFinetuneError):
+    """A repository id the Hub would refuse, a Hub that cannot be reached, or a refused push."""
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` when the Hub accepts its form (``NAME`` or ``USER/NAME``), else a :class:`HubError`."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        reason = str(exc).split(" Use `repo_type`")[0].rstrip(".")
+        raise HubError(f"--repo-id {repo_id!r} is not a Hub repository id ({reason}). Give USER/NAME or ORG/NAME: "
+                       "letters, digits, '-', '_' and '.', at most 96 characters each.") from exc
+    return repo_id
+
+
+def _http_library_errors() -> tuple[type[BaseException], ...]:
+    """The base error of the HTTP client huggingface_hub uses (httpx, or httpx2 in newer releases:
+    connection failures and timeouts derive from it) and the socket-level ones."""
+    client = tuple(c for c in HfHubHTTPError.__mro__[1:]
+                   if c.__module__.split(".")[0] not in ("builtins", "huggingface_hub"))
+    return (*client, ConnectionError, TimeoutError)
+
+
+def _hub_call(repo_id: str, what: str, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` with the Hub's failures as one clear :class:`HubError`."""
+    try:
+        return call(*args, **kwargs)
+    except OfflineModeIsEnabled as exc:
+        raise HubError(f"Cannot push to '{repo_id}': HF_HUB_OFFLINE is set. Unset it, then push again.") from exc
+    except HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        server = " ".join(str(getattr(exc, "server_message", None) or exc).split())[:300]
+        if status in (401, 403):
+            raise HubError(f"The Hub refused to {what} '{repo_id}' (HTTP {status}: {server}). Log in with "
+                           "`hf auth login` or set HF_TOKEN to a token with write access to that namespace.") from exc
+        raise HubError(f"The Hub could not {what} '{repo_id}' (HTTP {status}: {server}). Check the repository id "
+                       "and your access, then push again.") from exc
+    except _http_library_errors() as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise HubError(f"Could not reach the Hugging Face Hub ({constants.ENDPOINT}) to {what} '{repo_id}': "
+                       f"{type(exc).__name__}: {detail}. Check the network connection (and HF_ENDPOINT or proxy "
+                       "settings), then push again; nothing was pushed.") from exc
 
 
 def files_to_push(folder: Path) -> list[Path]:
@@ -144,16 +194,18 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, revi
                 create_pr: bool = False, token: str | None = None, api: Any = None,
                 commit_message: str = "Upload fc-finetune model") -> Any:
     """Create the repo if needed and upload everything in one commit. Returns the CommitInfo."""
+    check_repo_id(repo_id)
     folder = Path(folder)
     files = files_to_push(folder)
     card = build_model_card(folder, repo_id=repo_id)
     api = api or HfApi(token=token)
-    url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    url = _hub_call(repo_id, "create", api.create_repo, repo_id, private=private, exist_ok=True, repo_type="model")
     logger.info("Pushing %d files to %s", len(files) + 1, getattr(url, "repo_id", repo_id))
     if revision and not create_pr:
-        api.create_branch(repo_id, branch=revision, exist_ok=True)
+        _hub_call(repo_id, f"create branch '{revision}' in", api.create_branch, repo_id, branch=revision,
+                  exist_ok=True)
     operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p))
                   for p in files]
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode()))
-    return api.create_commit(repo_id, operations=operations, commit_message=commit_message,
-                             revision=revision, create_pr=create_pr)
+    return _hub_call(repo_id, "push to", api.create_commit, repo_id, operations=operations,
+                     commit_message=commit_message, revision=revision, create_pr=create_pr)

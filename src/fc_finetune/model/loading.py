@@ -12,6 +12,7 @@ Weights load as safetensors only and ``trust_remote_code`` stays off unless aske
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -31,17 +32,55 @@ logger = logging.getLogger(__name__)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
+MODEL_FOLDER = ("A model folder holds config.json, the weights (model.safetensors, or shards listed in "
+                "model.safetensors.index.json) and the tokenizer (tokenizer.json, tokenizer_config.json), as "
+                "transformers' save_pretrained writes them")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def _listing(path: Path, limit: int = 4) -> str:
+    names = sorted(p.name for p in path.iterdir())
+    if not names:
+        return "it is empty"
+    return "it holds " + ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_model_folder(path: str | os.PathLike, *, weights: bool = False, tokenizer: bool = False) -> None:
+    """Refuse a local folder that is not a model (before transformers tries, and fails with a message
+    about sentencepiece or model_type): its config.json, and the weights or tokenizer files asked for."""
+    path = Path(path)
+    if not path.is_dir() or (path / "adapter_config.json").is_file():
+        return  # a Hub id, or a peft adapter folder (its base is resolved on its own)
+    config = path / "config.json"
+    if not config.is_file():
+        raise ModelNotFoundError(f"'{path}' is not a model folder: it holds no config.json ({_listing(path)}). "
+                                 f"{MODEL_FOLDER}.")
+    try:
+        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    except (ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"'{config}' is not a transformers model config ({type(exc).__name__}: {exc}). "
+                             f"{MODEL_FOLDER}.") from exc
+    if not model_type:
+        raise ModelLoadError(f"'{config}' is not a transformers model config (no model_type). {MODEL_FOLDER}.")
+    if weights and not any(path.glob("*.safetensors")) and not any(path.glob("*.safetensors.index.json")):
+        pickled = sorted(p.name for p in path.glob("*.bin"))
+        if pickled:
+            raise ModelLoadError(f"'{path}' holds its weights only as pickle ({', '.join(pickled[:2])}); fc-finetune "
+                                 "loads safetensors only (pickle can run code). Convert them with save_pretrained("
+                                 "safe_serialization=True) in a trusted environment.")
+        raise ModelLoadError(f"'{path}' is not a model folder: it has a config.json but no weights "
+                             f"(no *.safetensors; {_listing(path)}). {MODEL_FOLDER}.")
+    if tokenizer and not any((path / name).is_file() for name in _TOKENIZER_FILES):
+        raise ModelLoadError(f"'{path}' holds no tokenizer (none of {', '.join(_TOKENIZER_FILES)}; "
+                             f"{_listing(path)}). {MODEL_FOLDER}.")
+
 
 def resolve_model_path(name_or_path: str | os.PathLike, *, fetch_missing: bool = True) -> str:
     """Turn a user-given model reference into something ``from_pretrained`` accepts."""
     text = str(name_or_path)
     path = Path(text).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
-            raise ModelNotFoundError(
-                f"'{path}' is a folder but holds no config.json: it is not a model checkpoint. "
-                "Point at the folder that contains config.json."
-            )
+        check_model_folder(path)
         return str(path)
     if text in BUNDLED_MODELS:
         if not is_fetched(text):
@@ -76,6 +115,7 @@ def _load_error(kind: str, ref: str, resolved: str, exc: Exception) -> ModelLoad
 def load_tokenizer(name_or_path: str | os.PathLike, *, trust_remote_code: bool = False, **kwargs: Any):
     """Load a tokenizer; a pad token is set to EOS when the tokenizer has none."""
     resolved = resolve_model_path(name_or_path)
+    check_model_folder(resolved, tokenizer=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
@@ -89,6 +129,7 @@ def load_causal_lm(name_or_path: str | os.PathLike, *, dtype: Any = "auto", trus
                    **kwargs: Any):
     """Load ``AutoModelForCausalLM`` from safetensors only (never pickle)."""
     resolved = resolve_model_path(name_or_path)
+    check_model_folder(resolved, weights=True)
     try:
         with _no_weight_bar():
             return AutoModelForCausalLM.from_pretrained(

@@ -15,6 +15,12 @@ Two questions are asked at decision points, and they get a threshold each:
   either stops every turn after its first call or calls where nothing should be called.
 
 All are stored with the model (``fc_finetune_config.json``) and used at inference.
+
+The fitted temperature minimises the held-out NLL, which does not always lower the
+expected calibration error: when the fit's ECE on the held-out decisions is above that of
+the current temperature (1.0 for a model never calibrated), the current one is kept, the
+thresholds are fitted under it, and both figures are reported (``fitted_temperature``,
+``ece_fitted``, ``temperature_kept``).
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ class SelectorCalibration:
     more_calls_threshold: float | None = None  # served decisions; None: too few of both answers to fit
     more_calls_accuracy: float | None = None  # balanced accuracy of another call vs done (served decisions)
     served_decisions: int = 0
+    fitted_temperature: float | None = None  # the NLL fit, whether kept or not
+    ece_fitted: float | None = None  # ECE under the fitted temperature
+    temperature_kept: bool = False  # the fit raised ECE: the temperature before calibration is kept
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,17 +146,26 @@ def _fresh(served: torch.Tensor) -> torch.Tensor:
     return ~served if (~served).any() else torch.ones_like(served)
 
 
-def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor,
-                       served: torch.Tensor | None = None) -> SelectorCalibration | None:
+def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torch.Tensor | None = None, *,
+                       temperature: float = 1.0) -> SelectorCalibration | None:
     """Fit the temperature (all decisions), the NO_CALL threshold (fresh decisions) and the
     more-calls threshold (served decisions, when both answers occur among them) from collected
-    held-out decisions. Without ``served`` every decision counts as fresh."""
+    held-out decisions. Without ``served`` every decision counts as fresh. ``temperature``: the
+    selector's current one, kept when the fitted one has the higher ECE on these decisions."""
     if targets.numel() < 10:
         logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
         return None
     logits = logits.masked_fill(torch.isinf(logits), -1e4)  # padded candidates: finite, so gradients are too
-    before = torch.softmax(logits, -1)
-    temperature = fit_temperature(logits, targets)
+    before = torch.softmax(logits / temperature, -1)
+    ece_before = expected_calibration_error(before, targets)
+    fitted = fit_temperature(logits, targets)
+    ece_fitted = expected_calibration_error(torch.softmax(logits / fitted, -1), targets)
+    kept = ece_fitted > ece_before
+    if kept:
+        logger.warning("The fitted selector temperature %.3f would raise the held-out ECE from %.3f to %.3f: "
+                       "keeping temperature %.3f", fitted, ece_before, ece_fitted, temperature)
+    else:
+        temperature = fitted
     after = torch.softmax(logits / temperature, -1)
     should_not_call = targets == logits.shape[1] - 1
     served = torch.zeros_like(should_not_call) if served is None else served
@@ -158,9 +176,10 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor,
         more, more_balanced = fit_no_call_threshold(after[served, -1], should_not_call[served])
     return SelectorCalibration(
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
-        ece_before=expected_calibration_error(before, targets), ece_after=expected_calibration_error(after, targets),
+        ece_before=ece_before, ece_after=ece_before if kept else ece_fitted,
         accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced,
-        more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()))
+        more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()),
+        fitted_temperature=fitted, ece_fitted=ece_fitted, temperature_kept=kept)
 
 
 @dataclass
@@ -179,9 +198,9 @@ def calibrate_model(model, dataloader) -> CalibrationReport:
     """Collect ``model``'s teacher-forced decisions over ``dataloader`` and refit its selector
     calibration; the model is left unchanged (see :func:`apply_calibration`)."""
     logits, targets, served = collect_decisions(model, dataloader)
-    fitted = calibrate_selector(logits, targets, served)
-    clean = logits.masked_fill(torch.isinf(logits), -1e4)
     temperature = model.selector_temperature
+    fitted = calibrate_selector(logits, targets, served, temperature=temperature)
+    clean = logits.masked_fill(torch.isinf(logits), -1e4)
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)
     should_not = targets == logits.shape[1] - 1
@@ -191,6 +210,14 @@ def calibrate_model(model, dataloader) -> CalibrationReport:
         current_threshold=threshold, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
         current_balanced_accuracy=balanced_call_accuracy(current[fresh, -1], should_not[fresh], threshold)
         if targets.numel() else 0.0, fitted=fitted)
+
+
+def temperature_text(fitted: SelectorCalibration) -> str:
+    """One phrase on the temperature and the ECE, for logs and reports."""
+    if fitted.temperature_kept:
+        return (f"temperature {fitted.temperature:.3f} kept (ECE {fitted.ece_before:.3f}): the fitted "
+                f"{fitted.fitted_temperature:.3f} would raise ECE to {fitted.ece_fitted:.3f}")
+    return f"temperature {fitted.temperature:.3f}, ECE {fitted.ece_before:.3f} -> {fitted.ece_after:.3f}"
 
 
 def more_calls_text(fitted: SelectorCalibration) -> str:

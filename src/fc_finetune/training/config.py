@@ -63,7 +63,8 @@ class DataArguments:
         "help": "Use at most this many calibration records (seeded sample)."})
     data_format: str = field(default="auto", metadata={
         "help": "Input format: auto, canonical, openai, sharegpt, xlam, glaive, hermes."})
-    max_length: int = field(default=1024, metadata={"help": "Longest token sequence kept."})
+    max_length: int = field(default=1024, metadata={
+        "help": "Longest token sequence kept (memory grows with it: see the memory check before training)."})
     truncation: str = field(default="oldest_turns", metadata={
         "help": "Too-long examples: 'oldest_turns' removes whole oldest exchanges until they fit, 'drop' drops them."})
     on_error: str = field(default="raise", metadata={
@@ -72,6 +73,13 @@ class DataArguments:
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use at most this many eval records."})
     preprocessing_num_workers: int | None = field(default=None, metadata={
         "help": "Processes for tokenisation (datasets.map num_proc)."})
+    warn_drop_fraction: float = field(default=0.2, metadata={
+        "help": "Warn when more than this share of a split's records is dropped in preprocessing (too long for "
+                "max_length, or not encodable)."})
+    max_drop_fraction: float = field(default=0.5, metadata={
+        "help": "Refuse to train when more than this share of the training records is dropped in preprocessing: "
+                "raise max_length, generate shorter data (`fc-finetune data generate --max-tools 3`), or raise "
+                "this limit (1.0 never refuses)."})
 
     def __post_init__(self):
         if isinstance(self.train_data, str):
@@ -88,12 +96,29 @@ class DataArguments:
             raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.max_length < 16:
             raise ValueError(f"max_length {self.max_length} is too small to hold a conversation")
+        for name in ("warn_drop_fraction", "max_drop_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be a share in [0, 1], got {getattr(self, name)}")
+        if self.warn_drop_fraction > self.max_drop_fraction:
+            raise ValueError(f"warn_drop_fraction ({self.warn_drop_fraction}) is above max_drop_fraction "
+                             f"({self.max_drop_fraction}): the warning would never come before the refusal")
+        for name in ("max_train_samples", "max_eval_samples", "max_calibration_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 (or unset for all records), got {getattr(self, name)}")
 
 
 @dataclass
 class FunctionCallingTrainingArguments(TrainingArguments):
     """transformers' TrainingArguments plus what the heads need."""
 
+    # transformers' defaults (8) with a 135M model at max_length 1024 on all layers took 18 GB of RAM on CPU.
+    per_device_train_batch_size: int = field(default=4, metadata={
+        "help": "Training batch size per device (CPU or GPU). Memory grows with it; raise gradient_accumulation_steps "
+                "for a larger effective batch."})
+    per_device_eval_batch_size: int = field(default=4, metadata={"help": "Evaluation batch size per device."})
+    skip_memory_check: bool = field(default=False, metadata={
+        "help": "Train even when the memory estimate made before training (weights, optimizer states, activations) "
+                "exceeds the memory available."})
     head_learning_rate: float | None = field(default=None, metadata={
         "help": "Learning rate of the selector and argument heads (default: 10x learning_rate). The heads "
                 "start from zero and need a larger step than LoRA."})
@@ -107,12 +132,43 @@ class FunctionCallingTrainingArguments(TrainingArguments):
                 "--torch_compile; worth it for runs much longer than the compile."})
 
     def __post_init__(self):
+        self._check_sizes()
+        if self.output_dir is not None:
+            _check_output_dir(self.output_dir)
         if self.torch_compile_regions:
             self.torch_compile = True
             # accelerate's TorchDynamoPlugin (built by the Trainer) reads these when not told otherwise.
             os.environ["ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION"] = "1"
             os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "1")
         super().__post_init__()
+
+    def _check_sizes(self) -> None:
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_train_epochs < 0:
+            raise ValueError(f"num_train_epochs must be >= 0, got {self.num_train_epochs}")
+        if self.max_steps <= 0 and self.num_train_epochs == 0:
+            raise ValueError(f"no training steps: max_steps is {self.max_steps} and num_train_epochs is 0. "
+                             "Give --max_steps N (N >= 1) or --num_train_epochs above 0")
+        if self.learning_rate < 0:
+            raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate}")
+
+
+def _check_output_dir(output_dir: str | os.PathLike) -> None:
+    """The output folder, or the nearest part of its path that exists, must be a writable folder."""
+    path = Path(output_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output_dir '{output_dir}' is an existing file, not a folder. Name a folder "
+                         "(it is created when missing)")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != path and not existing.is_dir():
+        raise ValueError(f"output_dir '{output_dir}' cannot be created: '{existing}' is a file. Name a folder "
+                         "whose parents are folders")
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"output_dir '{output_dir}': '{existing}' is not writable. Name a folder you can write to")
 
 
 CONFIG_CLASSES = (ModelArguments, DataArguments, LoraArguments, HeadArguments, FunctionCallingTrainingArguments)
@@ -143,9 +199,16 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise FcFinetuneError(f"Recipe '{path}' does not exist.")
     try:
-        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FcFinetuneError(f"Recipe '{path}' is not a text file (byte {exc.start} is not UTF-8): give a YAML "
+                              "recipe such as recipes/smollm2-135m/quickstart.yaml.") from exc
+    except OSError as exc:
+        raise FcFinetuneError(f"Recipe '{path}' cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        recipe = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise FcFinetuneError(f"Recipe '{path}' is not valid YAML: {exc}") from exc
+        raise FcFinetuneError(f"Recipe '{path}' is not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(recipe, dict):
         raise FcFinetuneError(f"Recipe '{path}' must be a mapping of option: value, not {type(recipe).__name__}.")
     keys = known_keys()

@@ -29,8 +29,9 @@ from ..data.templates import prepare_tokenizer
 from ..errors import FcFinetuneError
 from ..model.loading import load_tokenizer
 from ..model.modeling import FunctionCallingModel
-from .calibration import apply_calibration, calibrate_model, more_calls_text
+from .calibration import apply_calibration, calibrate_model, more_calls_text, temperature_text
 from .config import make_parser, parse_args
+from .memory import check_memory
 from .reporting import TrainingSummary, finish_run
 from .trainer import FunctionCallingTrainer, check_checkpoint, last_complete_checkpoint
 
@@ -49,23 +50,34 @@ def main(argv: list[str] | None = None) -> int:
     set_seed(training_args.seed)
     _check_launch(training_args)
     resume = _resume_point(training_args)
+    summary = TrainingSummary()
 
-    # data: rendered with the model's chat template (or the built-in tool template), encoded once
+    # data: read and validated before any model is loaded, so a bad file fails at once
+    with training_args.main_process_first(desc="reading data"):
+        train_records = _load_split(data_args.train_data, data_args, limit=data_args.max_train_samples, what="Train")
+        eval_records = calibration_records = None
+        if data_args.eval_data:
+            eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
+        if data_args.calibration_data:
+            calibration_records = _load_split(data_args.calibration_data, data_args, limit=None, what="Calibration")
+            if data_args.max_calibration_samples and len(calibration_records) > data_args.max_calibration_samples:
+                calibration_records = random.Random(training_args.seed).sample(
+                    calibration_records, data_args.max_calibration_samples)
+
+    # rendered with the model's chat template (or the built-in tool template), encoded once
     tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
     call_format = prepare_tokenizer(tokenizer, force_builtin=model_args.force_builtin_template)
     with training_args.main_process_first(desc="preprocessing"):
-        train_records = _load_split(data_args.train_data, data_args, limit=data_args.max_train_samples, what="Train")
-        train_set, _ = _encode(train_records, tokenizer, data_args, "Train")
+        train_set = _encode(train_records, tokenizer, data_args, "Train", data_args.train_data, summary, refuse=True)
         eval_set = None
-        if data_args.eval_data:
-            eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
-            eval_set, _ = _encode(eval_records, tokenizer, data_args, "Eval")
+        if eval_records:
+            eval_set = _encode(eval_records, tokenizer, data_args, "Eval", data_args.eval_data, summary)
         calibration_set = eval_set
-        if data_args.calibration_data:
-            records = _load_split(data_args.calibration_data, data_args, limit=None, what="Calibration")
-            if data_args.max_calibration_samples and len(records) > data_args.max_calibration_samples:
-                records = random.Random(training_args.seed).sample(records, data_args.max_calibration_samples)
-            calibration_set, _ = _encode(records, tokenizer, data_args, "Calibration")
+        if calibration_records:
+            calibration_set = _encode(calibration_records, tokenizer, data_args, "Calibration",
+                                      data_args.calibration_data, summary)
+    summary.extra["dropped"] = "; ".join(f"{what}: {_dropped_text(info)}"
+                                         for what, info in summary.extra["preprocessing"].items())
 
     # model: the base with fresh LoRA and heads
     model = FunctionCallingModel.from_base(
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         load_kwargs=_load_kwargs(model_args, training_args), call_format=call_format.name)
     trainable, total = model.trainable_parameters()
     logger.info("Trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
+    _check_memory(model, training_args, train_set, summary)
 
     # train
     training_args.remove_unused_columns = False  # the collator needs every column
@@ -82,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     training_args.gradient_checkpointing = False  # already enabled on the LM itself
     if hasattr(training_args, "activation_checkpointing"):  # the newer name of the same switch
         training_args.activation_checkpointing = False
-    summary = TrainingSummary()
     trainer = FunctionCallingTrainer(
         model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
         data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
@@ -105,23 +117,72 @@ def _dtype(name: str):
 
 
 def _load_split(sources: list[str], data_args, *, limit: int | None, what: str):
-    records = []
+    records, rows = [], 0
     for source in sources:
         result = load_records(source, fmt=None if data_args.data_format == "auto" else data_args.data_format,
                               on_error=data_args.on_error)
         logger.info("%s data: %s", what, result.report(show_errors=3))
         records += result.records
+        rows += result.rows_read
+    if not records:  # (the reader refuses a source without records; this guards the split as a whole)
+        names = ", ".join(f"'{s}'" for s in sources)
+        raise FcFinetuneError(f"{what} data {names} holds no record ({rows} rows read). Give a file with at least "
+                              "one conversation (`fc-finetune data generate` writes a training mix).")
     return records[:limit] if limit else records
 
 
-def _encode(records, tokenizer, data_args, what: str):
+def _encode(records, tokenizer, data_args, what: str, sources: list[str], summary: TrainingSummary, *,
+            refuse: bool = False):
+    """Encode a split; warn above ``warn_drop_fraction`` dropped, refuse (the training split) above
+    ``max_drop_fraction``; what was dropped and why goes into the summary."""
     dataset, stats = encode_dataset(to_dataset(records), tokenizer, max_length=data_args.max_length,
                                     truncation=data_args.truncation, num_proc=data_args.preprocessing_num_workers)
     logger.info("%s examples: %s", what, stats.report())
+    dropped = stats.dropped_too_long + sum(stats.failed.values())
+    share = dropped / len(records)
+    info = {"records": len(records), "kept": len(dataset), "shortened": stats.shortened, "dropped": dropped,
+            "dropped_share": round(share, 4), "dropped_too_long": stats.dropped_too_long,
+            "failed": dict(stats.failed), "max_length": data_args.max_length, "truncation": data_args.truncation}
+    summary.extra.setdefault("preprocessing", {})[what.lower()] = info
+    text = f"{what} data {', '.join(repr(str(s)) for s in sources)}: {_dropped_text(info)}"
+    fix = (f"Raise max_length (now {data_args.max_length}), generate shorter records (`fc-finetune data generate "
+           "--max-tools 3`), or check the data")
+    if refuse and share > data_args.max_drop_fraction:
+        raise FcFinetuneError(f"{text}, above max_drop_fraction {data_args.max_drop_fraction:g}. {fix}; or raise "
+                              "max_drop_fraction to train on what is left.")
     if len(dataset) == 0:
-        raise FcFinetuneError(f"No {what.lower()} example is left after preprocessing ({stats.report()}). "
-                              "Raise max_length or check the data.")
-    return dataset, stats
+        raise FcFinetuneError(f"No {what.lower()} example is left after preprocessing ({text}). {fix}.")
+    if share > data_args.warn_drop_fraction:
+        logger.warning("%s, above warn_drop_fraction %g. %s.", text, data_args.warn_drop_fraction, fix)
+    return dataset
+
+
+def _dropped_text(info: dict) -> str:
+    """'2735 of 3000 records (91%) dropped: 2735 longer than max_length 500 tokens' (or 'none dropped')."""
+    if not info["dropped"]:
+        return f"none of {info['records']} records dropped"
+    reasons = []
+    if info["dropped_too_long"]:
+        shortened = " even without their oldest turns" if info["truncation"] == "oldest_turns" else ""
+        reasons.append(f"{info['dropped_too_long']} longer than max_length {info['max_length']} tokens{shortened}")
+    reasons += [f"{n} not encodable: {reason}" for reason, n in info["failed"].items()]
+    return (f"{info['dropped']} of {info['records']} records ({info['dropped_share']:.0%}) dropped: "
+            f"{', '.join(reasons)}")
+
+
+def _check_memory(model, training_args, train_set, summary: TrainingSummary) -> None:
+    """Refuse a run estimated not to fit in memory (see :mod:`.memory`), before it starts."""
+    if training_args.fsdp or training_args.deepspeed:
+        logger.info("Memory check skipped: FSDP / DeepSpeed shard the model across processes")
+        return
+    length = max(train_set["length"])
+    device = training_args.device
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    estimate = check_memory(model, batch=training_args.per_device_train_batch_size, length=length,
+                            gradient_checkpointing=training_args.gradient_checkpointing, device=device,
+                            half_precision=training_args.bf16 or training_args.fp16, processes=processes,
+                            skip=training_args.skip_memory_check)
+    summary.extra["memory_estimate"] = estimate.to_dict()
 
 
 def _check_launch(training_args) -> None:
@@ -165,10 +226,9 @@ def _calibrate(trainer, model, summary, dataset, *, source: list[str]) -> None:
         return
     apply_calibration(model, fitted)
     summary.extra["selector_calibration"] = {**fitted.to_dict(), "data": list(source)}
-    logger.info("Selector calibrated on %d held-out decisions: temperature %.3f, NO_CALL threshold %.3f, "
-                "ECE %.3f -> %.3f, call/no-call balanced accuracy %.3f; %s", fitted.decisions,
-                fitted.temperature, fitted.no_call_threshold, fitted.ece_before,
-                fitted.ece_after, fitted.call_decision_accuracy, more_calls_text(fitted))
+    logger.info("Selector calibrated on %d held-out decisions: %s, NO_CALL threshold %.3f, "
+                "call/no-call balanced accuracy %.3f; %s", fitted.decisions, temperature_text(fitted),
+                fitted.no_call_threshold, fitted.call_decision_accuracy, more_calls_text(fitted))
 
 
 def _plain(obj) -> dict:

@@ -9,7 +9,11 @@ The loop is the Trainer's own. What changes:
   ``report_to``), so the eval loop reports the same figures as training;
 * saving and resuming use the model's own format (adapter + heads, safetensors only);
   a checkpoint counts only once its completion marker is written, so a killed run never
-  resumes from a half-written checkpoint;
+  resumes from a half-written checkpoint. Before resuming, every file of the checkpoint is
+  verified (safetensors headers and sizes, the CRCs of the Trainer's torch files, the JSON
+  state): a damaged checkpoint named with ``--resume_from_checkpoint PATH`` is an error
+  naming it and the newest usable one before it; ``--resume_from_checkpoint true`` skips
+  damaged checkpoints with a warning and resumes from the newest usable one;
 * the heads get their own learning rate.
 """
 
@@ -18,12 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from peft import set_peft_model_state_dict
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from transformers import Trainer
 
@@ -147,9 +152,17 @@ class FunctionCallingTrainer(Trainer):
         model.heads.load_state_dict(heads)
         logger.info("Resumed weights from %s", folder)
 
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        try:
+            super()._load_optimizer_and_scheduler(checkpoint)
+        except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:  # damaged after the check
+            raise FcFinetuneError(f"Checkpoint '{checkpoint}': the optimizer or scheduler state cannot be loaded "
+                                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+                                  "Resume from an earlier checkpoint or start again.") from exc
+
 
 def check_checkpoint(folder: Path) -> None:
-    """A clear error for a partial or foreign checkpoint, never a silent restart."""
+    """A clear error for a partial, damaged or foreign checkpoint, never a silent restart."""
     if not folder.is_dir():
         raise FcFinetuneError(f"Checkpoint '{folder}' does not exist.")
     if not (folder / COMPLETE_MARKER).is_file():
@@ -159,19 +172,67 @@ def check_checkpoint(folder: Path) -> None:
     missing = [n for n in (ADAPTER_WEIGHTS, HEADS_NAME, "trainer_state.json") if not (folder / n).is_file()]
     if missing:
         raise FcFinetuneError(f"Checkpoint '{folder}' lacks {', '.join(missing)}; it is not usable.")
+    damage = checkpoint_damage(folder)
+    if damage:
+        step = _step_of(folder)
+        earlier = None if step is None else last_complete_checkpoint(folder.parent, before=step, quiet=True)
+        where = f"Resume from '{earlier}' (the newest usable one before it)" if earlier else \
+            "Resume from an earlier checkpoint, or start again without --resume_from_checkpoint"
+        raise FcFinetuneError(f"Checkpoint '{folder}' is corrupt: {damage}. {where}, or pass "
+                              "--resume_from_checkpoint true to pick the newest usable one.")
 
 
-def last_complete_checkpoint(output_dir: str | os.PathLike) -> Path | None:
-    """The newest ``checkpoint-N`` in ``output_dir`` that was written completely."""
+def checkpoint_damage(folder: Path) -> str | None:
+    """What is wrong with the files of a checkpoint marked complete (None: nothing found): each
+    safetensors file must cover its header, each torch file (optimizer, scheduler, RNG, scaler)
+    be a whole zip archive whose CRCs match, and trainer_state.json parse."""
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), "pt"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            return f"{path.name} is truncated or damaged ({exc})"
+    for path in sorted([*folder.glob("*.pt"), *folder.glob("*.pth")]):
+        try:
+            if not zipfile.is_zipfile(path):
+                return f"{path.name} is truncated or damaged (not a complete torch file)"
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            return f"{path.name} is truncated or damaged ({exc})"
+        if bad is not None:
+            return f"{path.name} is damaged (its part '{bad}' fails its checksum)"
+    try:
+        json.loads((folder / "trainer_state.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"trainer_state.json is damaged ({exc})"
+    return None
+
+
+def _step_of(path: Path) -> int | None:
+    step = path.name.rsplit("-", 1)[-1]
+    return int(step) if path.name.startswith("checkpoint-") and step.isdigit() else None
+
+
+def last_complete_checkpoint(output_dir: str | os.PathLike, *, before: int | None = None,
+                             quiet: bool = False) -> Path | None:
+    """The newest ``checkpoint-N`` in ``output_dir`` that was written completely and whose files
+    are intact (``before``: with N below it). Others are skipped with a warning."""
     found = []
     for path in Path(output_dir).glob("checkpoint-*"):
-        step = path.name.rsplit("-", 1)[-1]
-        if step.isdigit() and path.is_dir():
-            found.append((int(step), path))
+        step = _step_of(path)
+        if step is not None and path.is_dir() and (before is None or step < before):
+            found.append((step, path))
     for _step, path in sorted(found, reverse=True):
-        if (path / COMPLETE_MARKER).is_file():
+        if not (path / COMPLETE_MARKER).is_file():
+            reason = "it was not written completely"
+        else:
+            missing = [n for n in (ADAPTER_WEIGHTS, HEADS_NAME, "trainer_state.json") if not (path / n).is_file()]
+            reason = f"it lacks {', '.join(missing)}" if missing else checkpoint_damage(path)
+        if reason is None:
             return path
-        logger.warning("Skipping %s: it was not written completely", path)
+        if not quiet:
+            logger.warning("Skipping %s: %s; falling back to the checkpoint before it", path, reason)
     return None
 
 
