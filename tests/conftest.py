@@ -9,6 +9,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# cli.main's error boundary turns unexpected exceptions into one line; in the suite they must
+# propagate, so a bug fails its test with a traceback (the boundary's own tests unset it).
+os.environ["FC_FINETUNE_DEBUG"] = "1"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -1,5 +1,6 @@
-"""The benchmarks import fc_finetune inside their run() functions (they need the real model
-to run); check every such import against the package so a rename cannot break them silently."""
+"""The benchmarks import fc_finetune (and the suite's own helpers) inside their run() functions
+(they need the real model, or the test corpus, to run); check every such import against the
+package so a rename cannot break them silently."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def test_benchmark_imports_resolve(path):
     tree = ast.parse(path.read_text(), filename=str(path))
     checked = 0
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fc_finetune"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("fc_finetune", "helpers"):
             module = importlib.import_module(node.module)
             for alias in node.names:
                 assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), (

@@ -15,6 +15,11 @@ class CacheError(FcFinetuneError):
     """The cache directory cannot be used (unwritable, full, or holding a partial file)."""
 
 
+class OutputError(FcFinetuneError):
+    """An output path cannot or must not be written: it is one of the command's inputs, a folder,
+    a device or other special file, or its folder refuses new files. The message names the path."""
+
+
 class ModelNotFoundError(FcFinetuneError):
     """A model name is neither a known alias, an existing folder, nor a Hub id."""
 

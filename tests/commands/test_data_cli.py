@@ -145,3 +145,71 @@ def test_summary_numbers():
     assert str(Summary.of([1, 2, 3, 4])) == "min 1, median 2.5, p95 4, max 4"
     assert Summary.of(range(1, 101)).p95 == 95 and Summary.of([]).n == 0
     assert Summary.of([2, 2]).median == 2 and isinstance(Summary.of([2, 2]).median, int)
+
+
+# ------------------------------------------------------------------ hardening: outputs, skips, empty data
+@pytest.mark.parametrize("flags", [["--limit", "2"], ["--on-error", "skip"]])
+def test_convert_never_writes_onto_its_input(mixed, capsys, flags):
+    before = mixed.read_bytes()
+    assert main(["data", "convert", str(mixed), "-o", str(mixed), *flags]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert mixed.read_bytes() == before
+    link = mixed.with_name("link.jsonl")
+    link.symlink_to(mixed)
+    assert main(["data", "convert", str(mixed), "-o", str(link), *flags]) == 2
+    assert "through a link" in capsys.readouterr().err
+    assert mixed.read_bytes() == before and link.is_symlink()
+
+
+def test_convert_onto_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    src = write_jsonl_lines(tmp_path / "in.jsonl", good_records())
+    target = tmp_path / "keep" / "target.jsonl"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "out.jsonl"
+    link.symlink_to(target)
+    assert main(["data", "convert", str(src), "-o", str(link)]) == 0
+    assert link.is_symlink() and len(load_records(target).records) == 3
+
+
+def test_skips_are_counted_and_a_large_share_is_loud(mixed, tmp_path, capsys, caplog):
+    out = tmp_path / "out.jsonl"
+    with caplog.at_level("WARNING"):
+        assert main(["data", "convert", str(mixed), "-o", str(out), "--on-error", "skip"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote 3 records to {out}; 2 of 5 rows skipped" in printed
+    assert "WARNING: more than a third of the rows" in printed and "(2 of 5, 40%)" in printed
+    assert any("More than a third of the rows" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_a_small_share_skipped_is_a_plain_warning(tmp_path, capsys, caplog):
+    rows = [*good_records() * 4, {"messages": [], "tools": []}]  # 1 of 13 skipped
+    path = write_jsonl_lines(tmp_path / "d.jsonl", rows)
+    with caplog.at_level("WARNING"):
+        assert main(["data", "stats", str(path)]) == 0
+    assert "WARNING:" not in capsys.readouterr().out
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"{path}: skipped 1 of 13 rows (1 empty conversation)"]
+
+
+def test_empty_and_all_invalid_inputs(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    for command in (["validate"], ["stats"], ["convert", "-o", str(tmp_path / "o.jsonl")]):
+        assert main(["data", command[0], str(empty), *command[1:]]) == 2
+        assert capsys.readouterr().err.strip() == f"fc-finetune: error: {empty}: no records: it holds no rows (the file is empty)"
+    bad = write_jsonl_lines(tmp_path / "bad.jsonl", [{"messages": [], "tools": []}] * 2)
+    assert main(["data", "validate", str(bad)]) == 1  # validate reports each invalid record
+    assert "INVALID: 2 of 2 records (no valid record)" in capsys.readouterr().out
+    assert main(["data", "convert", str(bad), "-o", str(tmp_path / "o.jsonl"), "--on-error", "skip"]) == 2
+    assert f"{bad}: no records: all 2 rows were skipped" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_messages_as_a_string_names_file_record_and_field(tmp_path, capsys):
+    path = write_jsonl_lines(tmp_path / "m.jsonl", [no_call_record(), {"messages": "hello", "tools": []}])
+    assert main(["data", "validate", str(path), "--on-error", "raise"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fc-finetune: error: {path} record 1: messages"), err
+    assert main(["data", "validate", str(path)]) == 1  # skipped and counted; the first row still detected
+    assert "1 records loaded, 1 skipped" in capsys.readouterr().out

@@ -8,18 +8,22 @@ import pytest
 from helpers.data_samples import good_records, no_call_record, parallel_record, write_jsonl_lines
 
 from fc_finetune.data.io import (
+    KIND_DEEP,
+    KIND_DIGITS,
     KIND_JSON,
     KIND_NOT_OBJECT,
+    KIND_TOO_LONG,
     KIND_UTF8,
     LoadResult,
     from_dataset,
     load_records,
     read_rows,
+    share_in_words,
     to_dataset,
     write_jsonl,
 )
 from fc_finetune.data.schema import KIND_ARGS, KIND_EMPTY, KIND_NOT_OFFERED, KIND_ORDER, validate_record
-from fc_finetune.errors import DataError
+from fc_finetune.errors import DataError, OutputError
 
 
 def _bad_file(tmp_path, bad_line: bytes, name: str = "data.jsonl"):
@@ -218,9 +222,11 @@ def test_limit_and_final_assistant_option(tmp_path):
 
 def test_errors_kept_are_capped_but_all_counted(tmp_path):
     path = write_jsonl_lines(tmp_path / "d.jsonl", [{"messages": [], "tools": []}] * 30)
-    result = load_records(path, on_error="skip", max_errors=5)
+    result = load_records(path, on_error="skip", max_errors=5, all_skipped_ok=True)
     assert result.skipped == {KIND_EMPTY: 30} and len(result.errors) == 5 and result.records == []
     assert result.report(show_errors=2).count("empty conversation") == 3  # count line + 2 errors
+    with pytest.raises(DataError, match=r"d\.jsonl: no records: all 30 rows were skipped \(30 empty conversation"):
+        load_records(path, on_error="skip")
 
 
 def test_report_without_errors():
@@ -243,3 +249,122 @@ def test_write_jsonl_is_atomic_and_round_trips(tmp_path):
         write_jsonl(broken(), target)
     assert load_records(target).records == records  # the old file is intact
     assert sorted(p.name for p in target.parent.iterdir()) == ["data.jsonl"]
+
+
+# ------------------------------------------------------------------ hardening: limits, empty sources
+def _good_line(k: int = 1) -> bytes:
+    return _record_line(good_records()[k])
+
+
+def test_a_line_nested_10000_deep_is_one_bad_record(tmp_path):
+    path = _bad_file(tmp_path, b"[" * 10_000 + b"]" * 10_000)
+    _check_bad(path, f"{path} record 1: nested deeper than 64 levels (line 2)", KIND_DEEP)
+
+
+def test_just_over_the_depth_limit(tmp_path):
+    row = {"messages": [], "tools": [], "meta": {}}
+    inner = row["meta"]
+    for _ in range(70):
+        inner["x"] = {}
+        inner = inner["x"]
+    path = _bad_file(tmp_path, _record_line(row))
+    _check_bad(path, f"{path} record 1: nested deeper than 64 levels", KIND_DEEP)
+
+
+def test_an_integer_of_5000_digits_is_one_bad_record(tmp_path):
+    path = _bad_file(tmp_path, b'{"messages": [], "tools": [], "n": ' + b"7" * 5000 + b"}")
+    _check_bad(path, f"{path} record 1: a number with too many digits (over 4,300) (line 2)", KIND_DIGITS)
+
+
+def test_an_over_long_line_is_skipped_unread(tmp_path, monkeypatch):
+    from fc_finetune.data import io as data_io
+
+    long_line = b'{"messages": "' + b"x" * 5000 + b'"}'
+    monkeypatch.setattr(data_io, "MAX_LINE_BYTES", 2000)
+    path = _bad_file(tmp_path, long_line)
+    _check_bad(path, f"{path} record 1: line 2 is 5,017 bytes long, over the limit of 2,000", KIND_TOO_LONG)
+    path.write_bytes(b"\n".join([_good_line(), long_line]))  # the last line, without a newline
+    result = load_records(path, on_error="skip", all_skipped_ok=True)
+    assert len(result.records) == 1 and result.skipped == {KIND_TOO_LONG: 1}
+
+
+def test_json_array_rows_over_a_limit_are_bad_records_one_by_one(tmp_path):
+    good = [json.dumps(r) for r in good_records()]
+    path = tmp_path / "data.json"
+    path.write_text(f"[{good[0]},\n" + "[" * 5000 + "]" * 5000 + f",\n{good[1]},\n" + '{"n": ' + "1" * 5000
+                    + f"}},\n{good[2]}]")
+    result = load_records(path, on_error="skip")
+    assert len(result.records) == 3 and result.rows_read == 5
+    assert result.skipped == {KIND_DEEP: 1, KIND_DIGITS: 1}
+    assert [str(e) for e in result.errors] == [f"{path} record 1: nested deeper than 64 levels (line 2)",
+                                               f"{path} record 3: a number with too many digits (over 4,300) "
+                                               "(line 4)"]
+    with pytest.raises(DataError, match=r"record 1: nested deeper than 64 levels \(line 2\)"):
+        load_records(path)
+    path.write_text('{"data": ' + "[" * 5000 + "]" * 5000 + "}")  # not an array of rows: the file is the error
+    with pytest.raises(DataError, match=r"data\.json: nested deeper than 64 levels$"):
+        load_records(path, on_error="skip")
+
+
+def test_parquet_rows_over_the_depth_limit(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [validate_record(r) for r in good_records()]
+    texts = [json.dumps(records[0]), "[" * 3000 + "]" * 3000, json.dumps(records[1])]
+    pq.write_table(pa.table({"record": texts}), tmp_path / "data.parquet")
+    result = load_records(tmp_path / "data.parquet", on_error="skip")
+    assert result.records == records[:2] and result.skipped == {KIND_DEEP: 1}
+    assert str(result.errors[0]) == f"{tmp_path / 'data.parquet'} record 1: nested deeper than 64 levels (line 1)"
+
+
+@pytest.mark.parametrize(("name", "content"), [("e.jsonl", b""), ("e.jsonl", b"\n \n\r\n"), ("e.jsonl", b"\xef\xbb\xbf\n"),
+                                               ("e.json", b"[]"), ("e.json", b'{"rows": []}')])
+def test_a_source_without_rows_is_an_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"^{path}: no records: it holds no rows"):
+        load_records(path, on_error="skip")
+
+
+def test_a_source_whose_every_row_was_skipped_is_an_error(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"{oops\n[1]\n")
+    with pytest.raises(DataError, match=rf"^{path}: no records: all 2 rows were skipped \(1 malformed JSON, 1 row is "
+                                        rf"not a JSON object\); first error: {path} record 0: malformed JSON"):
+        load_records(path, on_error="skip")
+
+
+def test_a_device_is_not_a_data_file():
+    with pytest.raises(DataError, match=r"^/dev/zero: is a character device, not a data file"):
+        load_records("/dev/zero")
+
+
+def test_rows_that_fit_no_format_do_not_stop_detection(tmp_path):
+    rows = [{"messages": "hello", "tools": []}, *good_records()]
+    path = write_jsonl_lines(tmp_path / "d.jsonl", rows)
+    result = load_records(path, on_error="skip")
+    assert result.format == "canonical" and len(result.records) == 3 and result.n_skipped == 1
+    with pytest.raises(DataError, match=rf"^{path} record 0: messages"):
+        load_records(path)
+    path = write_jsonl_lines(tmp_path / "one.jsonl", rows[:1])
+    with pytest.raises(DataError, match=rf"^{path} record 0: messages: expected a list of messages, got string$"):
+        load_records(path, on_error="skip")
+
+
+def test_share_in_words():
+    assert [share_in_words(x) for x in (1.0, 0.95, 0.6, 0.4, 0.3, 0.2, 0.05)] == [
+        "all", "nearly all", "more than half", "more than a third", "more than a quarter", "more than a tenth", "some"]
+
+
+def test_write_jsonl_refuses_its_input_and_keeps_lone_surrogates(tmp_path):
+    path = write_jsonl_lines(tmp_path / "d.jsonl", good_records())
+    before = path.read_bytes()
+    with pytest.raises(OutputError, match="is an input of this command"):
+        write_jsonl(load_records(path).records[:1], path, inputs=[path])
+    assert path.read_bytes() == before
+    record = no_call_record()
+    record["messages"][0]["content"] = "\ud800 hi"
+    out = tmp_path / "s.jsonl"
+    assert write_jsonl([record], out) == 1
+    assert load_records(out).records[0]["messages"][0]["content"] == "\ud800 hi"

@@ -9,7 +9,9 @@
     fc-finetune data stats train.jsonl --model smollm2-135m
 
 INPUT is a .jsonl / .json / .parquet file, a folder written by `datasets` (FOLDER[:SPLIT]),
-or a Hub dataset hf:org/name[:split].
+or a Hub dataset hf:org/name[:split]. An INPUT with no records, or whose every record was
+skipped, is an error; with --on-error skip the skipped records are counted by reason, and more
+than a tenth of them skipped is a loud warning.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     convert = dsub.add_parser("convert", help="Convert a dataset to canonical JSONL (validated).")
     _add_input_options(convert, on_error="raise")
-    convert.add_argument("-o", "--output", type=Path, required=True, help="Canonical JSONL file to write.")
+    convert.add_argument("-o", "--output", type=Path, required=True,
+                         help="Canonical JSONL file to write (through a temporary file and a rename; never INPUT, "
+                              "a folder or a device; a symlink's target is replaced and the link kept).")
     convert.add_argument("--limit", type=_positive_int, default=None, metavar="N",
                          help="Stop after N converted records (default: all).")
     convert.set_defaults(func=_convert)
@@ -105,18 +109,25 @@ def _load(args: argparse.Namespace, **kwargs):
 def _convert(args: argparse.Namespace) -> int:
     # Imported when the command runs: the command line imports every command module at start-up.
     from ..data.io import write_jsonl
+    from ..utils.outputs import check_output
 
+    check_output(args.output, inputs=[args.input])  # before the long read, not only at the write
     result = _load(args, limit=args.limit)
-    count = write_jsonl(result.records, args.output)
+    count = write_jsonl(result.records, args.output, inputs=[args.input])
     print(result.report())
-    print(f"wrote {count} records to {args.output}")
+    skipped = f"; {result.n_skipped} of {result.rows_read} rows skipped" if result.n_skipped else ""
+    print(f"wrote {count} records to {args.output}{skipped}")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    result = _load(args)
+    result = _load(args, all_skipped_ok=True)  # every record invalid: the report says which and why
     print(result.report(show_errors=args.show_errors))
-    print("OK" if not result.n_skipped else f"INVALID: {result.n_skipped} of {result.rows_read} records")
+    if not result.n_skipped:
+        print("OK")
+    else:
+        none_left = " (no valid record)" if not result.records else ""
+        print(f"INVALID: {result.n_skipped} of {result.rows_read} records{none_left}")
     return 1 if result.n_skipped else 0
 
 
@@ -140,10 +151,18 @@ def _generate(args: argparse.Namespace) -> int:
     # Imported when the command runs: the command line imports every command module at start-up.
     from fc_synthetic.cli import run
 
+    from ..utils.outputs import check_output_folder
+
+    check_output_folder(args.out)  # an existing file is refused before the records are generated
+
     return run(args)
 
 
 def _fetch_nestful(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from ..utils.outputs import check_output
+
+    check_output(args.output)  # a bad --output fails before the download, not after it
     counts = nestful_data.write_dev_set(args.output, wheel=args.wheel, seed=args.seed, distractors=args.distractors)
     skipped = ", ".join(f"{n} {reason}" for reason, n in counts["skipped"].items()) or "none"
     print(f"NESTFUL: {counts['samples']} samples -> {counts['call']} call records and {counts['irrelevance']} "

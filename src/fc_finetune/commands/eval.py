@@ -86,6 +86,11 @@ def main(args: argparse.Namespace) -> int:
     # Imported when the command runs: the command line imports every command module at start-up.
     from ..errors import FcFinetuneError
 
+    if args.out is not None:
+        # Imported when the command runs: the command line imports every command module at start-up.
+        from ..utils.outputs import check_output_folder
+
+        check_output_folder(args.out)  # an existing file as --out fails now, not after the evaluation
     if args.compare:
         if args.model or args.data:
             raise FcFinetuneError("--compare reads earlier results; do not pass --model or --data with it.")

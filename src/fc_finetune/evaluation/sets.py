@@ -29,6 +29,7 @@ from pathlib import Path
 from ..data.formats.bfcl import attach_possible_answers, to_canonical
 from ..data.io import load_records
 from ..errors import DataError, DataFetchError, FcFinetuneError
+from ..utils import safe_json
 from .bfcl_fetch import BFCL_VERSION, bfcl_dir, fetch_bfcl, load_index
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,9 @@ def _read_jsonl(path: Path, limit: int | None) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append(safe_json.loads(line))
+            except safe_json.JSONLimitError as exc:
+                raise DataError(f"line {lineno}: {exc}", source=str(path)) from None
             except json.JSONDecodeError as exc:
                 raise DataError(f"malformed JSON on line {lineno}: {exc.msg}", source=str(path)) from None
             if limit is not None and len(rows) >= limit:

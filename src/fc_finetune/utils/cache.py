@@ -3,6 +3,12 @@
 The cache root is ``$FC_FINETUNE_CACHE`` when set, else ``$XDG_CACHE_HOME/fc-finetune``,
 else ``~/.cache/fc-finetune``. Everything is written to a temporary sibling first and
 renamed into place, so an interrupted run never leaves a folder that looks complete.
+
+:func:`atomic_file` and :func:`atomic_directory` are also the one way fc-finetune writes a
+user's outputs (converted data, reports, plots, saved models): they check the target first
+(:mod:`.outputs`: never an input of the command, a folder, a device or FIFO; symlinks are
+followed) and turn a failure to write into an error that names the path and the real reason.
+Only a path inside the cache gets the advice to set ``FC_FINETUNE_CACHE``.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import errno
 import logging
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 
-from ..errors import CacheError
+from ..errors import CacheError, FcFinetuneError, OutputError
+from .outputs import check_output, check_output_folder
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +48,52 @@ def _root_hint(path: Path) -> str:
     return f"set {CACHE_ENV} to a writable folder with free space (now: {cache_root()})"
 
 
+def in_cache(path: Path) -> bool:
+    """True when ``path`` (symlinks resolved) lies inside the cache root."""
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(cache_root()))
+    except (OSError, ValueError):
+        return False
+
+
+_KERNEL_FS = ("/proc", "/sys", "/dev")
+
+
+def _why_not(exc: OSError, folder: Path) -> str:
+    """The reason a file could not be made in ``folder``, in words a user can act on."""
+    code, reason = exc.errno, exc.strerror or str(exc)
+    real = os.path.realpath(folder)
+    kernel = next((root for root in _KERNEL_FS if real == root or real.startswith(root + "/")), None)
+    if kernel is not None:
+        place = f"'{folder}' is in {kernel}, " if real != kernel else f"'{folder}' is "
+        return f"{place}a file system the kernel provides, which holds no ordinary files ({reason})"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"no permission to create files in '{folder}' ({reason})"
+    if code == errno.EROFS:
+        return f"'{folder}' is on a read-only file system"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return f"a part of the path '{folder}' is a file, not a folder"
+    if code == errno.ENAMETOOLONG:
+        return "the name is too long for the file system"
+    if code == errno.ENOENT:
+        return f"'{folder}' does not accept new files ({reason})"
+    return reason
+
+
+def write_error(exc: OSError, target: Path, folder: Path | None = None) -> FcFinetuneError:
+    """The error to raise when ``target`` (or a temporary file for it in ``folder``) cannot be
+    written: disk full, the cache (with the FC_FINETUNE_CACHE fix) or any other output path."""
+    target = Path(target)
+    folder = Path(folder) if folder is not None else target.parent
+    full = disk_full_error(exc, target)
+    if full is not None:
+        return full
+    if in_cache(folder):
+        return CacheError(f"Cannot write to the cache directory '{folder}': {_why_not(exc, folder)}. "
+                          f"Fix: {_root_hint(folder)}.")
+    return OutputError(f"Cannot write '{target}': {_why_not(exc, folder)}. Choose another path.")
+
+
 def require_free_space(folder: Path, needed_bytes: int, what: str) -> None:
     """Fail before a long write when ``folder``'s disk cannot hold ``needed_bytes``."""
     free = shutil.disk_usage(folder).free
@@ -57,8 +112,10 @@ def ensure_writable_dir(path: Path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as exc:
-        reason = "the disk is full" if is_disk_full(exc) else (exc.strerror or str(exc))
-        raise CacheError(f"Cannot write to the cache directory '{path}': {reason}. Fix: {_root_hint(path)}.") from exc
+        if is_disk_full(exc):
+            raise CacheError(f"Cannot write to '{path}': the disk is full. "
+                             f"Free some space{', or ' + _root_hint(path) if in_cache(path) else ''}.") from exc
+        raise write_error(exc, path, path) from exc
     return path
 
 
@@ -85,10 +142,8 @@ def disk_full_error(exc: BaseException, target: Path) -> CacheError | None:
         room = f" ({free:.0f} MiB free)"
     except OSError:
         room = ""
-    return CacheError(
-        f"No space left on the device while writing '{target}'{room}. "
-        f"Free some space, or {_root_hint(target)}."
-    )
+    fix = f", or {_root_hint(target)}" if in_cache(target) else " or write to another disk"
+    return CacheError(f"No space left on the device while writing '{target}'{room}. Free some space{fix}.")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -106,7 +161,7 @@ def remove_stale_temporaries(final: Path) -> None:
     final = Path(final)
     if not final.parent.is_dir():
         return
-    for tmp in final.parent.glob(f".{final.name}{_TMP_MARK}*"):
+    for tmp in final.parent.glob(f"{glob_escape(_temp_stem(final))}*"):
         pid_text = tmp.name.rsplit(_TMP_MARK, 1)[-1].split("-", 1)[0]
         if pid_text.isdigit() and not _pid_alive(int(pid_text)):
             logger.info("Removing %s, left by an interrupted run", tmp)
@@ -130,23 +185,32 @@ def _publish_mode(path: Path) -> None:
         os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~mask)
 
 
+def _temp_stem(final: Path) -> str:
+    # Cut long names: the temporary's name must fit the file system's limit (255) too.
+    return f".{final.name[:100]}{_TMP_MARK}"
+
+
 def _temp_name(final: Path) -> str:
-    return f".{final.name}{_TMP_MARK}{os.getpid()}-"
+    return f"{_temp_stem(final)}{os.getpid()}-"
 
 
 @contextlib.contextmanager
-def atomic_directory(final: Path, *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(final: Path, *, overwrite: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder; on success rename it to ``final`` in one step.
 
     On any error (or KeyboardInterrupt) the temporary folder is removed, so ``final``
     either does not exist or is complete. A SIGKILL can leave the temporary behind; it
-    is hidden (dot-prefixed) and removed by :func:`remove_stale_temporaries`.
+    is hidden (dot-prefixed) and removed by :func:`remove_stale_temporaries`. ``final``
+    must not be a file, nor be or hold an input of the command (:func:`.outputs.check_output_folder`).
     """
-    final = Path(final)
+    final = check_output_folder(Path(final), inputs=inputs)
     ensure_writable_dir(final.parent)
     if final.exists() and not overwrite:
         raise CacheError(f"'{final}' already exists; pass overwrite=True (CLI: --force) to replace it.")
-    tmp = Path(tempfile.mkdtemp(prefix=_temp_name(final), dir=final.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_name(final), dir=final.parent))
+    except OSError as exc:
+        raise write_error(exc, final) from exc
     try:
         yield tmp
         _publish_mode(tmp)
@@ -165,24 +229,41 @@ def atomic_directory(final: Path, *, overwrite: bool = False) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    with atomic_file(path) as tmp:
+def atomic_write_bytes(path: Path, data: bytes, *, inputs: Iterable[str | Path] = ()) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (:func:`atomic_file`)."""
+    with atomic_file(path, inputs=inputs) as tmp:
         tmp.write_bytes(data)
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place on success."""
-    path = Path(path)
-    ensure_writable_dir(path.parent)
-    fd, name = tempfile.mkstemp(prefix=_temp_name(path), dir=path.parent)
+def atomic_file(path: Path, *, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    ``path`` is checked first (:func:`.outputs.check_output`): never one of ``inputs`` or of the
+    inputs the running command has read, never a folder, device or FIFO. A symlink is followed,
+    so the file it points to is replaced and the link stays. A replaced file keeps its
+    permissions; a new one gets the usual ``0666 & ~umask``. Missing folders are created.
+    """
+    path = Path(path).expanduser()
+    target = check_output(path, inputs=inputs)
+    mode = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=_temp_name(target), dir=target.parent)
+    except OSError as exc:
+        raise write_error(exc, path, target.parent) from exc
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        _publish_mode(tmp)
-        os.replace(tmp, path)
+        try:
+            if mode is None:
+                _publish_mode(tmp)
+            else:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise write_error(exc, path, target.parent) from exc
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         full = disk_full_error(exc, path)

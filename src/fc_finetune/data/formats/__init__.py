@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from ...errors import DataError
 from . import bfcl, canonical, glaive, hermes, openai, sharegpt, xlam
 from .bfcl import attach_possible_answers, category_of
-from .common import Converter, Record, Row
+from .common import Converter, Record, Row, check_row_limits
 from .detect import detect_format, row_formats
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,12 @@ def _converter(fmt: str) -> Converter:
 
 
 def convert_row(row: Row, fmt: str) -> Record:
-    """One raw row of format ``fmt`` as a canonical record (a new dict)."""
+    """One raw row of format ``fmt`` as a canonical record (a new dict). Rows over the limits of
+    the safe JSON reader (nesting, digits) are DataErrors too."""
     converter = _converter(fmt)
     if not isinstance(row, dict):
         raise DataError(f"expected a JSON object (one {fmt} row), got {type(row).__name__}")
+    check_row_limits(row)
     return converter.to_canonical(row)
 
 

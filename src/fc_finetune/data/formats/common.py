@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import DataError
+from ...utils import safe_json
 from .params import normalise_parameters
 
 Row = dict[str, Any]
@@ -31,6 +33,26 @@ class Converter:
     from_canonical: Callable[[Record], Row] | None = None
 
 
+def check_row_limits(row: Row) -> None:
+    """Refuse, as a DataError, a row that :func:`fc_finetune.utils.safe_json.loads` would not have
+    produced: nested deeper than its limit, or holding an integer too long to print (a row built
+    in Python rather than read from a file), so no converter meets a RecursionError or a number
+    whose ``repr`` in an error message fails."""
+    if safe_json.depth(row, safe_json.MAX_DEPTH) > safe_json.MAX_DEPTH:
+        raise DataError(f"the row is nested deeper than {safe_json.MAX_DEPTH} levels")
+    limit = sys.get_int_max_str_digits()
+    too_big = 10 ** limit if limit else None
+    stack = [row]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif too_big is not None and isinstance(item, int) and not -too_big < item < too_big:
+            raise DataError(f"the row holds a number with too many digits (over {limit:,})")
+
+
 def type_name(value: Any) -> str:
     """JSON's name for a Python value's type (for error messages)."""
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
@@ -45,24 +67,73 @@ def expect(value: Any, kind: type | tuple[type, ...], field: str, what: str) -> 
 
 
 def parse_json(text: Any, field: str, what: str = "value") -> Any:
-    """Parse a JSON-encoded string, naming the field and the position of a syntax error."""
+    """Parse a JSON-encoded string, naming the field and the position of a syntax error.
+    Text over the safe reader's limits (nesting, digits, size) is a DataError too."""
     expect(text, str, field, f"{what} as a JSON string")
     try:
-        return json.loads(text)
+        return safe_json.loads(text)
+    except safe_json.JSONLimitError as exc:
+        raise DataError(f"{what} is over a limit: {exc}", field=field) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{what} is not valid JSON ({exc.msg} at char {exc.pos})", field=field) from None
 
 
-def parse_json_or_python(text: str, field: str, what: str = "value") -> Any:
-    """JSON, or else a Python literal (``{'a': True}``) as Hermes data writes it; never eval."""
+_DECODER = json.JSONDecoder()
+
+
+def decode_prefix(text: str, pos: int = 0) -> tuple[Any, int]:
+    """``json.JSONDecoder.raw_decode`` (one JSON value at ``pos``, and where it ends) with the
+    safe reader's limits: :class:`json.JSONDecodeError` for malformed text as usual,
+    :class:`~fc_finetune.utils.safe_json.JSONLimitError` for nesting or integers over the limits."""
     try:
-        return json.loads(text)
+        value, end = _DECODER.raw_decode(text, pos)
+    except RecursionError:
+        raise safe_json.JSONLimitError(f"JSON nested deeper than {safe_json.MAX_DEPTH} levels") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # int() of a number over sys.get_int_max_str_digits()
+        raise safe_json.JSONLimitError("JSON holds an integer with too many digits") from None
+    return safe_json.check_depth(value), end
+
+
+def parse_json_or_python(text: str, field: str, what: str = "value") -> Any:
+    """JSON, or else a Python literal (``{'a': True}``) as Hermes data writes it; never eval.
+    A literal must hold only JSON's types (no sets, bytes or complex numbers) within its limits."""
+    try:
+        return safe_json.loads(text)
+    except safe_json.JSONLimitError as exc:
+        raise DataError(f"{what} is over a limit: {exc}", field=field) from None
     except json.JSONDecodeError as exc:
         try:
-            return ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = ast.literal_eval(text.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            value = _NOT_JSON
+        if value is _NOT_JSON or not _json_like(value):
             raise DataError(f"{what} is neither valid JSON ({exc.msg} at char {exc.pos}) nor a "
-                            "Python literal", field=field) from None
+                            "Python literal of JSON values", field=field) from None
+        return value
+
+
+_NOT_JSON = object()
+
+
+def _json_like(value: Any) -> bool:
+    """True for values made only of dicts with string keys, lists, tuples, strings, numbers,
+    booleans and None, nested no deeper than the safe reader allows (checked without recursion)."""
+    if safe_json.depth(value, safe_json.MAX_DEPTH) > safe_json.MAX_DEPTH:
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                return False
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif not (item is None or isinstance(item, str | bool | int | float)):
+            return False
+    return True
 
 
 def maybe_json(value: Any, field: str, what: str) -> Any:

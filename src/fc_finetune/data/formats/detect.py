@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ...errors import DataError
+from .common import check_row_limits, type_name
 
 ROWS_CHECKED = 5
 # Preference when several formats fit every row (the first wins).
@@ -38,12 +39,18 @@ def _turn_formats(turns: list) -> set[str]:
     return {"sharegpt", "hermes"}
 
 
+def _role(message: dict) -> str:
+    """A message's role when it is a string ('' otherwise: a list or object is no role)."""
+    role = message.get("role")
+    return role if isinstance(role, str) else ""
+
+
 def _message_formats(row: dict) -> set[str]:
     messages = row["messages"]
     if not isinstance(messages, list):
         return set()
     sharegpt_roles = {"human", "gpt", "function_call", "observation"}
-    if any(isinstance(m, dict) and ("from" in m or m.get("role") in sharegpt_roles) for m in messages):
+    if any(isinstance(m, dict) and ("from" in m or _role(m) in sharegpt_roles) for m in messages):
         return _turn_formats(messages)
     if "functions" in row:
         return {"openai"}
@@ -54,7 +61,8 @@ def _message_formats(row: dict) -> set[str]:
             return {"openai"}
         if msg.get("role") == "tool" and "tool_call_id" in msg and "name" not in msg:
             return {"openai"}
-        for call in msg.get("tool_calls") or []:
+        calls = msg.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
             if isinstance(call, dict) and isinstance(call.get("function"), dict):
                 return {"openai"}
             if isinstance(call, dict) and "name" in call:
@@ -63,8 +71,12 @@ def _message_formats(row: dict) -> set[str]:
 
 
 def row_formats(row: Any) -> set[str]:
-    """The formats one row is compatible with (empty: none)."""
+    """The formats one row is compatible with (empty: none, also for a row over the reader's limits)."""
     if not isinstance(row, dict):
+        return set()
+    try:
+        check_row_limits(row)
+    except DataError:
         return set()
     if "query" in row and ("answers" in row or "tools" in row):
         return {"xlam"}
@@ -90,8 +102,17 @@ def detect_format(rows: list[dict], *, source: str | None = None) -> str:
         raise DataError("no rows to detect the format from", source=source)
     options = set(PREFERENCE)
     for k, row in enumerate(sample):
+        if isinstance(row, dict):
+            try:
+                check_row_limits(row)
+            except DataError as exc:
+                raise DataError(exc.reason, source=source, index=k) from None
         fits = row_formats(row)
         if not fits:
+            for key, what in (("messages", "messages"), ("conversations", "turns")):
+                if isinstance(row, dict) and key in row and not isinstance(row[key], list):
+                    raise DataError(f"expected a list of {what}, got {type_name(row[key])}", source=source,
+                                    index=k, field=key)
             if isinstance(row, dict) and set(row) >= {"id", "ground_truth"}:
                 raise DataError("these are BFCL possible-answer rows, not questions: join them to the questions "
                                 "with attach_possible_answers", source=source, index=k)

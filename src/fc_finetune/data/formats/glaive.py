@@ -27,10 +27,12 @@ import json
 import re
 
 from ...errors import DataError
+from ...utils import safe_json
 from .common import (
     Record,
     Row,
     bare_functions,
+    decode_prefix,
     expect,
     leftover_meta,
     make_record,
@@ -49,7 +51,6 @@ _TURN = re.compile(r"(?:^|\n)[ \t]*(USER|ASSISTANT|FUNCTION RESPONSE):[ \t]?")
 _DEF_START = re.compile(r"^[ \t]*\{", re.MULTILINE)
 _QUOTED_CALL = re.compile(r"\{\s*\"name\"\s*:\s*(?P<name>\"(?:[^\"\\]|\\.)*\")\s*,\s*\"arguments\"\s*:\s*'")
 _CLOSE = re.compile(r"'\s*\}")
-_DECODER = json.JSONDecoder()
 
 
 def parse_system(text: object, field: str = "system") -> tuple[str, list]:
@@ -67,7 +68,9 @@ def parse_system(text: object, field: str = "system") -> tuple[str, list]:
         if pos >= len(rest):
             return prose, defs
         try:
-            obj, pos = _DECODER.raw_decode(rest, pos)
+            obj, pos = decode_prefix(rest, pos)
+        except safe_json.JSONLimitError as exc:
+            raise DataError(f"function definition {len(defs) + 1} is over a limit: {exc}", field=field) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"function definition {len(defs) + 1} is not valid JSON ({exc.msg} at char "
                             f"{start.start() + exc.pos} after 'SYSTEM:')", field=field) from None
@@ -78,7 +81,9 @@ def parse_functioncall(text: str, field: str) -> tuple[dict, str]:
     """(canonical call, the text after it) for the text following ``<functioncall>``."""
     s = text.lstrip()
     try:
-        obj, end = _DECODER.raw_decode(s)
+        obj, end = decode_prefix(s)
+    except safe_json.JSONLimitError as exc:
+        raise DataError(f"function_call is over a limit: {exc}", field=field) from None
     except json.JSONDecodeError:
         pass
     else:
@@ -92,8 +97,8 @@ def parse_functioncall(text: str, field: str) -> tuple[dict, str]:
         inner = s[start: close.start()]
         for candidate in (inner or "{}", inner.replace("\\'", "'")):
             try:
-                args = json.loads(candidate)
-            except json.JSONDecodeError:
+                args = safe_json.loads(candidate)
+            except ValueError:  # malformed, or over the reader's limits
                 continue
             if not (isinstance(name, str) and name):
                 raise DataError(f"a call needs a non-empty 'name', got {name!r}", field=field)

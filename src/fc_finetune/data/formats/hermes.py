@@ -25,6 +25,7 @@ import json
 import re
 
 from ...errors import DataError
+from ...utils import safe_json
 from .common import (
     Record,
     Row,
@@ -95,8 +96,8 @@ def _results(text: str, owed: list[str], field: str) -> list[dict]:
     for body in bodies:
         name, content = owed.pop(0), body
         try:
-            obj = json.loads(body)
-        except json.JSONDecodeError:
+            obj = safe_json.loads(body)
+        except ValueError:  # not JSON (or over the reader's limits): the body is the result text
             obj = None
         if isinstance(obj, dict) and set(obj) == {"name", "content"} and isinstance(obj["name"], str):
             name, content = obj["name"], result_text(obj["content"])

@@ -11,7 +11,7 @@ below are each reported in ``fixes``, which converters keep in ``meta["schema_fi
   ``boolean``, ...); ``any``, ``""`` and unknown names drop the type constraint;
 - ``required`` entries naming absent properties are dropped (noted: they name nothing a
   caller is told about); a property's own ``"required": true`` (draft-3 style) moves into
-  its parent's ``required`` list (noted);
+  its parent's ``required`` list (noted); a single name as ``required`` becomes a list (noted);
 - a list-valued ``items`` (tuple, draft 4) becomes ``prefixItems`` (noted).
 
 Nothing here touches call arguments: a call that does not match its (repaired) schema is
@@ -86,6 +86,11 @@ def _fix_required(node: dict, path: str, fixes: list[str], *, is_property: bool)
                 fixes.append(f"{path}.properties.{key}.required: boolean moved to {path}.required")
     if required is None and not lifted:
         return
+    if isinstance(required, str):  # one name where a list was due
+        fixes.append(f"{path}.required: the name {required!r} turned into a list")
+        required = [required]
+    if required is not None and not isinstance(required, list):
+        raise DataError(f"'required' must be a list of property names, got {required!r}", field=f"{path}.required")
     required = list(required or [])
     if not all(isinstance(r, str) for r in required):
         raise DataError(f"'required' must list property names, got {required!r}", field=f"{path}.required")

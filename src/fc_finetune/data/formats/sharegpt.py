@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 
 from ...errors import DataError
+from ...utils import safe_json
 from .common import (
     Record,
     Row,
@@ -103,8 +104,8 @@ class _Builder:
             parsed = texts[0]
             if isinstance(parsed, str) and parsed.lstrip().startswith("["):
                 try:
-                    parsed = json.loads(parsed)
-                except json.JSONDecodeError:
+                    parsed = safe_json.loads(parsed)
+                except ValueError:  # not JSON (or over the reader's limits): one text result
                     pass
             if isinstance(parsed, list) and len(parsed) == len(self.owed):
                 texts = parsed
