@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import resource
 import shutil
 import sys
 import time
+from io import BytesIO
 from pathlib import Path
 
 import torch
@@ -95,10 +95,10 @@ def plot_losses(history: list[dict], path: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buffer.getvalue())  # the one writer: temporary file, then rename
     return path
 
 

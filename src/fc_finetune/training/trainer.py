@@ -127,7 +127,7 @@ class FunctionCallingTrainer(Trainer):
         # ``state_dict`` is the gathered full state under FSDP / ZeRO-3 (None otherwise).
         write_model_files(model, Path(output_dir), tokenizer=self.processing_class, state_dict=state_dict)
         # The arguments as JSON (the Trainer's default pickles them).
-        Path(output_dir, "training_args.json").write_text(self.args.to_json_string())
+        atomic_write_bytes(Path(output_dir, "training_args.json"), self.args.to_json_string().encode())
 
     def _save_checkpoint(self, model, trial) -> None:
         super()._save_checkpoint(model, trial)
