@@ -86,9 +86,6 @@ GPU_RECIPES = ["recipes/qwen2.5-0.5b/lora.yaml", "recipes/qwen2.5-1.5b/lora.yaml
                "recipes/qwen2.5-7b/lora.yaml", "recipes/qwen2.5-7b/qlora.yaml"]
 
 
-# The recipes use `gradient_checkpointing`, which every transformers 5.x accepts (5.23+ call it a
-# deprecated alias of `activation_checkpointing`): see tests/training/test_recipes.py.
-@pytest.mark.filterwarnings("ignore:`gradient_checkpointing` is deprecated:FutureWarning")
 @pytest.mark.parametrize("recipe", GPU_RECIPES)
 def test_gpu_recipes_take_real_steps_on_a_real_qwen(recipe, tmp_path, monkeypatch):
     """Each Qwen2.5 GPU recipe as written (its LoRA, heads, optimiser, schedule, gradient

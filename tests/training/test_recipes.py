@@ -24,9 +24,6 @@ import pytest
 import yaml
 from helpers import ROOT
 
-# Recipes use `gradient_checkpointing`, the name every transformers 5.x accepts (5.23 calls it
-# a deprecated alias of `activation_checkpointing`).
-pytestmark = pytest.mark.filterwarnings("ignore:`gradient_checkpointing` is deprecated:FutureWarning")
 
 RECIPES_DIR = ROOT / "recipes"
 ACCELERATE_DIR = RECIPES_DIR / "accelerate"

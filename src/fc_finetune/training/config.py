@@ -140,7 +140,18 @@ class FunctionCallingTrainingArguments(TrainingArguments):
             # accelerate's TorchDynamoPlugin (built by the Trainer) reads these when not told otherwise.
             os.environ["ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION"] = "1"
             os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "1")
+        self._move_renamed_switches()
         super().__post_init__()
+
+    def _move_renamed_switches(self) -> None:
+        """Recipes say ``gradient_checkpointing``, the name every transformers 5.x accepts; 5.24 renamed
+        it ``activation_checkpointing`` and warns about the old name. Where the new name exists, the
+        value moves there before transformers looks, so the user sees no FutureWarning for our recipes."""
+        for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                         ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+            if hasattr(self, new) and getattr(self, new) is None and getattr(self, old) is not None:
+                setattr(self, new, getattr(self, old))
+                setattr(self, old, None)
 
     def _check_sizes(self) -> None:
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
