@@ -24,7 +24,6 @@ import pytest
 import yaml
 from helpers import ROOT
 
-
 RECIPES_DIR = ROOT / "recipes"
 ACCELERATE_DIR = RECIPES_DIR / "accelerate"
 
