@@ -31,7 +31,7 @@ from ..data.schema import call_problems
 from ..errors import FcFinetuneError
 from ..inference.engine import MODES, TurnEngine
 from ..model.io import is_saved_model
-from ..model.loading import resolve_model_path
+from ..model.loading import check_model_folder, resolve_model_path
 from ..model.modeling import load_for_inference
 from ..tools.executor import Executor
 from .ast_match import match_calls, possible_answers_from_calls
@@ -85,6 +85,7 @@ def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalMod
     torch_dtype = getattr(torch, dtype)
     path = Path(str(spec)).expanduser()
     if mode == "heads" and not is_saved_model(path):
+        check_model_folder(path)  # a folder that is no model at all says so, not "a base model"
         raise FcFinetuneError(f"'{spec}' is a base model: the base model has no trained heads; use --mode text "
                               "(or point --model at a folder written by `fc-finetune train`).")
     model, tokenizer, call_format = load_for_inference(spec, dtype=torch_dtype)
