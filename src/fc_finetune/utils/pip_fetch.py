@@ -56,6 +56,8 @@ def download_wheel(package: str, version: str, dest: Path, *, error: type[FcFine
 def open_wheel(wheel: Path, *, error: type[FcFinetuneError]) -> zipfile.ZipFile:
     """Open a wheel, turning a missing or corrupt file into a clear error."""
     wheel = Path(wheel)
+    if wheel.is_dir():
+        raise error(f"Wheel '{wheel}' is a folder; give the path of the .whl file itself to --wheel.")
     if not wheel.is_file():
         raise error(f"Wheel '{wheel}' does not exist. Check the path given to --wheel.")
     try:
