@@ -43,7 +43,9 @@ class _Refused(ValueError):
 def _factorial(n: Any) -> int:
     if isinstance(n, float) and n.is_integer():
         n = int(n)
-    if not isinstance(n, int) or n < 0 or n > MAX_FACTORIAL:
+    if isinstance(n, int) and n > MAX_FACTORIAL:  # a cap on the work, not a gap in the definition
+        raise _Refused(f"factorial() is limited to n <= {MAX_FACTORIAL} here, got {n}; use a smaller number")
+    if not isinstance(n, int) or n < 0:
         raise ValueError(f"factorial needs a whole number from 0 to {MAX_FACTORIAL}, got {n!r}")
     return math.factorial(n)
 
