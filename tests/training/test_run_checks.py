@@ -194,3 +194,22 @@ def test_available_memory_counts_what_the_process_holds():
     import psutil
 
     assert total >= psutil.virtual_memory().available * 0.5 and "this process" in source
+
+
+@pytest.mark.parametrize(("long", "warned"), [(5, False), (12, True)])
+def test_a_held_out_split_warns_only_above_the_refusal_share(tiny_assets, tmp_path, caplog, long, warned):  # noqa: F811
+    """Eval and calibration records dropped cost measurements, not learning: 25% is counted in the
+    summary without a warning; 60% (above max_drop_fraction, which refuses only training data) warns."""
+    from fc_finetune.training.run import main
+
+    short = _records(tiny_assets["train"])
+    held_out = _write(tmp_path / "eval.jsonl", short[:20 - long] + [_long(r) for r in short[:long]])
+    out = tmp_path / "run"
+    with caplog.at_level(logging.INFO):
+        assert main(run_args({**tiny_assets, "eval": held_out}, out, max_steps=2, eval_data=True)) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "dropped" in r.getMessage()]
+    assert bool(warnings) is warned, warnings
+    if warned:
+        assert "12 of 20 records (60%) dropped" in warnings[0] and "above max_drop_fraction 0.5" in warnings[0]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["preprocessing"]["eval"]["dropped_too_long"] == long

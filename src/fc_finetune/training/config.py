@@ -74,8 +74,9 @@ class DataArguments:
     preprocessing_num_workers: int | None = field(default=None, metadata={
         "help": "Processes for tokenisation (datasets.map num_proc)."})
     warn_drop_fraction: float = field(default=0.2, metadata={
-        "help": "Warn when more than this share of a split's records is dropped in preprocessing (too long for "
-                "max_length, or not encodable)."})
+        "help": "Warn when more than this share of the training records is dropped in preprocessing (too long "
+                "for max_length, or not encodable). Held-out splits (eval, calibration) warn above "
+                "max_drop_fraction; the run summary counts every drop."})
     max_drop_fraction: float = field(default=0.5, metadata={
         "help": "Refuse to train when more than this share of the training records is dropped in preprocessing: "
                 "raise max_length, generate shorter data (`fc-finetune data generate --max-tools 3`), or raise "

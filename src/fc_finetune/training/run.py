@@ -152,8 +152,11 @@ def _encode(records, tokenizer, data_args, what: str, sources: list[str], summar
                               "max_drop_fraction to train on what is left.")
     if len(dataset) == 0:
         raise FcFinetuneError(f"No {what.lower()} example is left after preprocessing ({text}). {fix}.")
-    if share > data_args.warn_drop_fraction:
-        logger.warning("%s, above warn_drop_fraction %g. %s.", text, data_args.warn_drop_fraction, fix)
+    # Training data lost is learning lost: warned from warn_drop_fraction. A held-out split (eval,
+    # calibration) only loses measurements, and the summary counts them: warned from max_drop_fraction.
+    limit_name = "warn_drop_fraction" if refuse else "max_drop_fraction"
+    if share > getattr(data_args, limit_name):
+        logger.warning("%s, above %s %g. %s.", text, limit_name, getattr(data_args, limit_name), fix)
     return dataset
 
 
