@@ -39,6 +39,7 @@ def _helpers():
 def run() -> list[dict]:
     bad_inputs, adversarial = _helpers()
     table: dict[str, dict] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    unclear: dict[str, list[str]] = defaultdict(list)  # what did not end as the corpus says, for the reader
     for case in bad_inputs.load_cases():
         with tempfile.TemporaryDirectory() as tmp:
             out = bad_inputs.run_case(case, Path(tmp))
@@ -46,7 +47,10 @@ def run() -> list[dict]:
         row["cases"] += 1
         row["tracebacks"] += bool(out["traceback"])
         row["records_lost"] += int(out.get("records_lost", 0))
-        row["clear"] += bool(out["matched"] and out["unchanged_ok"] and not out["traceback"])
+        clear = bool(out["matched"] and out["unchanged_ok"] and not out["traceback"])
+        row["clear"] += clear
+        if not clear:
+            unclear[out["class"]].append(f"{out['id']}: exit {out['exit']}, {out['last_line'][:120]!r}")
     for case in adversarial.load_executor_cases():
         out = adversarial.run_executor_case(case)
         row = table["executor_calls"]
@@ -57,10 +61,15 @@ def run() -> list[dict]:
         row["forbidden_runs"] += forbidden
         row["timeouts_overrun"] += overrun
         row["secrets_leaked"] += len(out["leaked_secrets"])
-        row["clear"] += bool(out["status"] == case["expect_status"] and not out["traceback"] and not forbidden
-                             and not overrun and not out["leaked_secrets"])
-    rows = [{"class": name, **counts} for name, counts in sorted(table.items())]
-    rows.append({"class": "total", **{key: sum(r[key] for r in rows) for key in COUNTS}})
+        clear = bool(out["status"] == case["expect_status"] and not out["traceback"] and not forbidden
+                     and not overrun and not out["leaked_secrets"])
+        row["clear"] += clear
+        if not clear:
+            unclear["executor_calls"].append(f"{case['id']}: {out['status']} in {out['seconds']:.2f} s "
+                                             f"(expected {case['expect_status']})")
+    rows = [{"class": name, **counts, "not_clear": "; ".join(unclear[name]) or "-"}
+            for name, counts in sorted(table.items())]
+    rows.append({"class": "total", **{key: sum(r[key] for r in rows) for key in COUNTS}, "not_clear": "-"})
     return rows
 
 
