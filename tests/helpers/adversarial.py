@@ -30,6 +30,7 @@ import yaml
 from fc_finetune.tools.builtin import build_registry
 from fc_finetune.tools.executor import Executor
 from fc_finetune.tools.registry import FunctionRegistry
+from fc_finetune.utils.cache import pid_alive
 
 from . import bomb_tools
 
@@ -101,16 +102,6 @@ class _Records(logging.Handler):
             self.texts.append(logging.Formatter().formatException(record.exc_info))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()
-
-
 def run_executor_case(case: dict) -> dict:
     registry = bomb_tools.bomb_registry() if case["tools"] == "bombs" else builtin_registry()
     executor = Executor(registry, timeout_s=case.get("timeout_s", TIMEOUT_S),
@@ -143,6 +134,6 @@ def run_executor_case(case: dict) -> dict:
         "ran": bool(runs),
         "leaked_secrets": [s for s in case.get("secrets", []) if s in seen],
         "traceback": raised,
-        "left_running": [pid for _, pid in runs if _alive(pid)],
+        "left_running": [pid for _, pid in runs if pid != os.getpid() and pid_alive(pid)],  # thread mode runs here
         "content_chars": None if result is None else len(result.content),
     }

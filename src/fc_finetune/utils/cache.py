@@ -146,7 +146,7 @@ def disk_full_error(exc: BaseException, target: Path) -> CacheError | None:
     return CacheError(f"No space left on the device while writing '{target}'{room}. Free some space{fix}.")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -163,7 +163,7 @@ def remove_stale_temporaries(final: Path) -> None:
         return
     for tmp in final.parent.glob(f"{glob_escape(_temp_stem(final))}*"):
         pid_text = tmp.name.rsplit(_TMP_MARK, 1)[-1].split("-", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             logger.info("Removing %s, left by an interrupted run", tmp)
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
