@@ -71,7 +71,8 @@ def score(agent, requests: list[dict]) -> tuple[list[dict], dict]:
     return rows, summary
 
 
-def run(model: str | Path = QUICKSTART, mode: str = "heads") -> list[dict]:
+def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: float | None = None,
+        out: Path | None = None) -> list[dict]:
     from fc_finetune.inference.agent import FunctionCallingAgent
     from fc_finetune.model.modeling import load_for_inference
     from fc_finetune.tools import build_registry
@@ -82,9 +83,11 @@ def run(model: str | Path = QUICKSTART, mode: str = "heads") -> list[dict]:
     lm, tokenizer, call_format = load_for_inference(str(model))
     agent = FunctionCallingAgent(lm, tokenizer, build_registry(), mode=mode, max_calls_per_turn=4, timeout_s=10,
                                  max_new_tokens=128, call_format=call_format)
+    if answer_contrast is not None and agent.engine.heads is not None:
+        agent.engine.heads.answer_contrast = answer_contrast
     rows, summary = score(agent, requests)
-    out = HERE / "results" / "chat_tools_requests.json"
-    out.parent.mkdir(exist_ok=True)
+    out = out or HERE / "results" / "chat_tools_requests.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"model": str(model), "mode": mode, "summary": summary, "rows": rows}, indent=2,
                               ensure_ascii=False) + "\n")
     return [{"model": Path(model).name, "mode": mode, **summary}]
@@ -94,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(QUICKSTART), help=f"A folder saved by fc-finetune (default: {QUICKSTART}).")
     parser.add_argument("--mode", choices=["heads", "text"], default="heads", help="Decoding mode (default: heads).")
+    parser.add_argument("--answer-contrast", type=float, default=None, metavar="A",
+                        help="Heads mode: the weight of contrastive answer decoding after tool results "
+                             "(default: the decoder's, 1.0; 0 turns it off).")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="Where the rows go (default: benchmarks/results/chat_tools_requests.json).")
     args = parser.parse_args(argv)
-    for row in run(args.model, args.mode):
+    for row in run(args.model, args.mode, args.answer_contrast, args.out):
         print(json.dumps(row))
     return 0
 

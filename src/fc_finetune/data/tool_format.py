@@ -60,11 +60,13 @@ class ToolCallFormat:
     call_open: str
     call_close: str
     call_separator: str
+    result_tags: tuple[str, ...] = ()  # the tags the family's templates wrap tool results in
 
     @property
-    def markers(self) -> tuple[str, str]:
-        """The call markup an answer must never contain: the opening and the closing tag."""
-        return self.call_open.strip(), self.call_close.strip()
+    def markers(self) -> tuple[str, ...]:
+        """The markup an answer must never contain: the call's opening and closing tags, then
+        the result tags (a small model copies ``<tool_response>`` and the result into its answer)."""
+        return self.call_open.strip(), self.call_close.strip(), *self.result_tags
 
     def call_json(self, name: str, arguments: dict) -> str:
         return dumps({"name": name, "arguments": arguments})
@@ -97,7 +99,7 @@ class ToolCallFormat:
         >>> print(problems[0])
         unclosed <tool_call> (never closed with </tool_call>): '{"name"'
         """
-        opening, closing = self.markers
+        opening, closing = self.markers[:2]
         calls, problems = [], []
         at, close = 0, None
         while (start := text.find(opening, at)) >= 0:
@@ -182,6 +184,7 @@ def _read_call(obj: Any, body: str) -> tuple[dict | None, str | None]:
     return {"name": obj["name"], "arguments": args}, None
 
 
-HERMES = ToolCallFormat(name="hermes", call_open="<tool_call>\n", call_close="\n</tool_call>", call_separator="\n")
+HERMES = ToolCallFormat(name="hermes", call_open="<tool_call>\n", call_close="\n</tool_call>", call_separator="\n",
+                        result_tags=("<tool_response>", "</tool_response>"))
 
 FORMATS = {HERMES.name: HERMES}

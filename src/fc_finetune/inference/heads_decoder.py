@@ -33,7 +33,13 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    and the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
    the words of the calls' argument values against the request's, the rule training reads);
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
-   its text passed to ``on_text`` piece by piece as it is decoded.
+   its text passed to ``on_text`` piece by piece as it is decoded. An answer that follows tool
+   results is decoded contrastively (``answer_contrast``, context-aware decoding, Shi et al.
+   2023): each token's score is ``(1 + a) log p(t | results) - a log p(t | results emptied)``
+   over the tokens within a factor ``ANSWER_PLAUSIBILITY`` of the most likely one, so what the
+   results make likelier (their values) wins over what any answer would say (a small model's
+   "I'm sorry, I can't do that" after a call that worked). It costs a second forward pass per
+   answer token (the emptied context's cache is a copy of the prompt's, cut where they differ).
 
 ``on_event`` (optional) hears each decision as it is made: ``{"type": "decision", "function":
 name or None (NO_CALL), "p_no_call": float}``, and ``{"type": "problem", "text": ...}`` when a
@@ -45,9 +51,11 @@ the stopping points differ from one conversation to the next.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +78,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ROLLBACKS = 4  # call markers avoided in one answer after NO_CALL before it is cut
 MAX_REPEAT_RETRIES = 2  # times a call that repeats an earlier one is decoded again
+ANSWER_CONTRAST = 1.0  # weight a of context-aware decoding for answers after tool results (0: plain greedy)
+ANSWER_PLAUSIBILITY = 0.1  # contrastive scores only for tokens with p >= this x the most likely token's p
 
 
 @dataclass
@@ -176,6 +186,7 @@ class HeadsDecoder:
         self.reuse_cache = True  # keep the KV cache between turns (see _encode)
         self.drop_repeated_calls = True  # a call identical to an earlier one of the turn ends the calls
         self.probe_untaken_values = True  # after NO_CALL with request values untaken, try one more call
+        self.answer_contrast = ANSWER_CONTRAST  # context-aware decoding of answers after tool results (step 5)
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
@@ -187,11 +198,14 @@ class HeadsDecoder:
         self._served_words: list[set[str]] = []  # and those of the history's calls' values since it
 
     # -- model steps --------------------------------------------------------------------
+    def _forward(self, ids: list[int], past, hidden: bool = True):
+        kwargs = {"logits_to_keep": 1} if self._keep_last else {}
+        return self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), use_cache=True,
+                             output_hidden_states=hidden, **with_cache(past), **kwargs)
+
     def _feed(self, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Feed ``ids`` through the KV cache: (hidden states [L, H], next-token logits [V])."""
-        kwargs = {"logits_to_keep": 1} if self._keep_last else {}
-        out = self.model.lm(input_ids=torch.tensor([ids], device=self.model.device), use_cache=True,
-                            output_hidden_states=True, **with_cache(self.past), **kwargs)
+        out = self._forward(ids, self.past)
         self.past = cache_of(out)
         self._fed += ids
         if self._match_layer is not None:
@@ -366,7 +380,8 @@ class HeadsDecoder:
             if out.problems:  # the cache holds a half-written call: start again from the prompt
                 self._reset()
                 _, logits = self._feed(prompt.ids)
-            out.content = self._respond(logits, out, on_text)
+            contrast = self._contrast(messages, tools) if self.answer_contrast else None
+            out.content = self._respond(logits, out, on_text, contrast)
             out.timings["response"] += time.perf_counter() - start
         if self.reuse_cache and self.past is not None:
             self._kept = {"fed": self._fed, "past": self.past, "tools": tools_key, "tool_emb": tool_emb,
@@ -488,12 +503,30 @@ class HeadsDecoder:
         out.new_tokens += len(decoded.token_ids)
         return h, torch.cat(collected)[skip:] if collected else None, decoded
 
-    def _respond(self, logits: torch.Tensor, out: HeadsTurn,
-                 on_text: Callable[[str], None] | None = None) -> str:
-        """Greedy answer with the LM. The selector chose NO_CALL, so call markup is not an
-        answer: when the text starts the call marker, decoding goes back to the token where
-        it began, bans that token there and goes on (at most ``MAX_ROLLBACKS`` times, then the
-        answer is cut before the marker)."""
+    def _contrast(self, messages: list[dict], tools: list[dict]) -> _Contrast | None:
+        """The answer's contrast context (step 5): the conversation with the tool results after
+        its last call emptied, its cache copied from the prompt's up to where the two differ;
+        ``None`` when the turn does not follow tool results or the cache cannot be cut."""
+        last = len(messages)
+        while last and messages[last - 1]["role"] == "tool":
+            last -= 1
+        if last == len(messages) or not all(type(x) is DynamicLayer for x in getattr(self.past, "layers", [None])):
+            return None
+        emptied = [*messages[:last], *({**m, "content": ""} for m in messages[last:])]
+        ids = encode_prompt(self.tokenizer, emptied, tools).ids
+        common = next((i for i, (a, b) in enumerate(zip(self._fed, ids, strict=False)) if a != b),
+                      min(len(self._fed), len(ids)))
+        common = min(common, len(ids) - 1)
+        if common < 1:
+            return None
+        return _Contrast(self, ids, common)
+
+    def _respond(self, logits: torch.Tensor, out: HeadsTurn, on_text: Callable[[str], None] | None = None,
+                 contrast: _Contrast | None = None) -> str:
+        """Greedy answer with the LM (contrastive when ``contrast`` is given, see step 5). The
+        selector chose NO_CALL, so call markup is not an answer: when the text starts the call
+        marker, decoding goes back to the token where it began, bans that token there and goes
+        on (at most ``MAX_ROLLBACKS`` times, then the answer is cut before the marker)."""
         markers = self.fmt.markers  # an opening tag, or a stray closing one
         stream = TextStreamFilter(on_text, markers) if on_text is not None else None
         start = len(self._fed)  # the cache holds the prompt (and this turn's state) up to here
@@ -501,10 +534,14 @@ class HeadsDecoder:
         banned: dict[int, set[int]] = {}
         rollbacks = 0
         while len(tokens) < self.max_new_tokens:
-            scores = logits
-            if banned.get(len(tokens)):
+            ban = banned.get(len(tokens), set())
+            if contrast is not None:
+                scores = contrast.scores(logits, self.answer_contrast, never=ban | (set() if tokens else self.eos))
+            elif ban:
                 scores = logits.clone()
-                scores[list(banned[len(tokens)])] = float("-inf")
+                scores[list(ban)] = float("-inf")
+            else:
+                scores = logits
             token = int(torch.argmax(scores))
             if token in self.eos:
                 break
@@ -518,6 +555,8 @@ class HeadsDecoder:
                     banned.setdefault(at, set()).add(tokens[at])
                     tokens = tokens[:at]
                     logits = self._logits_at_end()
+                    if contrast is not None:
+                        contrast.rewind(at)
                     continue
                 out.problems.append("the answer kept starting a call after the selector chose NO_CALL; cut there")
                 tokens = tokens[:at]
@@ -526,6 +565,8 @@ class HeadsDecoder:
                 stream.update(text)
             if len(tokens) < self.max_new_tokens:  # the last token's successor is never needed
                 _, logits = self._feed([token])
+                if contrast is not None:
+                    contrast.feed(token)
         if rollbacks:
             logger.debug("answer: %d call marker(s) avoided after NO_CALL", rollbacks)
         out.new_tokens += len(tokens)
@@ -558,3 +599,48 @@ class HeadsDecoder:
         self._fed = self._fed[:-1]
         _, logits = self._feed([last])
         return logits
+
+
+class _Contrast:
+    """The emptied-results context of a contrastive answer (step 5): its own KV cache, fed the
+    answer's tokens beside the main one, and cut back with it when the answer rolls back."""
+
+    def __init__(self, decoder: HeadsDecoder, ids: list[int], common: int):
+        self.decoder, self.prompt = decoder, ids
+        self.answer: list[int] = []
+        self.past = copy.deepcopy(decoder.past)
+        if common < len(decoder._fed):
+            self.past.crop(common - len(decoder._fed))
+        self.logits = self._step(ids[common:])
+
+    def _step(self, ids: list[int]) -> torch.Tensor:
+        out = self.decoder._forward(ids, self.past, hidden=False)
+        self.past = cache_of(out)
+        return out.logits[0, -1]
+
+    def feed(self, token: int) -> None:
+        self.answer.append(token)
+        self.logits = self._step([token])
+
+    def rewind(self, answer_tokens: int) -> None:
+        """Back to the answer's first ``answer_tokens`` tokens, with the logits after them."""
+        fed = [*self.prompt, *self.answer[:answer_tokens]]
+        self.past.crop(len(fed) - 1 - len(self.prompt) - len(self.answer))
+        self.answer = self.answer[:answer_tokens]
+        self.logits = self._step(fed[-1:])
+
+    def scores(self, logits: torch.Tensor, weight: float, never=()) -> torch.Tensor:
+        """``(1 + a) log p - a log p_emptied`` over the plausible tokens, ``-inf`` elsewhere and
+        for the tokens in ``never`` (those a rollback banned here, and the end of the answer
+        before its first token: emptied results make ending likelier, and an answer after tool
+        results is never empty); when that leaves nothing, the likeliest token not in ``never``."""
+        full = torch.log_softmax(logits.float(), -1)
+        emptied = torch.log_softmax(self.logits.float(), -1)
+        out = ((1 + weight) * full - weight * emptied).masked_fill(
+            full < full.max() + math.log(ANSWER_PLAUSIBILITY), float("-inf"))
+        if never:
+            out[list(never)] = float("-inf")
+            if torch.isinf(out).all():  # nothing plausible is left
+                out = full.clone()
+                out[list(never)] = float("-inf")
+        return out
