@@ -73,11 +73,13 @@ def test_the_contrast_cache_rewinds_exactly(tiny):
         answer = tok("one two three", add_special_tokens=False)["input_ids"]
         for token in answer:
             contrast.feed(token)
-        contrast.rewind(1)
-    emptied = [*messages[:-1], {**messages[-1], "content": ""}]
-    fresh = _logprobs(model, encode_prompt(tok, emptied, tools).ids + answer[:1])
-    assert isinstance(contrast, _Contrast) and contrast.answer == answer[:1]
-    assert torch.allclose(torch.log_softmax(contrast.logits.float(), -1), fresh, atol=1e-4)
+        contrast.rewind(answer[:1])
+        emptied_ids = encode_prompt(tok, [*messages[:-1], {**messages[-1], "content": ""}], tools).ids
+        assert isinstance(contrast, _Contrast) and contrast.past.get_seq_length() == len(emptied_ids) + 1
+        fresh = _logprobs(model, emptied_ids + answer[:1])
+        assert torch.allclose(torch.log_softmax(contrast.logits.float(), -1), fresh, atol=1e-4)
+        contrast.rewind([])  # back to the prompt: the logits after it
+        assert torch.allclose(torch.log_softmax(contrast.logits.float(), -1), _logprobs(model, emptied_ids), atol=1e-4)
 
 
 def test_no_contrast_for_an_answer_that_follows_no_tool_result(tiny):

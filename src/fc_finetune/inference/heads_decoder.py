@@ -114,6 +114,26 @@ def _takes_new_value(calls: list[dict], untaken: set[str]) -> bool:
     return False
 
 
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _croppable(past) -> bool:
+    """Whether a KV cache can be cut back exactly (every layer a plain DynamicLayer: not
+    sliding-window or recurrent)."""
+    layers = getattr(past, "layers", None)
+    return bool(layers) and all(type(x) is DynamicLayer for x in layers)
+
+
+def _cut(past, length: int) -> None:
+    """Cut a croppable KV cache back to its first ``length`` tokens (transformers' ``crop`` takes
+    the number to remove, as a negative count)."""
+    drop = past.get_seq_length() - length
+    if drop > 0:
+        past.crop(-drop)
+
+
 def _eos_ids(tokenizer, lm) -> set[int]:
     ids = {tokenizer.eos_token_id}
     for marker in ("<|im_end|>", "<|endoftext|>"):
@@ -234,7 +254,7 @@ class HeadsDecoder:
         asks = request[1] > request[0]
         if self.reuse_cache and kept is not None and kept["tools"] == tools_key:
             fed = kept["fed"]
-            common = next((i for i, (a, b) in enumerate(zip(fed, ids, strict=False)) if a != b), min(len(fed), len(ids)))
+            common = _common_prefix(fed, ids)
             reuse = min(common, len(ids) - 1, request[0] if asks else len(ids))
             if reuse >= max((b for _, b in spans), default=1):
                 self.past, self._fed = kept["past"], list(fed)
@@ -510,13 +530,11 @@ class HeadsDecoder:
         last = len(messages)
         while last and messages[last - 1]["role"] == "tool":
             last -= 1
-        if last == len(messages) or not all(type(x) is DynamicLayer for x in getattr(self.past, "layers", [None])):
+        if last == len(messages) or not _croppable(self.past):
             return None
         emptied = [*messages[:last], *({**m, "content": ""} for m in messages[last:])]
         ids = encode_prompt(self.tokenizer, emptied, tools).ids
-        common = next((i for i, (a, b) in enumerate(zip(self._fed, ids, strict=False)) if a != b),
-                      min(len(self._fed), len(ids)))
-        common = min(common, len(ids) - 1)
+        common = min(_common_prefix(self._fed, ids), len(ids) - 1)
         if common < 1:
             return None
         return _Contrast(self, ids, common)
@@ -524,10 +542,10 @@ class HeadsDecoder:
     def _respond(self, logits: torch.Tensor, out: HeadsTurn, on_text: Callable[[str], None] | None = None,
                  contrast: _Contrast | None = None) -> str:
         """Greedy answer with the LM (contrastive when ``contrast`` is given, see step 5). The
-        selector chose NO_CALL, so call markup is not an answer: when the text starts the call
-        marker, decoding goes back to the token where it began, bans that token there and goes
+        selector chose NO_CALL, so markup is not an answer: when the text starts a marker
+        (``ToolCallFormat.markers``), decoding goes back to the token where it began, bans that token there and goes
         on (at most ``MAX_ROLLBACKS`` times, then the answer is cut before the marker)."""
-        markers = self.fmt.markers  # an opening tag, or a stray closing one
+        markers = self.fmt.markers  # a call's opening tag, a stray closing one, or a result tag
         stream = TextStreamFilter(on_text, markers) if on_text is not None else None
         start = len(self._fed)  # the cache holds the prompt (and this turn's state) up to here
         tokens: list[int] = []
@@ -556,7 +574,7 @@ class HeadsDecoder:
                     tokens = tokens[:at]
                     logits = self._logits_at_end()
                     if contrast is not None:
-                        contrast.rewind(at)
+                        contrast.rewind(tokens)
                     continue
                 out.problems.append("the answer kept starting a call after the selector chose NO_CALL; cut there")
                 tokens = tokens[:at]
@@ -584,12 +602,10 @@ class HeadsDecoder:
 
     def _rewind(self, length: int) -> bool:
         """Cut the KV cache back to its first ``length`` tokens; False when it cannot be cut."""
-        layers = getattr(self.past, "layers", None)
-        if length < 1 or not layers or any(type(x) is not DynamicLayer for x in layers):
+        if length < 1 or not _croppable(self.past):
             return False
-        if len(self._fed) > length:
-            self.past.crop(length - len(self._fed))
-            self._fed = self._fed[:length]
+        _cut(self.past, length)
+        self._fed = self._fed[:length]
         return True
 
     def _logits_at_end(self) -> torch.Tensor:
@@ -607,10 +623,8 @@ class _Contrast:
 
     def __init__(self, decoder: HeadsDecoder, ids: list[int], common: int):
         self.decoder, self.prompt = decoder, ids
-        self.answer: list[int] = []
         self.past = copy.deepcopy(decoder.past)
-        if common < len(decoder._fed):
-            self.past.crop(common - len(decoder._fed))
+        _cut(self.past, common)
         self.logits = self._step(ids[common:])
 
     def _step(self, ids: list[int]) -> torch.Tensor:
@@ -619,16 +633,13 @@ class _Contrast:
         return out.logits[0, -1]
 
     def feed(self, token: int) -> None:
-        self.answer.append(token)
         self.logits = self._step([token])
 
-    def rewind(self, answer_tokens: int) -> None:
-        """Back to the answer's first ``answer_tokens`` tokens, with the logits after them."""
-        fed = [*self.prompt, *self.answer[:answer_tokens]]
-        self.past.crop(len(fed) - 1 - len(self.prompt) - len(self.answer))
-        self.answer = self.answer[:answer_tokens]
+    def rewind(self, answer: list[int]) -> None:
+        """Back to the answer's tokens ``answer`` (a prefix of those fed), with the logits after them."""
+        fed = [*self.prompt, *answer]
+        _cut(self.past, len(fed) - 1)
         self.logits = self._step(fed[-1:])
-
     def scores(self, logits: torch.Tensor, weight: float, never=()) -> torch.Tensor:
         """``(1 + a) log p - a log p_emptied`` over the plausible tokens, ``-inf`` elsewhere and
         for the tokens in ``never`` (those a rollback banned here, and the end of the answer
