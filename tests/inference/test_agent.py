@@ -516,6 +516,24 @@ def test_heads_mode_asks_for_more_calls_with_its_own_threshold(tiny):
     assert len(thrice.calls) == 3 and len(same.calls) == 3
 
 
+def test_heads_mode_reads_the_models_call_decision(tiny, monkeypatch):
+    """Two tools scoring 2.0 and NO_CALL 2.2, threshold 0.5: against the best tool NO_CALL wins
+    (sigmoid(0.2) = 0.55); the softmax's P(NO_CALL) is 0.38, so a folder of the softmax rule calls."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = fault_registry("raises", "hangs").tools()
+    monkeypatch.setattr(model.heads, "select_logits", lambda *a, **k: torch.tensor([[[2.0, 2.0, 2.2]]]))
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=4)
+    monkeypatch.setattr(model, "no_call_threshold", 0.5)
+    pairwise = decoder.turn(USER, tools, max_calls=1)
+    monkeypatch.setattr(model, "call_decision", "softmax")
+    softmax = decoder.turn(USER, tools, max_calls=1)
+    assert pairwise.decisions[0]["choice"] is None and pairwise.decisions[0]["p_no_call"] == pytest.approx(0.5498, abs=1e-4)
+    assert softmax.decisions[0]["choice"] == 0 and softmax.decisions[0]["p_no_call"] == pytest.approx(0.3792, abs=1e-4)
+
+
 def _decision_inputs(model, batch):
     hidden = model.lm(input_ids=batch["input_ids"], output_hidden_states=True).hidden_states[-1]
     tool_emb = model.heads.tool_embeddings(hidden, batch["tool_spans"], batch["tool_mask"])

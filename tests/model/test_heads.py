@@ -1,8 +1,9 @@
 """The selector's request match on hand-made hidden states, with and without coverage."""
 
+import pytest
 import torch
 
-from fc_finetune.model.heads import RequestMatch, served_calls
+from fc_finetune.model.heads import RequestMatch, no_call_probability, served_calls
 
 
 def test_request_match_scores_the_tool_whose_tokens_the_request_repeats():
@@ -116,3 +117,17 @@ def test_pending_lowers_only_the_no_call_score():
     assert torch.equal(lowered[..., :-1], plain[..., :-1])
     assert torch.allclose(plain[..., -1] - lowered[..., -1], heads.match.pending_scale * pending)
     assert plain[0, 1, -1] - lowered[0, 1, -1] > 2  # beta starts at 5
+
+
+def test_no_call_probability_against_the_best_tool_ignores_how_many_tools_there_are():
+    """The softmax's P(NO_CALL) falls as weak tools join; NO_CALL against the best tool does not."""
+    one = torch.tensor([2.0, 2.5])
+    seven = torch.tensor([2.0, 1.9, 1.9, 1.9, 1.9, 1.9, 1.9, 2.5])
+    assert torch.allclose(no_call_probability(one, rule="softmax"), no_call_probability(one))  # one tool: the same
+    assert float(no_call_probability(seven, rule="softmax")) < 0.3 < 0.5 < float(no_call_probability(one, rule="softmax"))
+    assert torch.allclose(no_call_probability(seven), no_call_probability(one))
+    assert torch.allclose(no_call_probability(one, 2.0), torch.sigmoid(torch.tensor(0.25)))  # (2.5 - 2.0) / T
+    padded = torch.tensor([[2.0, float("-inf"), 2.5], [1.0, 3.0, 2.5]])  # absent tools score -inf
+    assert torch.allclose(no_call_probability(padded), torch.sigmoid(torch.tensor([0.5, -0.5])))
+    with pytest.raises(ValueError, match="call_decision 'max' is not one of pairwise, softmax"):
+        no_call_probability(one, rule="max")

@@ -141,3 +141,20 @@ def test_export_merged_is_a_plain_model_with_the_same_outputs(saved, tmp_path):
     with torch.no_grad():
         assert torch.allclose(merged(input_ids=ids).logits, model.lm(input_ids=ids).logits, atol=1e-4)
     assert (tmp_path / "merged" / "chat_template.jinja").is_file()
+
+
+def test_call_decision_is_saved_and_older_folders_keep_the_softmax_rule(saved, tmp_path):
+    import shutil
+
+    root, model, _ = saved
+    assert model.call_decision == "pairwise"
+    config = json.loads((root / "out" / CONFIG_NAME).read_text())
+    assert config["call_decision"] == "pairwise"
+    assert FunctionCallingModel.from_pretrained(root / "out").call_decision == "pairwise"
+    older = tmp_path / "older"  # saved before the rule was: thresholds fitted on the softmax's P(NO_CALL)
+    shutil.copytree(root / "out", older)
+    del config["call_decision"]
+    (older / CONFIG_NAME).write_text(json.dumps(config))
+    assert FunctionCallingModel.from_pretrained(older).call_decision == "softmax"
+    with pytest.raises(ValueError, match="call_decision 'best' is not one of"):
+        FunctionCallingModel(model.lm, model.head_args, base_model="x", call_decision="best")

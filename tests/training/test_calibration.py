@@ -5,6 +5,7 @@ import json
 import torch
 from helpers.train_fixtures import run_args, tiny_assets  # noqa: F401
 
+from fc_finetune.model.heads import no_call_probability
 from fc_finetune.training.calibration import (
     calibrate_selector,
     collect_decisions,
@@ -76,7 +77,7 @@ def test_served_decisions_get_their_own_threshold():
     targets = no_call.long()
     cal = calibrate_selector(logits, targets, served)
     assert cal.served_decisions == n // 2 and cal.more_calls_accuracy == 1.0 and cal.call_decision_accuracy == 1.0
-    scaled = torch.softmax(logits / cal.temperature, -1)[:, -1]
+    scaled = no_call_probability(logits, cal.temperature)
     assert ((scaled[served] >= cal.more_calls_threshold) == no_call[served]).all()
     assert ((scaled[~served] >= cal.no_call_threshold) == no_call[~served]).all()
     one = calibrate_selector(logits, targets, served & no_call)  # after calls, only "done": nothing to fit
@@ -127,7 +128,7 @@ def test_a_fit_that_raises_ece_keeps_the_previous_temperature(monkeypatch, caplo
         cal = calibrate_selector(logits, targets)
     assert cal.temperature_kept and cal.temperature == 1.0 and cal.fitted_temperature == 0.25
     assert cal.ece_fitted > cal.ece_before and cal.ece_after == cal.ece_before
-    p_no_call = torch.softmax(logits, -1)[:, -1]  # the thresholds are fitted under the kept temperature
+    p_no_call = no_call_probability(logits, 1.0)  # the thresholds are fitted under the kept temperature
     assert cal.call_decision_accuracy == fit_no_call_threshold(p_no_call, targets == 2)[1]
     assert any("would raise the held-out ECE" in r.getMessage() for r in caplog.records)
     assert "kept" in calibration.temperature_text(cal) and "0.250" in calibration.temperature_text(cal)
@@ -141,3 +142,27 @@ def test_a_fit_that_lowers_ece_is_used():
     assert not cal.temperature_kept and cal.temperature == cal.fitted_temperature
     assert cal.ece_after == cal.ece_fitted < cal.ece_before
     assert set(cal.to_dict()) >= {"fitted_temperature", "ece_fitted", "temperature_kept", "ece_before", "ece_after"}
+
+
+def test_one_threshold_serves_one_tool_and_seven(monkeypatch):
+    """Requests offered one tool and requests offered seven, NO_CALL 0.4 above the best tool when
+    nothing should be called and 0.4 below it otherwise: against the best tool one threshold
+    separates them all; the softmax's P(NO_CALL) cannot (seven tools share its mass)."""
+    rows, targets = [], []
+    for n_tools in (1, 7):
+        for should_not in (False, True):
+            for k in range(50):
+                row = torch.full((8,), float("-inf"))
+                row[:n_tools] = 1.0 - 0.01 * k
+                row[0] = 1.0  # the best tool
+                row[-1] = 1.0 + (0.4 if should_not else -0.4)
+                rows.append(row)
+                targets.append(7 if should_not else 0)
+    logits, targets = torch.stack(rows), torch.tensor(targets)
+    from fc_finetune.training import calibration
+
+    monkeypatch.setattr(calibration, "fit_temperature", lambda logits, targets: 1.0)  # both rules at T = 1
+    pairwise = calibrate_selector(logits, targets, temperature=1.0)
+    softmax = calibrate_selector(logits, targets, temperature=1.0, rule="softmax")
+    assert pairwise.call_decision == "pairwise" and pairwise.call_decision_accuracy == 1.0
+    assert softmax.call_decision == "softmax" and softmax.call_decision_accuracy < 0.8

@@ -11,6 +11,9 @@ It prints the current and the refitted figures on that data and, unless ``--dry-
 writes the new values into the model folder's fc_finetune_config.json (atomically). A fitted
 temperature that would raise the expected calibration error (ECE) on that data is not used:
 the current temperature is kept (and the thresholds fitted under it); both ECEs are printed.
+The thresholds read P(NO_CALL) against the best tool alone, so one threshold serves requests
+offered one tool and seven; a folder calibrated before that rule keeps the softmax's
+P(NO_CALL) until it is calibrated again.
 Never calibrate on the set you report results on.
 """
 
@@ -47,7 +50,13 @@ def main(args: argparse.Namespace) -> int:
     from ..errors import FcFinetuneError
     from ..model import io
     from ..model.modeling import load_model
-    from ..training.calibration import apply_calibration, calibrate_model, more_calls_text, temperature_text
+    from ..training.calibration import (
+        apply_calibration,
+        calibrate_model,
+        decision_text,
+        more_calls_text,
+        temperature_text,
+    )
 
     if not io.is_saved_model(args.model):
         raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
@@ -67,16 +76,18 @@ def main(args: argparse.Namespace) -> int:
         raise FcFinetuneError(f"'{args.data}' gives only {report.decisions} decision points; calibration needs "
                               "at least 10 (more is better: hundreds).")
     print(f"{fitted.decisions} decision points ({report.no_call_decisions} NO_CALL) from {len(encoded)} conversations")
-    print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f}: "
+    print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f} "
+          f"on {decision_text(report.current_decision)}: "
           f"ECE {report.current_ece:.3f}, call/no-call balanced accuracy {report.current_balanced_accuracy:.3f}")
-    print(f"refitted: {temperature_text(fitted)}, NO_CALL threshold {fitted.no_call_threshold:.3f}: "
+    print(f"refitted: {temperature_text(fitted)}, NO_CALL threshold {fitted.no_call_threshold:.3f} "
+          f"on {decision_text(fitted.call_decision)}: "
           f"call/no-call balanced accuracy {fitted.call_decision_accuracy:.3f}; {more_calls_text(fitted)}")
     if args.dry_run:
         print("--dry-run: the model folder is unchanged")
         return 0
     apply_calibration(model, fitted)
     io.update_config(args.model, selector_temperature=fitted.temperature, no_call_threshold=fitted.no_call_threshold,
-                     more_calls_threshold=fitted.more_calls_threshold,
+                     more_calls_threshold=fitted.more_calls_threshold, call_decision=fitted.call_decision,
                      selector_calibration={**fitted.to_dict(), "data": str(args.data)})
     print(f"written to {args.model / io.CONFIG_NAME}")
     return 0

@@ -7,9 +7,11 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    one forward pass: the last hidden state ``h`` (the decision point), the tools'
    embeddings ``e_f`` pooled over their definitions in the prompt, and the request match
    (the latest user message against each definition, see ``model.heads``);
-2. selector: ``softmax(select_logits / selector_temperature)``; ``P(NO_CALL) >=
-   no_call_threshold`` (0.5 when unset) ends the calls; once calls have been made since the
-   request (in this turn or the ones before), ``more_calls_threshold`` takes its place when set;
+2. selector: ``P(NO_CALL)`` against the best tool, ``sigmoid((s_NO_CALL - max_f s_f) /
+   selector_temperature)`` (``model.heads.no_call_probability``; the softmax's ``P(NO_CALL)`` for
+   folders calibrated before that rule), ``>= no_call_threshold`` (0.5 when unset) ends the calls;
+   once calls have been made since the request (in this turn or the ones before),
+   ``more_calls_threshold`` takes its place when set; the call goes to the softmax's best tool;
 3. a call: the text up to ``"arguments":`` is forced, then the arguments object is decoded
    under the tool's JSON schema, each step's logits from the argument head
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
@@ -71,6 +73,7 @@ from ..data.render import locate_request, locate_tool_spans, render_prompt, rend
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
+from ..model.heads import no_call_probability
 from .constrained import ArgumentDecodingError, decode_arguments
 from .text_decoder import TextStreamFilter, first_marker
 
@@ -329,7 +332,7 @@ class HeadsDecoder:
         threshold = self.model.more_calls_threshold if served else None
         if threshold is None:
             threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
-        p_no = float(probs[-1])
+        p_no = float(no_call_probability(logits, self.model.selector_temperature, self.model.call_decision))
         choice = None if p_no >= threshold else int(torch.argmax(probs[:-1]))
         return choice, {"p_no_call": p_no, "choice": choice, "probs": probs.tolist()}
 

@@ -94,6 +94,7 @@ def write_model_files(model, folder: Path, *, tokenizer=None, extra_files: dict[
         "no_call_threshold": model.no_call_threshold,
         "more_calls_threshold": model.more_calls_threshold,
         "selector_temperature": model.selector_temperature,
+        "call_decision": model.call_decision,
     }
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     if tokenizer is not None:

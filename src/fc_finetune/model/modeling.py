@@ -35,7 +35,7 @@ from .compat import (
     with_cache,
 )
 from .config import HeadArguments, LoraArguments
-from .heads import FunctionCallingHeads, decision_targets, match_layer, served_calls
+from .heads import CALL_DECISIONS, FunctionCallingHeads, decision_targets, match_layer, served_calls
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
 
@@ -98,7 +98,7 @@ class FunctionCallingModel(nn.Module):
     def __init__(self, lm: nn.Module, heads: HeadArguments, *, base_model: str, lora: LoraArguments | None = None,
                  call_format: str = "hermes", no_call_threshold: float | None = None,
                  more_calls_threshold: float | None = None,
-                 selector_temperature: float = 1.0):
+                 selector_temperature: float = 1.0, call_decision: str = "pairwise"):
         super().__init__()
         self.lm = lm
         self.head_args = heads
@@ -108,6 +108,9 @@ class FunctionCallingModel(nn.Module):
         self.no_call_threshold = no_call_threshold  # calibrated on held-out decisions (calibration.py)
         self.more_calls_threshold = more_calls_threshold  # the same, after calls (None: no_call_threshold)
         self.selector_temperature = selector_temperature
+        if call_decision not in CALL_DECISIONS:
+            raise ValueError(f"call_decision '{call_decision}' is not one of {', '.join(CALL_DECISIONS)}")
+        self.call_decision = call_decision  # what the thresholds read (heads.no_call_probability)
         self.fingerprint = base_fingerprint(self.config)
         self._fast_lm_loss: bool | None = None
         self._lora_input_cast: bool | None = None
@@ -343,7 +346,9 @@ class FunctionCallingModel(nn.Module):
                     call_format=config.get("call_format", "hermes"),
                     no_call_threshold=config.get("no_call_threshold"),
                     more_calls_threshold=config.get("more_calls_threshold"),
-                    selector_temperature=config.get("selector_temperature", 1.0))
+                    selector_temperature=config.get("selector_temperature", 1.0),
+                    # Folders saved before the pairwise rule were calibrated on the softmax's P(NO_CALL).
+                    call_decision=config.get("call_decision", "softmax"))
         io.load_heads_into(model.heads, folder)
         model.heads.to(device=model.device)
         if is_trainable:

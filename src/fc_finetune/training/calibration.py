@@ -2,8 +2,11 @@
 
 The selector's softmax is fit by temperature scaling (one scalar, NLL on held-out
 decisions), which leaves its argmax unchanged but makes its probabilities honest. The
-call / don't-call decision then uses a threshold on the calibrated ``P(NO_CALL)``, chosen
-to maximise balanced accuracy between "should call" and "should not call" decisions.
+call / don't-call decision then uses a threshold on ``P(NO_CALL)`` against the best tool
+(``sigmoid((s_NO_CALL - max_f s_f) / T)``, :func:`~fc_finetune.model.heads.no_call_probability`),
+chosen to maximise balanced accuracy between "should call" and "should not call" decisions.
+Against the best tool, not the softmax's share: that share falls as more tools split the
+mass, so a threshold fit where requests meet two tools calls too often where they meet seven.
 
 Two questions are asked at decision points, and they get a threshold each:
 
@@ -32,7 +35,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data.contract import IGNORE
-from ..model.heads import decision_targets, served_calls
+from ..model.heads import decision_targets, no_call_probability, served_calls
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class SelectorCalibration:
     fitted_temperature: float | None = None  # the NLL fit, whether kept or not
     ece_fitted: float | None = None  # ECE under the fitted temperature
     temperature_kept: bool = False  # the fit raised ECE: the temperature before calibration is kept
+    call_decision: str = "pairwise"  # what the thresholds read (model.heads.no_call_probability)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,11 +151,12 @@ def _fresh(served: torch.Tensor) -> torch.Tensor:
 
 
 def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torch.Tensor | None = None, *,
-                       temperature: float = 1.0) -> SelectorCalibration | None:
+                       temperature: float = 1.0, rule: str = "pairwise") -> SelectorCalibration | None:
     """Fit the temperature (all decisions), the NO_CALL threshold (fresh decisions) and the
     more-calls threshold (served decisions, when both answers occur among them) from collected
     held-out decisions. Without ``served`` every decision counts as fresh. ``temperature``: the
-    selector's current one, kept when the fitted one has the higher ECE on these decisions."""
+    selector's current one, kept when the fitted one has the higher ECE on these decisions;
+    ``rule``: what the thresholds read (:func:`~fc_finetune.model.heads.no_call_probability`)."""
     if targets.numel() < 10:
         logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
         return None
@@ -167,19 +172,20 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     else:
         temperature = fitted
     after = torch.softmax(logits / temperature, -1)
+    p_no_call = no_call_probability(logits, temperature, rule)
     should_not_call = targets == logits.shape[1] - 1
     served = torch.zeros_like(should_not_call) if served is None else served
     fresh = _fresh(served)
-    threshold, balanced = fit_no_call_threshold(after[fresh, -1], should_not_call[fresh])
+    threshold, balanced = fit_no_call_threshold(p_no_call[fresh], should_not_call[fresh])
     more, more_balanced = None, None
     if should_not_call[served].any() and (~should_not_call[served]).any():
-        more, more_balanced = fit_no_call_threshold(after[served, -1], should_not_call[served])
+        more, more_balanced = fit_no_call_threshold(p_no_call[served], should_not_call[served])
     return SelectorCalibration(
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=ece_before, ece_after=ece_before if kept else ece_fitted,
         accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced,
         more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()),
-        fitted_temperature=fitted, ece_fitted=ece_fitted, temperature_kept=kept)
+        fitted_temperature=fitted, ece_fitted=ece_fitted, temperature_kept=kept, call_decision=rule)
 
 
 @dataclass
@@ -189,6 +195,7 @@ class CalibrationReport:
     no_call_decisions: int
     current_temperature: float
     current_threshold: float
+    current_decision: str  # what the current threshold reads (model.heads.no_call_probability)
     current_ece: float
     current_balanced_accuracy: float
     fitted: SelectorCalibration | None  # None: too few decisions to fit
@@ -196,20 +203,27 @@ class CalibrationReport:
 
 def calibrate_model(model, dataloader) -> CalibrationReport:
     """Collect ``model``'s teacher-forced decisions over ``dataloader`` and refit its selector
-    calibration; the model is left unchanged (see :func:`apply_calibration`)."""
+    calibration (the pairwise rule, whatever the model's); the model is left unchanged (see
+    :func:`apply_calibration`)."""
     logits, targets, served = collect_decisions(model, dataloader)
     temperature = model.selector_temperature
     fitted = calibrate_selector(logits, targets, served, temperature=temperature)
     clean = logits.masked_fill(torch.isinf(logits), -1e4)
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)
+    current_no_call = no_call_probability(clean, temperature, model.call_decision)
     should_not = targets == logits.shape[1] - 1
     fresh = _fresh(served)
     return CalibrationReport(
         decisions=int(targets.numel()), no_call_decisions=int(should_not.sum()), current_temperature=temperature,
-        current_threshold=threshold, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
-        current_balanced_accuracy=balanced_call_accuracy(current[fresh, -1], should_not[fresh], threshold)
+        current_threshold=threshold, current_decision=model.call_decision, current_ece=expected_calibration_error(current, targets) if targets.numel() else 0.0,
+        current_balanced_accuracy=balanced_call_accuracy(current_no_call[fresh], should_not[fresh], threshold)
         if targets.numel() else 0.0, fitted=fitted)
+
+
+def decision_text(rule: str) -> str:
+    """What a NO_CALL threshold reads, in words."""
+    return "P(NO_CALL) against the best tool" if rule == "pairwise" else "the softmax's P(NO_CALL)"
 
 
 def temperature_text(fitted: SelectorCalibration) -> str:
@@ -234,3 +248,4 @@ def apply_calibration(model, fitted: SelectorCalibration) -> None:
     model.selector_temperature = fitted.temperature
     model.no_call_threshold = fitted.no_call_threshold
     model.more_calls_threshold = fitted.more_calls_threshold
+    model.call_decision = fitted.call_decision
