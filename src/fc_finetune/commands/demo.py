@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
               f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
               f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
         if cal.get("more_calls_threshold") is not None:
-            print(f"      after calls: more-calls threshold {cal['more_calls_threshold']:.2f}, another call / done "
+            print(f"      after calls: more-calls threshold {cal['more_calls_threshold']:.4f}, another call / done "
                   f"balanced accuracy {cal['more_calls_accuracy']:.2f} ({cal['served_decisions']} decisions)")
     for line in held_out_eval(output_dir, args.data_dir / "eval.jsonl", args.eval_dir, per_kind=args.eval_examples):
         print(f"      {line}")

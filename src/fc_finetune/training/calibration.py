@@ -281,7 +281,7 @@ def more_calls_text(fitted: SelectorCalibration) -> str:
     if fitted.more_calls_threshold is None:
         return (f"more-calls threshold not fitted ({fitted.served_decisions} decisions after calls, "
                 "not both answers among them): the NO_CALL threshold serves both")
-    return (f"more-calls threshold {fitted.more_calls_threshold:.3f} (another call / done balanced accuracy "
+    return (f"more-calls threshold {fitted.more_calls_threshold:.4f} (another call / done balanced accuracy "
             f"{fitted.more_calls_accuracy:.3f} over {fitted.served_decisions} decisions after calls)")
 
 
