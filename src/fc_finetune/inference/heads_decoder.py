@@ -643,6 +643,7 @@ class _Contrast:
         fed = [*self.prompt, *answer]
         _cut(self.past, len(fed) - 1)
         self.logits = self._step(fed[-1:])
+
     def scores(self, logits: torch.Tensor, weight: float, never=()) -> torch.Tensor:
         """``(1 + a) log p - a log p_emptied`` over the plausible tokens, ``-inf`` elsewhere and
         for the tokens in ``never`` (those a rollback banned here, and the end of the answer

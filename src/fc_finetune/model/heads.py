@@ -282,6 +282,13 @@ def _rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 CALL_DECISIONS = ("pairwise", "softmax")
 
 
+def check_call_decision(rule: str) -> str:
+    """``rule`` when it is one of :data:`CALL_DECISIONS`; a ValueError naming them otherwise."""
+    if rule not in CALL_DECISIONS:
+        raise ValueError(f"call_decision '{rule}' is not one of {', '.join(CALL_DECISIONS)}")
+    return rule
+
+
 def no_call_probability(logits: torch.Tensor, temperature: float = 1.0, rule: str = "pairwise") -> torch.Tensor:
     """The probability the call / no-call decision reads, from selector scores ``[..., T + 1]``
     (``NO_CALL`` last; absent tools ``-inf``): NO_CALL calls no tool when it is at least the
@@ -293,10 +300,8 @@ def no_call_probability(logits: torch.Tensor, temperature: float = 1.0, rule: st
     0.806 for the softmax's at temperature 1 and 0.765 at 2.83). ``"softmax"``: ``P(NO_CALL)`` of
     the softmax over every candidate, the rule of models calibrated before ``call_decision``
     was saved."""
-    if rule not in CALL_DECISIONS:
-        raise ValueError(f"call_decision '{rule}' is not one of {', '.join(CALL_DECISIONS)}")
     scaled = logits.float() / temperature
-    if rule == "softmax":
+    if check_call_decision(rule) == "softmax":
         return torch.softmax(scaled, dim=-1)[..., -1]
     return torch.sigmoid(scaled[..., -1] - scaled[..., :-1].max(-1).values)
 

@@ -35,7 +35,7 @@ from .compat import (
     with_cache,
 )
 from .config import HeadArguments, LoraArguments
-from .heads import CALL_DECISIONS, FunctionCallingHeads, decision_targets, match_layer, served_calls
+from .heads import FunctionCallingHeads, check_call_decision, decision_targets, match_layer, served_calls
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
 
@@ -108,9 +108,7 @@ class FunctionCallingModel(nn.Module):
         self.no_call_threshold = no_call_threshold  # calibrated on held-out decisions (calibration.py)
         self.more_calls_threshold = more_calls_threshold  # the same, after calls (None: no_call_threshold)
         self.selector_temperature = selector_temperature
-        if call_decision not in CALL_DECISIONS:
-            raise ValueError(f"call_decision '{call_decision}' is not one of {', '.join(CALL_DECISIONS)}")
-        self.call_decision = call_decision  # what the thresholds read (heads.no_call_probability)
+        self.call_decision = check_call_decision(call_decision)  # what the thresholds read (heads.no_call_probability)
         self.fingerprint = base_fingerprint(self.config)
         self._fast_lm_loss: bool | None = None
         self._lora_input_cast: bool | None = None
