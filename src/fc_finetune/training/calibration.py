@@ -142,7 +142,7 @@ def fit_no_call_threshold(p_no_call: torch.Tensor, should_not_call: torch.Tensor
     With at least ``MIN_PER_ANSWER`` decisions of each answer, t maximises balanced accuracy.
     With fewer of either, that maximum rests on a handful of decisions and lands at an
     extreme: on the NESTFUL dev set the quickstart's 60 decisions after calls (13 "another
-    call") put the more-calls threshold at 0.0001 (stop after every first call), balanced
+    call") put the more-calls threshold at 0.0001 (stop after nearly every first call), balanced
     accuracy 0.58 on the other records' decisions, where the best threshold there gets 0.68.
     Then t is where a logistic regression of "should not call" on the log-odds of
     ``P(NO_CALL)``, both answers weighted equally, crosses one half (0.0095 there, held out
