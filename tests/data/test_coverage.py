@@ -4,7 +4,7 @@ from helpers.fc_records import parallel_record
 
 from fc_finetune.data.collate import encode_record
 from fc_finetune.data.contract import IGNORE, NOT_COVERED
-from fc_finetune.data.coverage import first_covering_call, leading_word, token_words, value_words
+from fc_finetune.data.coverage import first_covering_call, leading_word, token_words, value_words, words
 from fc_finetune.data.render import render_record
 from fc_finetune.data.templates import prepare_tokenizer
 from fc_finetune.testing import tiny_tokenizer
@@ -48,3 +48,16 @@ def test_request_cover_points_each_request_token_at_the_call_that_takes_it():
     for word, call in (("Paris", 0), ("Rome", 1), ("celsius", 0), ("Weather", NOT_COVERED), ("and", NOT_COVERED)):
         at = request.index(word)
         assert {by_char[k] for k in range(at, at + len(word))} == {call}, word
+
+
+def test_a_number_with_thousands_separators_is_one_word_the_value_takes():
+    assert value_words({"loan_amount": 400000}) == {"400000"}
+    request = "A loan of $400,000 at 4%, and 1,5 and 10 years; 1,234.5 m"
+    found = token_words(request, [(request.index("400"), request.index("400") + 3),
+                                  (request.index("000"), request.index("000") + 3)])
+    assert found == [frozenset({"400000"})] * 2  # both tokens of "400,000" are the value's word
+    assert first_covering_call(found, [value_words({"loan_amount": 400000})]) == [0, 0]
+    assert first_covering_call(found, [value_words({"loan_amount": 400})]) == [NOT_COVERED] * 2
+    # "1,5" is two numbers (not three digits after the comma); "1,234.5" is 1234 and 5, as 1234.5 is
+    assert words("1,5 and 10") == {"1", "5", "and", "10"} and words("1,234.5") == value_words(1234.5)
+    assert leading_word("250,000 dollars") == "250000"

@@ -338,6 +338,11 @@ def test_recipe_trains_a_step_with_a_tiny_model(path, tiny_assets, tmp_path):
             "--gradient_accumulation_steps", "1", "--eval_strategy", "steps", "--eval_steps", "1",
             "--max_eval_samples", "2", "--preprocessing_num_workers", "1", "--dataloader_num_workers", "0",
             "--plot_losses", "false", "--disable_tqdm", "true"]
+    if yaml.safe_load(Path(path).read_text()).get("trainable_tokens"):  # the model's own tags: the tiny one's rows
+        from transformers import AutoTokenizer
+
+        argv += ["--trainable_tokens", *AutoTokenizer.from_pretrained(tiny_assets / "model").convert_ids_to_tokens(
+            [300, 301])]
     assert main(argv) == 0
     summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())
     assert summary["steps"] == 1 and summary["final_train_loss"] > 0

@@ -20,18 +20,25 @@ from collections.abc import Iterable
 
 from .contract import NOT_COVERED
 
-_WORD = re.compile(r"[^\W_]+")  # letters and digits
+# A number written with thousands separators ("250,000") is one word, the digits without the
+# commas, so that it is the word of the value 250000; otherwise runs of letters and digits.
+_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,]*\d)|[^\W_]+")
+
+
+def _word(match: re.Match) -> str:
+    return match.group().replace(",", "").lower()
 
 
 def words(text: str) -> set[str]:
-    """The lowercased words (runs of letters and digits) of ``text``."""
-    return {w.lower() for w in _WORD.findall(text)}
+    """The lowercased words (runs of letters and digits; a number with thousands separators is
+    one word, without them) of ``text``."""
+    return {_word(m) for m in _WORD.finditer(text)}
 
 
 def leading_word(text: str) -> str | None:
     """The word ``text`` begins with, after any whitespace (``None``: it begins otherwise)."""
     found = _WORD.match(text.lstrip())
-    return found.group() if found else None
+    return found.group().replace(",", "") if found else None
 
 
 def value_words(arguments) -> set[str]:
@@ -46,7 +53,7 @@ def value_words(arguments) -> set[str]:
 def token_words(text: str, spans: Iterable[tuple[int, int]]) -> list[frozenset[str]]:
     """For each token (a ``[start, end)`` character span of ``text``), the words of ``text`` it
     is part of."""
-    found = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    found = [(m.start(), m.end(), _word(m)) for m in _WORD.finditer(text)]
     return [frozenset(w for a, b, w in found if a < end and start < b) for start, end in spans]
 
 

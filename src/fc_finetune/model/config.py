@@ -32,6 +32,14 @@ class LoraArguments:
         "help": "Adapt only the last N decoder layers (default: all; all too when the model has fewer). "
                 "Backpropagation then stops at the first adapted layer: on SmolLM2-135M (30 layers, CPU, fp32) "
                 "the last 10 train 1.9x faster than all 30. The adapter stays plain peft LoRA (layers_to_transform)."})
+    trainable_tokens: list[str] = field(default_factory=list, metadata={
+        "help": "Tokens whose rows are trained in full beside LoRA (peft's trainable_token_indices), for a base "
+                "whose own tags were never trained: Qwen2.5-Coder-0.5B's <tool_call> and </tool_call> rows are "
+                "copies of the padding row, so it cannot learn to write them through LoRA alone. The output "
+                "layer's rows (what makes the model write the token) are trained; the input embedding's rows "
+                "too where backpropagation reaches it anyway (no lora_layers) or the two are tied. Each must be "
+                "one token of the vocabulary. They train at head_learning_rate, without weight decay. Saved in the "
+                "adapter: PeftModel.from_pretrained restores them."})
 
     def __post_init__(self):
         if self.lora_layers is not None and self.lora_layers < 1:
@@ -44,10 +52,28 @@ class LoraArguments:
             self.lora_target_modules = [m for m in self.lora_target_modules.replace(",", " ").split() if m]
         if not self.lora_target_modules:
             raise ValueError("lora_target_modules is empty: name modules such as q_proj, or use all-linear")
+        if isinstance(self.trainable_tokens, str):
+            self.trainable_tokens = self.trainable_tokens.split()
 
-    def to_peft(self, model=None):
+    def token_ids(self, tokenizer) -> list[int]:
+        """The ids of ``trainable_tokens``; a token that is not exactly one token of the vocabulary
+        is an error naming it."""
+        ids = []
+        for token in self.trainable_tokens:
+            found = tokenizer.convert_tokens_to_ids(token)
+            if found is None or found == tokenizer.unk_token_id or tokenizer.convert_ids_to_tokens(found) != token:
+                encoded = tokenizer.encode(token, add_special_tokens=False)
+                raise ValueError(f"trainable_tokens: {token!r} is not one token of this tokenizer's vocabulary "
+                                 f"(it encodes as {len(encoded)} tokens); name single tokens, such as the model's "
+                                 "own special tokens, or leave trainable_tokens empty")
+            ids.append(found)
+        return ids
+
+    def to_peft(self, model=None, token_ids: list[int] | None = None):
         """The peft config; ``model`` (the LM) is needed with ``lora_layers``, to count its layers
-        and name its linear modules (peft takes ``layers_to_transform`` only with named targets)."""
+        and name its linear modules (peft takes ``layers_to_transform`` only with named targets),
+        and with ``token_ids`` (the ids of ``trainable_tokens``), to name its output layer and
+        input embedding."""
         targets = self.lora_target_modules
         target = "all-linear" if targets == ["all-linear"] else list(targets)
         layers = None
@@ -64,9 +90,32 @@ class LoraArguments:
                 if not target:
                     raise ValueError("lora_layers: no linear layers found under '.layers.'; name the modules "
                                      "to adapt in lora_target_modules")
+        tokens = None
+        if token_ids:
+            if model is None:
+                raise ValueError("trainable_tokens needs the model, to name its output layer and input embedding")
+            tokens = _token_targets(model, list(token_ids), backprop_reaches_embedding=layers is None)
         return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
                           target_modules=target, use_rslora=self.use_rslora, task_type=TaskType.CAUSAL_LM,
-                          layers_to_transform=layers)
+                          layers_to_transform=layers, trainable_token_indices=tokens)
+
+
+def _token_targets(model, ids: list[int], *, backprop_reaches_embedding: bool) -> dict[str, list[int]]:
+    """peft's ``trainable_token_indices`` for rows ``ids``: the output layer's, and the input
+    embedding's where training reaches it anyway (a tied pair is one set of rows: peft wraps the
+    embedding and the output layer shares it)."""
+    names = {id(module): name for name, module in model.named_modules()}
+    inputs, outputs = model.get_input_embeddings(), model.get_output_embeddings()
+    if outputs is None or id(outputs) not in names or id(inputs) not in names:
+        raise ValueError("trainable_tokens: this model has no output layer and input embedding to train rows of")
+    in_name, out_name = names[id(inputs)].rsplit(".", 1)[-1], names[id(outputs)].rsplit(".", 1)[-1]
+    if outputs.weight is inputs.weight:
+        if not backprop_reaches_embedding:
+            logger.warning("trainable_tokens on a model whose output layer is tied to its input embedding: the "
+                           "shared rows make backpropagation run through every layer, not only the last "
+                           "lora_layers")
+        return {in_name: ids}
+    return {out_name: ids, in_name: ids} if backprop_reaches_embedding else {out_name: ids}
 
 
 def linear_layer_names(model) -> set[str]:

@@ -124,11 +124,12 @@ class FunctionCallingModel(nn.Module):
     def from_base(cls, base: str | nn.Module, *, lora: LoraArguments | None = None,
                   heads: HeadArguments | None = None, dtype: Any = "auto", trust_remote_code: bool = False,
                   gradient_checkpointing: bool = False, load_kwargs: dict | None = None,
-                  **kwargs: Any) -> FunctionCallingModel:
+                  token_ids: list[int] | None = None, **kwargs: Any) -> FunctionCallingModel:
         """Wrap a base model (name, folder, alias, or an already-loaded model) with fresh LoRA + heads.
 
         ``load_kwargs`` go to ``from_pretrained`` (attn_implementation, quantization_config,
-        device_map); ``kwargs`` to the model (call_format, no_call_threshold)."""
+        device_map); ``token_ids``: the ids of ``lora.trainable_tokens`` (``lora.token_ids(tokenizer)``);
+        ``kwargs`` to the model (call_format, no_call_threshold)."""
         heads = heads or HeadArguments()
         lora = lora or LoraArguments()
         if isinstance(base, nn.Module):
@@ -144,7 +145,7 @@ class FunctionCallingModel(nn.Module):
             lm.enable_input_require_grads()
             lm.config.use_cache = False
         with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
-            lm = get_peft_model(lm, lora.to_peft(lm))
+            lm = get_peft_model(lm, lora.to_peft(lm, token_ids))
         model = cls(lm, heads, base_model=name, lora=lora, **kwargs)
         model.heads.to(device=next(lm.parameters()).device)
         return model

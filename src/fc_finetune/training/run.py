@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     # rendered with the model's chat template (or the built-in tool template), encoded once
     tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
     call_format = prepare_tokenizer(tokenizer, force_builtin=model_args.force_builtin_template)
+    token_ids = lora_args.token_ids(tokenizer)  # trainable_tokens, checked before any encoding
     with training_args.main_process_first(desc="preprocessing"):
         train_set = _encode(train_records, tokenizer, data_args, "Train", data_args.train_data, summary, refuse=True)
         eval_set = None
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     model = FunctionCallingModel.from_base(
         model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=_dtype(model_args.dtype),
         trust_remote_code=model_args.trust_remote_code, gradient_checkpointing=training_args.gradient_checkpointing,
-        load_kwargs=_load_kwargs(model_args, training_args), call_format=call_format.name)
+        load_kwargs=_load_kwargs(model_args, training_args), token_ids=token_ids, call_format=call_format.name)
     trainable, total = model.trainable_parameters()
     logger.info("Trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
     _check_memory(model, training_args, train_set, summary)

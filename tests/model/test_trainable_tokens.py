@@ -1,0 +1,115 @@
+"""trainable_tokens: whole rows of a few tokens trained beside LoRA (a base whose tags were never
+trained), saved in the adapter and restored by plain peft."""
+
+import logging
+
+import pytest
+import torch
+from helpers.models import batch_for
+
+from fc_finetune.data.templates import prepare_tokenizer
+from fc_finetune.model.compat import quiet_library_deprecations
+from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.modeling import FunctionCallingModel
+from fc_finetune.testing import tiny_model_and_tokenizer
+
+ROWS = (300, 301)
+
+
+def _model(arch, tmp_path, **lora):
+    lm, tok = tiny_model_and_tokenizer(arch, num_layers=3)
+    prepare_tokenizer(tok)
+    lm.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    args = LoraArguments(lora_dropout=0.0, trainable_tokens=tok.convert_ids_to_tokens(list(ROWS)), **lora)
+    model = FunctionCallingModel.from_base(str(tmp_path / "base"), lora=args, heads=HeadArguments(),
+                                           dtype=torch.float32, token_ids=args.token_ids(tok))
+    return model, tok
+
+
+def _rows(model):
+    base = model.lm.get_base_model()
+    out = base.get_output_embeddings()
+    inp = base.get_input_embeddings()
+    weight = lambda m: (m.token_adapter.base_layer if hasattr(m, "token_adapter") else m).weight  # noqa: E731
+    return weight(out).detach().clone(), weight(inp).detach().clone(), out(torch.eye(64)).T.detach()
+
+
+def _step(model, tok):
+    model.train()
+    loss = model(**batch_for(tok)).loss
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                p.sub_(0.5 * p.grad)
+                p.grad = None
+    model.eval()
+
+
+def test_untied_output_rows_train_and_only_they_with_lora_layers(tmp_path):
+    model, tok = _model("qwen2", tmp_path, lora_layers=1)
+    deltas = {n: p for n, p in model.named_parameters() if "trainable_tokens_delta" in n}
+    assert deltas and all("lm_head" in n for n in deltas), "with lora_layers: the output layer's rows only"
+    assert all(p.requires_grad and p.shape == (len(ROWS), 64) for p in deltas.values())
+    out_before, in_before, effective_before = _rows(model)
+    _step(model, tok)
+    out_after, in_after, effective_after = _rows(model)
+    assert torch.equal(out_before, out_after) and torch.equal(in_before, in_after), "base weights stay frozen"
+    changed = (effective_after - effective_before).abs().sum(dim=1) > 0
+    assert changed[list(ROWS)].all() and changed.sum() == len(ROWS), "exactly the named rows moved"
+
+
+def test_without_lora_layers_the_input_rows_train_too_and_a_tied_model_shares_them(tmp_path, caplog):
+    untied, _ = _model("qwen2", tmp_path / "a")
+    names = [n for n, _ in untied.named_parameters() if "trainable_tokens_delta" in n]
+    assert any("lm_head" in n for n in names) and any("embed_tokens" in n for n in names)
+    with caplog.at_level(logging.WARNING):
+        tied, _ = _model("llama", tmp_path / "b", lora_layers=1)
+    assert "tied" in caplog.text
+    names = [n for n, _ in tied.named_parameters() if "trainable_tokens_delta" in n]
+    assert len(names) == 1 and "embed_tokens" in names[0]
+
+
+def test_trained_rows_survive_save_and_load_and_plain_peft(tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model, tok = _model("qwen2", tmp_path, lora_layers=1)
+    _step(model, tok)
+    model.save_pretrained(tmp_path / "out", tokenizer=tok)
+    loaded = FunctionCallingModel.from_pretrained(tmp_path / "out", dtype=torch.float32)
+    ids = batch_for(tok)["input_ids"]
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32)
+    with torch.no_grad():
+        ours = model.lm(input_ids=ids).logits
+        assert torch.equal(loaded.lm(input_ids=ids).logits, ours)
+        untouched = base(input_ids=ids).logits
+        with quiet_library_deprecations():
+            plain = PeftModel.from_pretrained(base, tmp_path / "out").eval()
+        assert torch.allclose(plain(input_ids=ids).logits, ours, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(ours[..., list(ROWS)], untouched[..., list(ROWS)], atol=1e-3)
+
+
+def test_a_token_that_is_not_one_token_is_a_clear_error():
+    _, tok = tiny_model_and_tokenizer("qwen2")
+    with pytest.raises(ValueError, match=r"'<no such tag>' is not one token"):
+        LoraArguments(trainable_tokens=["<no such tag>"]).token_ids(tok)
+    assert LoraArguments(trainable_tokens="a b").trainable_tokens == ["a", "b"]
+
+
+def test_token_rows_take_the_heads_rate_without_decay(tmp_path):
+    from fc_finetune.training.config import FunctionCallingTrainingArguments
+    from fc_finetune.training.trainer import FunctionCallingTrainer
+
+    model, _ = _model("qwen2", tmp_path, lora_layers=1)
+    args = FunctionCallingTrainingArguments(output_dir=str(tmp_path / "run"), use_cpu=True, report_to="none",
+                                            remove_unused_columns=False, weight_decay=0.1, learning_rate=1e-4,
+                                            head_learning_rate=1e-3)
+    optimizer = FunctionCallingTrainer(model=model, args=args, data_collator=lambda x: x).create_optimizer()
+    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    rows = [p for n, p in model.named_parameters() if "trainable_tokens_delta" in n]
+    lora = [p for n, p in model.named_parameters() if "lora_A" in n]
+    assert rows and all(group_of[id(p)]["weight_decay"] == 0.0 and group_of[id(p)]["lr"] == 1e-3 for p in rows)
+    assert all(group_of[id(p)]["weight_decay"] == 0.1 for p in lora)  # whole rows are weights, not a delta
+    assert all(group_of[id(p)]["lr"] == 1e-3 for p in model.heads.parameters())
