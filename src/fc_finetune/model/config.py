@@ -61,7 +61,7 @@ class LoraArguments:
         ids = []
         for token in self.trainable_tokens:
             found = tokenizer.convert_tokens_to_ids(token)
-            if found is None or found == tokenizer.unk_token_id or tokenizer.convert_ids_to_tokens(found) != token:
+            if found is None or tokenizer.convert_ids_to_tokens(found) != token:  # unknown: the unk id
                 encoded = tokenizer.encode(token, add_special_tokens=False)
                 raise ValueError(f"trainable_tokens: {token!r} is not one token of this tokenizer's vocabulary "
                                  f"(it encodes as {len(encoded)} tokens); name single tokens, such as the model's "

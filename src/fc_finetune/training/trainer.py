@@ -105,14 +105,15 @@ class FunctionCallingTrainer(Trainer):
     def create_optimizer(self, model=None):
         if self.optimizer is None:
             heads_lr = self.args.head_learning_rate or 10 * self.args.learning_rate
-            # Whole token rows (trainable_tokens) are weights, not a delta: decay would pull them to
-            # zero. Like the heads they are learned nearly from scratch, so they take the heads' rate.
-            decay = {n for n in self.get_decay_parameter_names(self.model) if "trainable_tokens_delta" not in n}
+            # Whole token rows (trainable_tokens; peft names the parameter "..delta", but it is the
+            # row itself) are weights: decay would pull them to zero. Like the heads they are
+            # learned nearly from scratch, so they take the heads' rate and no decay.
+            decay = set(self.get_decay_parameter_names(self.model))
             groups: dict[tuple[bool, bool], list] = {}
             for name, param in self.model.named_parameters():
                 if param.requires_grad:
-                    fresh = name.startswith("heads.") or "trainable_tokens_delta" in name
-                    groups.setdefault((fresh, name in decay), []).append(param)
+                    rows = "trainable_tokens_delta" in name
+                    groups.setdefault((rows or name.startswith("heads."), name in decay and not rows), []).append(param)
             optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
             param_groups = [{"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
                              **({"lr": heads_lr} if fresh else {})}
