@@ -96,7 +96,7 @@ class RecordBuilder:
         use_heldout = pools.heldout_targets and rng.random() < pools.heldout_share
         pool = pools.heldout_targets if use_heldout else (pools.seen_targets or pools.targets)
         choices = [s for s in pool if not avoid or s.name not in avoid] or pool
-        return rng.choice(choices)
+        return rng.choices(choices, weights=[s.weight for s in choices])[0]
 
     def _offer(self, required: list[FunctionSpec], exclude: frozenset[str] = frozenset(),
                lookalike: FunctionSpec | None = None) -> list[FunctionSpec]:

@@ -165,6 +165,11 @@ class FunctionSpec:
     text_slots: Callable[[Args], dict] | None = None
     answer_slots: Callable[[Args, dict], dict] | None = None
     composed: tuple[str, ...] = ()  # arguments the model writes from the request's meaning, not copies of its words
+    weight: float = 1.0  # how often it is an example's target, relative to a function of weight 1
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.weight, int | float) and not isinstance(self.weight, bool) and self.weight > 0):
+            raise ValueError(f"catalogue function {self.name!r}: weight must be a number > 0, got {self.weight!r}")
 
     def tool(self) -> dict:
         """The OpenAI-style definition offered to the model."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -295,6 +296,28 @@ def test_every_chain_builds_a_valid_record():
             record = builder.build("sequential")
             validate_record(record)
             assert record["meta"]["functions"] == [chain.first, chain.second]
+
+
+def test_a_functions_weight_sets_how_often_it_is_the_target():
+    light, heavy = BY_NAME["get_current_weather"], dataclasses.replace(BY_NAME["search_recipes"], weight=4)
+    builder = RecordBuilder(random.Random(0), Pools(targets=[light, heavy], offerable=list(CATALOGUE), chains=[]))
+    called = Counter(builder.build("single")["meta"]["functions"][0] for _ in range(2000))
+    assert 3.4 < called["search_recipes"] / called["get_current_weather"] < 4.7  # 4 to 1
+
+
+def test_the_bundled_chat_tools_are_weighted_up_in_the_catalogue():
+    # the quickstart serves them: each is a target three times as often as another function
+    assert {spec.weight for spec in CATALOGUE if spec.domain == "chat_tools"} == {3}
+    assert {spec.weight for spec in CATALOGUE if spec.domain != "chat_tools"} == {1.0}
+    train, _ = generate_mix(1000, 0, seed=3, mask_rate=0)
+    calls = Counter(BY_NAME[name].domain == "chat_tools" for r in train for name in r["meta"]["functions"])
+    assert 0.15 < calls[True] / sum(calls.values()) < 0.35  # 7 of ~72 functions: ~10% at weight 1
+
+
+def test_a_weight_that_is_not_a_positive_number_names_the_function():
+    for bad in (0, -1, "3", True):
+        with pytest.raises(ValueError, match="'calculate': weight must be a number > 0"):
+            dataclasses.replace(BY_NAME["calculate"], weight=bad)
 
 
 def test_generation_is_fast():
