@@ -10,6 +10,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -165,6 +166,19 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
             fh.write("\n")
 
 
+def generator_fingerprint() -> str:
+    """A digest of everything the mix is written from: this package's code and catalogue, and the
+    bundled chat tools it reads its definitions and outputs from. ``stats.json`` keeps it, so a
+    mix written by another version of the generator can be told apart and rewritten."""
+    import fc_finetune.tools
+
+    digest = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(fc_finetune.tools.__file__).parent):
+        for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json")):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_functions: int = 6,
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
               system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
@@ -190,7 +204,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     heldout = choose_heldout(seed, heldout_functions)
     called_in_eval = sorted({name for r in evaluation for name in r["meta"]["functions"] if name in heldout})
     stats = {
-        "generator": "fc_synthetic", "version": __version__, "synthetic": True,
+        "generator": "fc_synthetic", "version": __version__, "fingerprint": generator_fingerprint(), "synthetic": True,
         "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "lookalike_rate": lookalike_rate,
         "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,

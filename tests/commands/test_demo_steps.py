@@ -1,4 +1,4 @@
-"""The demo's steps 4 (evaluation in both modes) and 5 (the agent loop in heads mode) on a
+"""The demo's step 2 (the mix, written again when another generator version wrote it), steps 4 (evaluation in both modes) and 5 (the agent loop in heads mode) on a
 tiny saved model and a small generated mix: reports written, numbers printed, tools run."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ import json
 
 from helpers.eval_assets import save_tiny
 
+from fc_finetune.commands.demo import prepare_mix
 from fc_finetune.commands.demo_eval import exchange, held_out_eval
 from fc_synthetic import write_mix
+from fc_synthetic.mix import generator_fingerprint
 
 
 def test_held_out_eval_and_exchange(tmp_path):
@@ -32,3 +34,27 @@ def test_held_out_eval_and_exchange(tmp_path):
     for line in shown:  # every call the loop made ran through the executor and got a result
         if line.startswith("call:"):
             assert shown[shown.index(line) + 1].startswith("result [")
+
+
+def test_the_demo_writes_the_mix_again_when_another_generator_version_wrote_it(tmp_path, capsys):
+    mix = tmp_path / "mix"
+    stats = prepare_mix(mix, 30, 10)
+    assert stats["fingerprint"] == generator_fingerprint() and (mix / "train.jsonl").is_file()
+    written = (mix / "train.jsonl").read_bytes()
+
+    (mix / "train.jsonl").write_text("kept\n")  # the same generator version: the folder is used as it is
+    prepare_mix(mix, 30, 10)
+    assert (mix / "train.jsonl").read_text() == "kept\n"
+
+    stale = json.loads((mix / "stats.json").read_text()) | {"fingerprint": "0" * 16}  # an earlier version's mix
+    (mix / "stats.json").write_text(json.dumps(stale))
+    capsys.readouterr()
+    assert prepare_mix(mix, 30, 10)["fingerprint"] == generator_fingerprint()
+    assert "written by another version of the generator" in capsys.readouterr().out
+    assert (mix / "train.jsonl").read_bytes() == written
+
+    own = tmp_path / "own"  # the user's own data, no stats.json from the generator: never rewritten
+    own.mkdir()
+    (own / "train.jsonl").write_text("mine\n")
+    assert prepare_mix(own, 30, 10) == {}
+    assert (own / "train.jsonl").read_text() == "mine\n" and not (own / "stats.json").exists()

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", type=Path, default=RECIPE, help=f"Training recipe (default: {RECIPE}).")
     parser.add_argument("--data-dir", type=Path, default=Path("data/mix"),
-                        help="Where the synthetic mix is written (default: data/mix; kept if present).")
+                        help="Where the synthetic mix is written (default: data/mix; kept if present, written again when "
+                             "another version of the generator wrote it).")
     parser.add_argument("--dev-set", type=Path, default=Path("data/nestful/dev.jsonl"),
                         help="The calibration dev set, written by `fc-finetune data fetch-nestful` when absent "
                              "(default: data/nestful/dev.jsonl).")
@@ -39,6 +40,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="Where step 4 writes its reports (default: outputs/eval/demo).")
     parser.add_argument("--reuse", action="store_true", help="Skip training when the output folder holds a model.")
     parser.set_defaults(func=main)
+
+
+def prepare_mix(data_dir: Path, n_train: int = 3000, n_eval: int = 300) -> dict:
+    """The bundled mix in ``data_dir``: written when absent, and written again when another
+    version of the generator wrote it (its ``stats.json`` fingerprint differs), so an upgrade
+    never trains on a stale mix; a folder of data the generator did not write is used as it is.
+    Returns the folder's ``stats.json`` ({} for the user's own data)."""
+    # Imported when the command runs: the command line imports every command module at start-up.
+    from fc_synthetic.mix import generator_fingerprint, write_mix
+
+    stats_file = data_dir / "stats.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
+    ours = stats.get("generator") == "fc_synthetic"
+    if not (data_dir / "train.jsonl").is_file() or (ours and stats.get("fingerprint") != generator_fingerprint()):
+        if ours:
+            print(f"      {data_dir} was written by another version of the generator: writing it again")
+        stats = write_mix(data_dir, n_train, n_eval, 0, max_tools=3)
+    elif not ours:
+        print(f"      {data_dir} holds data the generator did not write: used as it is")
+        return {}
+    print(f"      {stats['splits']['train']['records']} train / {stats['splits']['eval']['records']} eval records, "
+          f"held-out functions: {', '.join(stats['heldout_functions'])}")
+    return stats
 
 
 def _step(n: int, text: str) -> float:
@@ -63,14 +87,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"      {resolve_model_path(recipe['model_name_or_path'])}  ({time.perf_counter() - t:.1f} s)")
 
     t = _step(2, f"data: the bundled synthetic mix in {args.data_dir}")
-    if not (args.data_dir / "train.jsonl").is_file():
-        # Imported when the command runs: the command line imports every command module at start-up.
-        from fc_synthetic import write_mix
-
-        write_mix(args.data_dir, 3000, 300, 0, max_tools=3)
-    stats = json.loads((args.data_dir / "stats.json").read_text())
-    print(f"      {stats['splits']['train']['records']} train / {stats['splits']['eval']['records']} eval records, "
-          f"held-out functions: {', '.join(stats['heldout_functions'])}")
+    prepare_mix(args.data_dir)
     if not args.dev_set.is_file():
         # Imported when the command runs: the command line imports every command module at start-up.
         from ..data.nestful import write_dev_set
