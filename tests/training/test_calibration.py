@@ -104,12 +104,19 @@ def test_training_stores_the_calibration_with_the_model(tiny_assets, tmp_path): 
 def test_calibration_data_is_used_instead_of_eval_data(tiny_assets, tmp_path):  # noqa: F811
     from fc_finetune.training.run import main
 
-    # the calibration set: the train file's first 3 records (the eval set has others)
-    records = [json.loads(line) for line in open(tiny_assets["train"], encoding="utf-8")][:3]
+    # the calibration set: the train file's first records, enough for the fit's 10 decisions
+    # (the eval set has others)
+    def decisions_of(record):
+        return sum(1 + len(m.get("tool_calls") or []) for m in record["messages"] if m["role"] == "assistant")
+
+    records, decisions = [], 0
+    for line in open(tiny_assets["train"], encoding="utf-8"):
+        if decisions >= 10:
+            break
+        records.append(json.loads(line))
+        decisions += decisions_of(records[-1])
     cal_file = tmp_path / "cal.jsonl"
     cal_file.write_text("".join(json.dumps(r) + "\n" for r in records))
-    decisions = sum(1 + len(m.get("tool_calls") or []) for r in records for m in r["messages"]
-                    if m["role"] == "assistant")
     out = tmp_path / "run"
     assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True, calibration_data=cal_file)) == 0
     cal = json.loads((out / "train_summary.json").read_text())["selector_calibration"]
