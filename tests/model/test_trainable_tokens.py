@@ -98,18 +98,21 @@ def test_a_token_that_is_not_one_token_is_a_clear_error():
     assert LoraArguments(trainable_tokens="a b").trainable_tokens == ["a", "b"]
 
 
-def test_token_rows_take_the_heads_rate_without_decay(tmp_path):
+def test_token_rows_take_the_heads_rate_without_decay_or_their_own(tmp_path):
     from fc_finetune.training.config import FunctionCallingTrainingArguments
     from fc_finetune.training.trainer import FunctionCallingTrainer
 
     model, _ = _model("qwen2", tmp_path, lora_layers=1)
-    args = FunctionCallingTrainingArguments(output_dir=str(tmp_path / "run"), use_cpu=True, report_to="none",
-                                            remove_unused_columns=False, weight_decay=0.1, learning_rate=1e-4,
-                                            head_learning_rate=1e-3)
-    optimizer = FunctionCallingTrainer(model=model, args=args, data_collator=lambda x: x).create_optimizer()
-    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     rows = [p for n, p in model.named_parameters() if "trainable_tokens_delta" in n]
     lora = [p for n, p in model.named_parameters() if "lora_A" in n]
-    assert rows and all(group_of[id(p)]["weight_decay"] == 0.0 and group_of[id(p)]["lr"] == 1e-3 for p in rows)
-    assert all(group_of[id(p)]["weight_decay"] == 0.1 for p in lora)  # whole rows are weights, not a delta
-    assert all(group_of[id(p)]["lr"] == 1e-3 for p in model.heads.parameters())
+    for token_rate, rows_rate in ((None, 1e-3), (3e-4, 3e-4)):
+        args = FunctionCallingTrainingArguments(output_dir=str(tmp_path / "run"), use_cpu=True, report_to="none",
+                                                remove_unused_columns=False, weight_decay=0.1, learning_rate=1e-4,
+                                                head_learning_rate=1e-3, token_learning_rate=token_rate)
+        optimizer = FunctionCallingTrainer(model=model, args=args, data_collator=lambda x: x).create_optimizer()
+        group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+        assert rows and all(group_of[id(p)]["weight_decay"] == 0.0 and group_of[id(p)]["lr"] == rows_rate
+                            for p in rows)
+        assert all(group_of[id(p)]["weight_decay"] == 0.1 and group_of[id(p)]["lr"] == 1e-4
+                   for p in lora)  # whole rows are weights, not a delta
+        assert all(group_of[id(p)]["lr"] == 1e-3 for p in model.heads.parameters())

@@ -121,8 +121,11 @@ class FunctionCallingTrainingArguments(TrainingArguments):
         "help": "Train even when the memory estimate made before training (weights, optimizer states, activations) "
                 "exceeds the memory available."})
     head_learning_rate: float | None = field(default=None, metadata={
-        "help": "Learning rate of the selector and argument heads, and of any trainable_tokens rows (default: "
-                "10x learning_rate). They start from zero or from untrained rows and need a larger step than LoRA."})
+        "help": "Learning rate of the selector and argument heads (default: 10x learning_rate). They start from "
+                "zero and need a larger step than LoRA."})
+    token_learning_rate: float | None = field(default=None, metadata={
+        "help": "Learning rate of the trainable_tokens rows, trained whole and without decay (default: the heads' "
+                "rate). A row that is raised too far makes the model write that token wherever a reply starts."})
     plot_losses: bool = field(default=True, metadata={
         "help": "Write loss_curves.png (L_lm, L_select, L_param) in output_dir at the end."})
     torch_compile_regions: bool = field(default=False, metadata={

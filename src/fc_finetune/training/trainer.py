@@ -107,17 +107,19 @@ class FunctionCallingTrainer(Trainer):
             heads_lr = self.args.head_learning_rate or 10 * self.args.learning_rate
             # Whole token rows (trainable_tokens; peft names the parameter "..delta", but it is the
             # row itself) are weights: decay would pull them to zero. Like the heads they are
-            # learned nearly from scratch, so they take the heads' rate and no decay.
+            # learned nearly from scratch: their own rate (the heads' by default), no decay.
+            rates = {"heads": heads_lr, "rows": self.args.token_learning_rate or heads_lr}
             decay = set(self.get_decay_parameter_names(self.model))
-            groups: dict[tuple[bool, bool], list] = {}
+            groups: dict[tuple[str, bool], list] = {}
             for name, param in self.model.named_parameters():
                 if param.requires_grad:
-                    rows = "trainable_tokens_delta" in name
-                    groups.setdefault((rows or name.startswith("heads."), name in decay and not rows), []).append(param)
+                    kind = ("rows" if "trainable_tokens_delta" in name
+                            else "heads" if name.startswith("heads.") else "lora")
+                    groups.setdefault((kind, name in decay and kind != "rows"), []).append(param)
             optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
             param_groups = [{"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
-                             **({"lr": heads_lr} if fresh else {})}
-                            for (fresh, decayed), params in groups.items()]
+                             **({"lr": rates[kind]} if kind in rates else {})}
+                            for (kind, decayed), params in groups.items()]
             self.optimizer = optimizer_cls(param_groups, **kwargs)
         return self.optimizer
 
