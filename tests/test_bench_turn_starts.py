@@ -1,0 +1,50 @@
+"""benchmarks/bench_turn_starts.py on a tiny saved model: every kind of turn is found and counted."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from helpers import ROOT
+from helpers.eval_assets import save_tiny
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_turn_starts  # noqa: E402
+
+TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city.",
+                                         "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                        "required": ["city"]}}}
+CALL = {"role": "assistant", "content": "", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+RESULT = {"role": "tool", "name": "get_weather", "content": "{\"temp_c\": 3}"}
+RECORDS = [
+    {"messages": [{"role": "user", "content": "Weather in Oslo?"}, CALL, RESULT,
+                  {"role": "assistant", "content": "It is 3 C in Oslo."}], "tools": [TOOL]},
+    {"messages": [{"role": "user", "content": "Hi there!"}, {"role": "assistant", "content": "Hello!"}],
+     "tools": [TOOL]},
+    {"messages": [{"role": "user", "content": "Weather in Oslo, then in Rome?"}, CALL, RESULT,
+                  {**CALL, "tool_calls": [{"name": "get_weather", "arguments": {"city": "Rome"}}]},
+                  {**RESULT, "content": "{\"temp_c\": 14}"}, {"role": "assistant", "content": "3 C and 14 C."}],
+     "tools": [TOOL]},
+]
+
+
+def test_turn_kinds():
+    messages = RECORDS[2]["messages"]
+    assert [bench_turn_starts.turn_kind(messages, k) for k in (1, 3, 5)] == [
+        "call", "call_after_result", "after_result"]
+    assert bench_turn_starts.turn_kind(RECORDS[1]["messages"], 1) == "no_call"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_counts_every_kind_of_turn(tmp_path):
+    model = save_tiny(tmp_path)["trained"]
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    rows = {row["kind"]: row for row in bench_turn_starts.run(model, data, limit=3, threads=1)}
+    assert {kind: row["turns"] for kind, row in rows.items()} == {
+        "call": 2, "no_call": 1, "after_result": 2, "call_after_result": 1}
+    assert all(0 <= row["call_open_first"] <= row["turns"] and row["median_logp_call_open"] < 0
+               for row in rows.values())
+    assert 0 <= rows["after_result"]["starts_like_a_call"] <= 2
+    assert bench_turn_starts.run(model, data, limit=1, threads=1)[0]["turns"] == 1
