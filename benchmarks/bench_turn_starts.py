@@ -7,9 +7,10 @@ answers after tool results.
 
 Kinds: ``call`` (the turn calls), ``no_call`` (a first reply that needs no call),
 ``after_result`` (the answer after tool results), ``call_after_result`` (another call after
-results). Per kind: the median log-probability of the call's opening token (``<tool_call>``,
-from the model's call format) at the turn's start, teacher-forced, and how often it is the
-most likely token (what greedy text mode writes: wanted on the call kinds, not on the others).
+results). Per kind: the median log-probability of the call's opening token (``<tool_call>``
+from the model's call format; its first token where the tag is several) at the turn's start,
+teacher-forced, and how often it is the most likely token (what greedy text mode writes:
+wanted on the call kinds, not on the others).
 For ``after_result``, also how many greedy starts (12 tokens) look like a call instead of an
 answer: call markup, a JSON object or list, or a code fence.
 """
@@ -43,7 +44,6 @@ def run(model: str | Path = MODEL, data: str | Path = DATA, limit: int = 30, thr
     from fc_finetune.data.render import render_prompt
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.model.modeling import load_for_inference
-
     from fc_finetune.model.zoo import BUNDLED_MODELS
 
     if not Path(model).exists() and str(model) not in BUNDLED_MODELS:
@@ -77,9 +77,8 @@ def run(model: str | Path = MODEL, data: str | Path = DATA, limit: int = 30, thr
         if values:
             row = {"model": str(model), "kind": kind, "turns": len(values),
                    "median_logp_call_open": round(statistics.median(v for v, _ in values), 2),
-                   "call_open_first": sum(first for _, first in values)}
-            if kind == "after_result":
-                row["starts_like_a_call"] = sum(call_like)
+                   "call_open_first": sum(first for _, first in values),
+                   "starts_like_a_call": sum(call_like) if kind == "after_result" else None}
             rows.append(row)
     return rows
 
