@@ -66,12 +66,16 @@ def run(model: str | Path = MODEL, data: str | Path = DATA, limit: int = 30, thr
             ids = tokenizer(render_prompt(tokenizer, messages[:k], record["tools"]), return_tensors="pt",
                             add_special_tokens=False).input_ids
             with torch.no_grad():
-                logp = torch.log_softmax(lm(input_ids=ids).logits[0, -1].float(), -1)
-                seen[kind].append((logp[opening].item(), int(logp.argmax()) == opening))
-                if kind == "after_result":
-                    out = lm.generate(input_ids=ids, max_new_tokens=12, do_sample=False)
-                    start = tokenizer.decode(out[0, ids.shape[1]:]).lstrip()
+                if kind == "after_result":  # one prefill: the greedy start brings the first step's logits
+                    out = lm.generate(input_ids=ids, max_new_tokens=12, do_sample=False, output_logits=True,
+                                      return_dict_in_generate=True)
+                    logits = out.logits[0][0]
+                    start = tokenizer.decode(out.sequences[0, ids.shape[1]:]).lstrip()
                     call_like.append(start.startswith(CALL_LIKE + fmt.markers))
+                else:
+                    logits = lm(input_ids=ids).logits[0, -1]
+            logp = torch.log_softmax(logits.float(), -1)
+            seen[kind].append((logp[opening].item(), int(logp.argmax()) == opening))
     rows = []
     for kind, values in seen.items():
         if values:

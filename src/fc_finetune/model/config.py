@@ -38,8 +38,8 @@ class LoraArguments:
                 "copies of the padding row, so it cannot learn to write them through LoRA alone. The output "
                 "layer's rows (what makes the model write the token) are trained; the input embedding's rows "
                 "too where backpropagation reaches it anyway (no lora_layers) or the two are tied. Each must be "
-                "one token of the vocabulary. They train at token_learning_rate (the heads' rate by default), without weight decay. Saved in the "
-                "adapter: PeftModel.from_pretrained restores them."})
+                "one token of the vocabulary. They train at token_learning_rate (the heads' rate by default), "
+                "without weight decay. Saved in the adapter: PeftModel.from_pretrained restores them."})
 
     def __post_init__(self):
         if self.lora_layers is not None and self.lora_layers < 1:
