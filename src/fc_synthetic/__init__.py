@@ -26,6 +26,7 @@ from .functions import BY_NAME, CATALOGUE, DOMAINS
 from .generator import KINDS, NEAR_MISS_RATE, Pools, RecordBuilder
 from .masking import mask_record
 from .mix import (
+    DEFAULT_LIBRARY_RATE,
     DEFAULT_MASK_RATE,
     DEFAULT_PROPORTIONS,
     choose_heldout,
@@ -38,7 +39,7 @@ from .mix import (
 from .spec import FunctionSpec
 
 __all__ = [
-    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "NEAR_MISS_RATE",
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_LIBRARY_RATE", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "NEAR_MISS_RATE",
     "Chain", "FunctionSpec", "Pools", "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record",
     "normalise_proportions", "split_stats", "write_mix",
 ]

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from . import DEFAULT_MASK_RATE, DEFAULT_PROPORTIONS, KINDS, NEAR_MISS_RATE, write_mix
+from . import DEFAULT_LIBRARY_RATE, DEFAULT_MASK_RATE, DEFAULT_PROPORTIONS, KINDS, NEAR_MISS_RATE, write_mix
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="Fraction of the requests written for a function that is not offered which are offered "
                              "another function of the same domain that cannot serve them, so the selector learns that "
                              f"a related tool is not the right one (default: {NEAR_MISS_RATE}).")
+    parser.add_argument("--library-rate", type=float, default=DEFAULT_LIBRARY_RATE,
+                        help="Probability that a distractor slot is filled with a real documented function of the "
+                             "installed numpy, networkx, pandas or sympy (read from their docstrings; offered, "
+                             "never called), so requests meet tools from many fields "
+                             f"(default: {DEFAULT_LIBRARY_RATE}).")
     parser.add_argument("--system-prompt-rate", type=float, default=0.5,
                         help="Fraction of records that start with a system prompt (default: 0.5).")
     parser.add_argument("--proportions", type=parse_proportions, default=None,
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         stats = write_mix(args.out, args.train, args.eval, args.seed, args.heldout, args.proportions,
                           heldout_share=args.heldout_share, system_prompt_rate=args.system_prompt_rate,
                           max_tools=args.max_tools, mask_rate=args.mask_rate, near_miss_rate=args.near_miss_rate,
+                          library_rate=args.library_rate,
                           validate=not args.no_validate)
     except ValueError as exc:
         logger.error("error: %s", exc)

@@ -3,8 +3,8 @@
 :class:`RecordBuilder` writes the six kinds of examples (see :data:`KINDS`). Every call is
 executed by the function's fake implementation, so tool outputs are consistent with the
 arguments, and the final answer is written from the output. The offered tools are the
-relevant ones plus distractors (2-6 in all, shuffled); for "no call" examples no offered
-tool can serve the request. Some of those are near misses: a request written for one function
+relevant ones plus distractors (2-6 in all, shuffled), some of them (``library_rate``) real library
+functions (:mod:`fc_synthetic.library`); for "no call" examples no offered tool can serve the request. Some of those are near misses: a request written for one function
 is offered another of its domain that cannot serve it (a stock price request, only the crypto
 price tool), the tool the same request is told to prefer in a ``single`` turn that offers both.
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from . import phrasing as ph
 from .chains import Chain
 from .functions import BY_NAME, CATALOGUE
+from .library import KEEP_AWAY_DOMAINS, LibraryTool
 from .masking import mask_record
 from .spec import Args, FunctionSpec, template_fields
 
@@ -64,6 +65,7 @@ class Pools:
     chains: list[Chain]
     heldout: frozenset[str] = frozenset()
     heldout_share: float = 0.0
+    library: list[LibraryTool] = field(default_factory=list)
     heldout_targets: list[FunctionSpec] = field(init=False)
     seen_targets: list[FunctionSpec] = field(init=False)
 
@@ -78,16 +80,16 @@ class RecordBuilder:
     def __init__(self, rng: random.Random, pools: Pools, *, system_prompt_rate: float = 0.5,
                  max_tools: int = MAX_TOOLS, mask_rate: float = 0.0,
                  lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
-                 near_miss_rate: float = NEAR_MISS_RATE):
+                 near_miss_rate: float = NEAR_MISS_RATE, library_rate: float = 0.0):
         if not 2 <= max_tools <= MAX_TOOLS:
             raise ValueError(f"max_tools must be between 2 and {MAX_TOOLS}, got {max_tools}")
         for name, rate in (("mask_rate", mask_rate), ("lookalike_rate", lookalike_rate), ("repeat_rate", repeat_rate),
-                           ("near_miss_rate", near_miss_rate)):
+                           ("near_miss_rate", near_miss_rate), ("library_rate", library_rate)):
             if not 0 <= rate <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {rate}")
         self.lookalike_rate, self.repeat_rate, self.near_miss_rate = lookalike_rate, repeat_rate, near_miss_rate
         self.rng, self.pools, self.system_prompt_rate = rng, pools, system_prompt_rate
-        self.max_tools, self.mask_rate = max_tools, mask_rate
+        self.max_tools, self.mask_rate, self.library_rate = max_tools, mask_rate, library_rate
         self._meta_extra: dict = {}
 
     # ------------------------------------------------------------------ helpers
@@ -99,12 +101,14 @@ class RecordBuilder:
         return rng.choices(choices, weights=[s.weight for s in choices])[0]
 
     def _offer(self, required: list[FunctionSpec], exclude: frozenset[str] = frozenset(),
-               lookalike: FunctionSpec | None = None) -> list[FunctionSpec]:
+               lookalike: FunctionSpec | None = None, library_ok: bool | None = None) -> list[FunctionSpec]:
         """The offered tools: ``required``, then distractors (never one in ``exclude``). A quarter
         of the time nothing else (a single tool for a no-call request); else 2 to ``max_tools``,
         half the time with a hard negative from the required function's domain. ``lookalike``
         (a function that is not offered) puts first the distractor whose parameters look most
-        like its own, a tool that is tempting to call and wrong."""
+        like its own, a tool that is tempting to call and wrong. Each other distractor is a library
+        function with probability ``library_rate``, unless ``library_ok`` is False or (None) a function
+        the request involves is of a domain a library function could serve."""
         rng = self.rng
         chosen = list(dict.fromkeys(required))
         limit = max(self.max_tools, len(chosen))
@@ -124,9 +128,22 @@ class RecordBuilder:
                 chosen.append(rng.choice(same))
                 taken.add(chosen[-1].name)
         others = [s for s in self.pools.offerable if s.name not in taken]
-        chosen += rng.sample(others, min(total - len(chosen), len(others)))
+        wanted, from_library = total - len(chosen), 0
+        if library_ok is None:
+            library_ok = not self._keeps_away(taken)
+        if wanted > 0 and self.library_rate and self.pools.library and library_ok:
+            from_library = sum(rng.random() < self.library_rate for _ in range(wanted))
+        chosen += rng.sample(others, min(wanted - from_library, len(others)))
+        if from_library:
+            chosen += rng.sample(self.pools.library, from_library)
+            self._meta_extra["library_tools"] = from_library
         rng.shuffle(chosen)
         return chosen
+
+    @staticmethod
+    def _keeps_away(names: set[str]) -> bool:
+        """Whether a request involving these functions must not meet library tools (one could serve it)."""
+        return any(name in BY_NAME and BY_NAME[name].domain in KEEP_AWAY_DOMAINS for name in names)
 
     def _request(self, spec: FunctionSpec, args: Args, *, greet: bool = True) -> str:
         text, starts_with_slot = ph.describe(self.rng, spec, args)
@@ -306,7 +323,7 @@ class RecordBuilder:
 
     def no_call_chitchat(self) -> tuple[list[dict], list[FunctionSpec], list[str]]:
         rng = self.rng
-        offered = self._offer([], ph.KNOWLEDGE_UNFIT)
+        offered = self._offer([], ph.KNOWLEDGE_UNFIT, library_ok=True)  # no library function answers these
         roll = rng.random()
         if roll < 0.25:
             user, answer = rng.choice(ph.GREETINGS)
@@ -332,7 +349,8 @@ class RecordBuilder:
         if self.rng.random() < self.system_prompt_rate:
             messages = [{"role": "system", "content": self.rng.choice(ph.SYSTEM_PROMPTS)}, *messages]
         heldout = self.pools.heldout
-        record = {"messages": messages, "tools": [json.loads(_TOOL_JSON[s.name]) for s in offered],
+        record = {"messages": messages,
+                  "tools": [s.tool() if isinstance(s, LibraryTool) else json.loads(_TOOL_JSON[s.name]) for s in offered],
                   "meta": {"source": "synthetic", "kind": kind, "functions": called,
                            "heldout_function": any(name in heldout for name in called),
                            "offered_heldout": any(s.name in heldout for s in offered), **self._meta_extra}}

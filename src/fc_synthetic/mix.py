@@ -25,6 +25,7 @@ from fc_finetune.utils.cache import atomic_file
 from .chains import CHAINS
 from .functions import CATALOGUE, DOMAINS, NEVER_HELD_OUT
 from .generator import KINDS, LOOKALIKE_RATE, NEAR_MISS_RATE, REPEAT_RATE, Pools, RecordBuilder
+from .library import library_tools, library_versions, split_library
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ DEFAULT_PROPORTIONS: dict[str, float] = {
     "no_call_irrelevant": 0.27, "no_call_chitchat": 0.10,
 }
 DEFAULT_MASK_RATE = 0.3
+DEFAULT_LIBRARY_RATE = 0.0
 
 
 def normalise_proportions(proportions: dict[str, float] | None) -> dict[str, float]:
@@ -95,7 +97,8 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
                  proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
                  system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
                  lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
-                 near_miss_rate: float = NEAR_MISS_RATE) -> tuple[list[dict], list[dict]]:
+                 near_miss_rate: float = NEAR_MISS_RATE,
+                 library_rate: float = DEFAULT_LIBRARY_RATE) -> tuple[list[dict], list[dict]]:
     """Generate the synthetic train and eval records (canonical format, ``meta.kind`` etc.).
 
     ``mask_rate`` of the training records get random function and parameter names
@@ -103,7 +106,9 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
     requests for an unavailable catalogue function that are offered a look-alike first;
     ``near_miss_rate``: share of those requests offered, instead, a function of the same
     domain that cannot serve them (where the domain has one); ``repeat_rate``: share of
-    parallel turns that repeat one call with one value changed.
+    parallel turns that repeat one call with one value changed; ``library_rate``: share of the
+    distractor slots filled with real library functions (:mod:`fc_synthetic.library`), the eval
+    split's from a fifth of them training never offers.
 
     >>> train, evaluation = generate_mix(20, 10, seed=1, heldout_functions=3)
     >>> len(train), len(evaluation)
@@ -123,10 +128,12 @@ def generate_mix(n_train: int = 3000, n_eval: int = 300, seed: int = 0, heldout_
                        "parallel ones.", train_kinds["sequential"])
         train_kinds["parallel"] += train_kinds.pop("sequential")
         train_kinds["sequential"] = 0
-    train_pools = Pools(targets=seen, offerable=seen, chains=train_chains)
+    train_library, eval_library = split_library(library_tools()) if library_rate else ([], [])
+    train_pools = Pools(targets=seen, offerable=seen, chains=train_chains, library=train_library)
     eval_pools = Pools(targets=list(CATALOGUE), offerable=list(CATALOGUE), chains=list(CHAINS), heldout=heldout,
-                       heldout_share=heldout_share if heldout else 0.0)
-    engine = {"lookalike_rate": lookalike_rate, "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate}
+                       heldout_share=heldout_share if heldout else 0.0, library=eval_library)
+    engine = {"lookalike_rate": lookalike_rate, "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate,
+              "library_rate": library_rate}
     train_builder = RecordBuilder(random.Random(seed * 2 + 1), train_pools, system_prompt_rate=system_prompt_rate,
                                   max_tools=max_tools, mask_rate=mask_rate, **engine)
     eval_builder = RecordBuilder(random.Random(seed * 2 + 2), eval_pools, system_prompt_rate=system_prompt_rate,
@@ -152,6 +159,7 @@ def split_stats(records: list[dict]) -> dict:
         "records_calling_heldout": sum(r["meta"]["heldout_function"] for r in records),
         "records_offering_heldout": sum(r["meta"]["offered_heldout"] for r in records),
         "near_misses": sum(bool(r["meta"].get("near_miss")) for r in records),
+        "offering_library_tools": sum(bool(r["meta"].get("library_tools")) for r in records),
         "with_system_prompt": sum(r["messages"][0]["role"] == "system" for r in records),
         "masked": sum(bool(r["meta"].get("masked")) for r in records),  # calls are counted by catalogue name
         "tools_offered": {str(k): tools[k] for k in sorted(tools)},
@@ -168,14 +176,16 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def generator_fingerprint() -> str:
     """A digest of everything the mix is written from: this package's code and catalogue, and the
-    bundled chat tools it reads its definitions and outputs from. ``stats.json`` keeps it, so a
-    mix written by another version of the generator can be told apart and rewritten."""
+    bundled chat tools it reads its definitions and outputs from, and the versions of the packages
+    library tools are read from. ``stats.json`` keeps it, so a mix written by another version of
+    the generator can be told apart and rewritten."""
     import fc_finetune.tools
 
     digest = hashlib.sha256()
     for package in (Path(__file__).parent, Path(fc_finetune.tools.__file__).parent):
         for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json")):
             digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(json.dumps(library_versions(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -183,7 +193,8 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
               proportions: dict[str, float] | None = None, *, heldout_share: float = 0.5,
               system_prompt_rate: float = 0.5, max_tools: int = 6, mask_rate: float = DEFAULT_MASK_RATE,
               lookalike_rate: float = LOOKALIKE_RATE, repeat_rate: float = REPEAT_RATE,
-              near_miss_rate: float = NEAR_MISS_RATE, validate: bool = True) -> dict:
+              near_miss_rate: float = NEAR_MISS_RATE, library_rate: float = DEFAULT_LIBRARY_RATE,
+              validate: bool = True) -> dict:
     """Generate the mix and write ``train.jsonl``, ``eval.jsonl`` and ``stats.json`` under ``out_dir``.
 
     Each file is written to a temporary sibling and renamed into place. With ``validate``
@@ -193,7 +204,7 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     train, evaluation = generate_mix(n_train, n_eval, seed, heldout_functions, proportions,
                                      heldout_share=heldout_share, system_prompt_rate=system_prompt_rate,
                                      max_tools=max_tools, mask_rate=mask_rate, lookalike_rate=lookalike_rate,
-                                     repeat_rate=repeat_rate, near_miss_rate=near_miss_rate)
+                                     repeat_rate=repeat_rate, near_miss_rate=near_miss_rate, library_rate=library_rate)
     if validate:
         for name, records in (("train.jsonl", train), ("eval.jsonl", evaluation)):
             for index, record in enumerate(records):
@@ -206,7 +217,8 @@ def write_mix(out_dir: str | Path, n_train: int = 3000, n_eval: int = 300, seed:
     stats = {
         "generator": "fc_synthetic", "version": __version__, "fingerprint": generator_fingerprint(), "synthetic": True,
         "seed": seed, "max_tools": max_tools, "mask_rate": mask_rate, "lookalike_rate": lookalike_rate,
-        "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate, "heldout_functions": heldout,
+        "repeat_rate": repeat_rate, "near_miss_rate": near_miss_rate, "library_rate": library_rate,
+        "library_packages": library_versions() if library_rate else {}, "heldout_functions": heldout,
         "heldout_functions_called_in_eval": called_in_eval, "heldout_share": heldout_share,
         "system_prompt_rate": system_prompt_rate, "proportions_requested": normalise_proportions(proportions),
         "catalogue_size": len(CATALOGUE), "domains": {d: list(names) for d, names in DOMAINS.items()},

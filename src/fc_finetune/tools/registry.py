@@ -14,7 +14,8 @@
 ['a']
 
 The description and argument descriptions come from a Google-style docstring, parsed with
-transformers' ``parse_google_format_docstring``. The type hints are converted here rather
+transformers' ``parse_google_format_docstring``, or a numpydoc one (``Parameters`` and a line of
+dashes; :mod:`fc_finetune.tools.docstrings`). The type hints are converted here rather
 than with ``transformers.utils.get_json_schema``: that function requires a docstring line
 for every argument, marks ``Optional`` with OpenAPI's ``nullable`` (which JSON-schema
 validators ignore, so ``None`` would be rejected) and refuses dataclasses and pydantic
@@ -48,6 +49,7 @@ from jsonschema.exceptions import SchemaError
 from ..data.schema import argument_problems
 from ..data.tool_format import tool_name_problem
 from ..errors import FcFinetuneError
+from .docstrings import numpydoc_sections, parse_numpydoc
 
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
 _BARE = {list: {"type": "array"}, tuple: {"type": "array"}, dict: {"type": "object"}, Any: {}}
@@ -300,6 +302,9 @@ class FunctionRegistry:
         from transformers.utils.chat_template_utils import parse_google_format_docstring
 
         summary, arg_docs, _ = parse_google_format_docstring(doc) if doc else (None, {}, None)
+        if doc and not arg_docs and "Parameters" in numpydoc_sections(doc):  # numpy's style, not Google's
+            summary, numpy_docs = parse_numpydoc(doc)
+            arg_docs = {pname: text for pname, (_, text) in numpy_docs.items() if text}
         try:
             hints = typing.get_type_hints(func)
         except Exception as e:  # an annotation that names something undefined
