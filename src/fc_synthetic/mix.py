@@ -34,7 +34,7 @@ DEFAULT_PROPORTIONS: dict[str, float] = {
     "no_call_irrelevant": 0.27, "no_call_chitchat": 0.10,
 }
 DEFAULT_MASK_RATE = 0.3
-DEFAULT_LIBRARY_RATE = 0.0
+DEFAULT_LIBRARY_RATE = 0.5
 
 
 def normalise_proportions(proportions: dict[str, float] | None) -> dict[str, float]:

@@ -141,6 +141,31 @@ def test_oldest_turns_are_removed_whole(tok):
     assert stats.dropped_too_long == 2
 
 
+def test_unused_tools_go_first_longest_first_and_one_always_stays(tok):
+    long_unused = {"type": "function", "function": {"name": "describe_everything", "description": "x " * 60,
+                                                    "parameters": {"type": "object", "properties": {}}}}
+    record = {**parallel_record(), "tools": [TIME, long_unused, WEATHER]}  # the calls use WEATHER only
+    full = encode_record(render_record(record, tok), tok)["length"]
+    stats = EncodeStats()
+    ex = encode_with_truncation(record, tok, max_length=full - 10, truncation="unused_tools", stats=stats)
+    assert ex is not None and stats.shortened == 1
+    assert len(ex["tool_spans"]) == 2  # only the long unused tool went
+    text = tok.decode(ex["input_ids"])
+    assert "describe_everything" not in text and '"get_time"' in text and '"get_weather"' in text
+    assert encode_with_truncation(record, tok, max_length=full - 10, stats=EncodeStats()) is None  # oldest_turns
+    # both unused tools go before anything else; the called one always stays
+    without = encode_record(render_record({**record, "tools": [WEATHER]}, tok), tok)["length"]
+    ex = encode_with_truncation(record, tok, max_length=without, truncation="unused_tools")
+    assert ex is not None and ex["length"] == without
+    # a request to decline keeps one tool, then the example is dropped
+    decline = {"tools": [TIME, WEATHER], "messages": [{"role": "user", "content": "Hi!"},
+                                                       {"role": "assistant", "content": "Hello!"}]}
+    one = min(encode_record(render_record({**decline, "tools": [t]}, tok), tok)["length"] for t in (TIME, WEATHER))
+    ex = encode_with_truncation(decline, tok, max_length=one + 5, truncation="unused_tools")
+    assert ex is not None and len(ex["tool_spans"]) == 1 and ex["decision_target"] == [NO_CALL]
+    assert encode_with_truncation(decline, tok, max_length=one - 5, truncation="unused_tools") is None
+
+
 def test_encode_dataset_counts_every_outcome(tok):
     bad = parallel_record()
     bad["messages"][2]["tool_calls"][0]["name"] = "nope"

@@ -40,8 +40,9 @@ N_TRAIN, N_EVAL, HELDOUT = 900, 300, 6
 
 @pytest.fixture(scope="module")
 def mix():
-    # unmasked: these tests read the catalogue's own names (masking has its own tests below)
-    return generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0)
+    # unmasked, no library tools: these tests read the catalogue's own names (masking and library tools
+    # have their own tests)
+    return generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0, library_rate=0.0)
 
 
 def _records(mix):
@@ -165,7 +166,7 @@ def test_fake_implementations_survive_any_valid_arguments(spec):
 
 # ---------------------------------------------------------------------------------------------- determinism
 def test_same_seed_same_records_and_other_seed_differs(mix):
-    again = generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0)
+    again = generate_mix(N_TRAIN, N_EVAL, seed=0, heldout_functions=HELDOUT, mask_rate=0.0, library_rate=0.0)
     assert json.dumps(again, ensure_ascii=False) == json.dumps(mix, ensure_ascii=False)
     other = generate_mix(N_TRAIN, N_EVAL, seed=1, heldout_functions=HELDOUT)
     assert json.dumps(other[0]) != json.dumps(mix[0])

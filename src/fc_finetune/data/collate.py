@@ -35,13 +35,12 @@ import datasets
 import torch
 
 from ..errors import DataError
-from .contract import IGNORE, NO_POSITION, NO_TOOL
+from .contract import IGNORE, NO_POSITION, NO_TOOL, TRUNCATION
 from .coverage import first_covering_call, token_words, value_words
 from .render import RenderedRecord, render_record
 
 logger = logging.getLogger(__name__)
 
-TRUNCATION = ("drop", "oldest_turns")
 
 _INTS = datasets.List(datasets.Value("int64"))
 _SPANS = datasets.List(_INTS)
@@ -139,6 +138,18 @@ def _drop_oldest_exchange(record: dict) -> dict | None:
     return {**record, "messages": messages[:first] + messages[users[1]:]}
 
 
+def _drop_unused_tool(record: dict) -> dict | None:
+    """Remove the longest offered tool that no message calls; None when one tool is left or every
+    tool is called. The example keeps its calls, their tools and at least one tool to decline."""
+    tools = record.get("tools") or []
+    called = {call["name"] for m in record["messages"] for call in m.get("tool_calls") or []}
+    unused = [i for i, tool in enumerate(tools) if tool["function"]["name"] not in called]
+    if len(tools) < 2 or not unused:
+        return None
+    longest = max(unused, key=lambda i: (len(json.dumps(tools[i], ensure_ascii=False)), -i))
+    return {**record, "tools": tools[:longest] + tools[longest + 1:]}
+
+
 @dataclass
 class EncodeStats:
     """What preprocessing did to the data, for the report (nothing is dropped silently)."""
@@ -149,7 +160,7 @@ class EncodeStats:
     failed: Counter = field(default_factory=Counter)
 
     def report(self) -> str:
-        parts = [f"{self.encoded} encoded", f"{self.shortened} shortened by removing oldest turns",
+        parts = [f"{self.encoded} encoded", f"{self.shortened} shortened (unused tools or oldest turns removed)",
                  f"{self.dropped_too_long} dropped as too long"]
         parts += [f"{n} failed: {reason}" for reason, n in self.failed.most_common()]
         return ", ".join(parts)
@@ -168,7 +179,11 @@ def encode_with_truncation(record: dict, tokenizer, *, max_length: int, truncati
             stats.encoded += 1
             stats.shortened += shortened
             return example
-        smaller = _drop_oldest_exchange(current) if truncation == "oldest_turns" else None
+        smaller = None
+        if truncation == "unused_tools":
+            smaller = _drop_unused_tool(current)
+        if smaller is None and truncation in ("oldest_turns", "unused_tools"):
+            smaller = _drop_oldest_exchange(current)
         if smaller is None or not any(m["role"] == "assistant" for m in smaller["messages"]):
             stats.dropped_too_long += 1
             return None

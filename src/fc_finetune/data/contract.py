@@ -27,6 +27,10 @@ from __future__ import annotations
 
 import torch
 
+TRUNCATION = ("drop", "oldest_turns", "unused_tools")
+"""How a too-long example is shortened: not at all (dropped), by removing whole oldest exchanges, or by
+removing first the offered tools it never calls (the longest first; one always stays), then oldest exchanges."""
+
 IGNORE = -100  # a label or decision target that no loss reads (PyTorch's ignore_index)
 NO_CALL = -1  # decision target: answer directly / no more calls
 NO_TOOL = -1  # param_tool of a token outside any call's arguments

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..data.contract import TRUNCATION
 from ..errors import FcFinetuneError
 from ..model.config import HeadArguments, LoraArguments
 
@@ -66,7 +67,9 @@ class DataArguments:
     max_length: int = field(default=1024, metadata={
         "help": "Longest token sequence kept (memory grows with it: see the memory check before training)."})
     truncation: str = field(default="oldest_turns", metadata={
-        "help": "Too-long examples: 'oldest_turns' removes whole oldest exchanges until they fit, 'drop' drops them."})
+        "help": "Too-long examples: 'oldest_turns' removes whole oldest exchanges until they fit; 'unused_tools' "
+                "first removes the offered tools the example never calls (the longest first; one always stays), "
+                "then oldest exchanges; 'drop' drops them."})
     on_error: str = field(default="raise", metadata={
         "help": "Bad records: 'raise' stops with the first error; 'skip' skips and reports them by reason."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training records."})
@@ -91,8 +94,8 @@ class DataArguments:
             self.calibration_data = [self.calibration_data]
         if not self.train_data:
             raise ValueError("train_data is empty: give at least one training source")
-        if self.truncation not in ("oldest_turns", "drop"):
-            raise ValueError(f"truncation must be 'oldest_turns' or 'drop', got {self.truncation!r}")
+        if self.truncation not in TRUNCATION:
+            raise ValueError(f"truncation must be one of {', '.join(TRUNCATION)}, got {self.truncation!r}")
         if self.on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.max_length < 16:

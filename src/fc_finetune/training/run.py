@@ -167,7 +167,8 @@ def _dropped_text(info: dict) -> str:
         return f"none of {info['records']} records dropped"
     reasons = []
     if info["dropped_too_long"]:
-        shortened = " even without their oldest turns" if info["truncation"] == "oldest_turns" else ""
+        shortened = {"oldest_turns": " even without their oldest turns",
+                     "unused_tools": " even without their unused tools and oldest turns"}.get(info["truncation"], "")
         reasons.append(f"{info['dropped_too_long']} longer than max_length {info['max_length']} tokens{shortened}")
     reasons += [f"{n} not encodable: {reason}" for reason, n in info["failed"].items()]
     return (f"{info['dropped']} of {info['records']} records ({info['dropped_share']:.0%}) dropped: "
