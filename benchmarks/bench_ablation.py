@@ -7,7 +7,8 @@ without the heads, and is scored on the same BFCL subsets.
     python benchmarks/bench_ablation.py --max-steps 2 --limit 2 --rows full   # a quick check that it runs
 
 Rows (``ROWS``): the full engine in heads mode and in text mode (the same adapter); heads off
-(plain LoRA, text mode); the selector without its request match; no function masking; no irrelevance augmentation (the old 15 % share
+(plain LoRA, text mode); the selector without its request match; no function masking; no library tools
+among the distractors; no irrelevance augmentation (the old 15 % share
 of irrelevant requests, no look-alike tools); no repeated-call parallel turns (the old 15 %
 parallel share, no "repeat with X instead of Y"). Choices were made on the dev sets (the mix's
 eval split, NESTFUL), never on BFCL; BFCL is the report.
@@ -37,6 +38,7 @@ ROWS: dict[str, tuple[dict, dict, tuple[str, ...]]] = {
     "no_match_coverage": ({}, {"match_coverage": "false"}, ("heads",)),
     "no_match_pending": ({}, {"match_pending": "false"}, ("heads",)),
     "no_masking": ({"mask_rate": 0.0}, {}, ("heads",)),
+    "no_library_tools": ({"library_rate": 0.0}, {}, ("heads",)),
     "no_irrelevance_augmentation": (
         {"lookalike_rate": 0.0, "near_miss_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),
     "no_parallel_repeats": (
