@@ -39,7 +39,8 @@ from .mix import (
 from .spec import FunctionSpec
 
 __all__ = [
-    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_LIBRARY_RATE", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS", "KINDS", "NEAR_MISS_RATE",
+    "BY_NAME", "CATALOGUE", "CHAINS", "DEFAULT_LIBRARY_RATE", "DEFAULT_MASK_RATE", "DEFAULT_PROPORTIONS", "DOMAINS",
+    "KINDS", "NEAR_MISS_RATE",
     "Chain", "FunctionSpec", "Pools", "RecordBuilder", "choose_heldout", "generate_mix", "kind_counts", "mask_record",
     "normalise_proportions", "split_stats", "write_mix",
 ]

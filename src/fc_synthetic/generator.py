@@ -3,8 +3,9 @@
 :class:`RecordBuilder` writes the six kinds of examples (see :data:`KINDS`). Every call is
 executed by the function's fake implementation, so tool outputs are consistent with the
 arguments, and the final answer is written from the output. The offered tools are the
-relevant ones plus distractors (2-6 in all, shuffled), some of them (``library_rate``) real library
-functions (:mod:`fc_synthetic.library`); for "no call" examples no offered tool can serve the request. Some of those are near misses: a request written for one function
+relevant ones plus distractors (2-6 in all, shuffled), some of them (``library_rate``) real
+library functions (:mod:`fc_synthetic.library`); for "no call" examples no offered tool can serve
+the request. Some of those are near misses: a request written for one function
 is offered another of its domain that cannot serve it (a stock price request, only the crypto
 price tool), the tool the same request is told to prefer in a ``single`` turn that offers both.
 """
@@ -108,7 +109,8 @@ class RecordBuilder:
         (a function that is not offered) puts first the distractor whose parameters look most
         like its own, a tool that is tempting to call and wrong. Each other distractor is a library
         function with probability ``library_rate``, unless ``library_ok`` is False or (None) a function
-        the request involves is of a domain a library function could serve."""
+        the request involves, or a distractor already chosen, is of a domain a library function could
+        serve (``KEEP_AWAY_DOMAINS``; checking the chosen ones too only ever offers fewer)."""
         rng = self.rng
         chosen = list(dict.fromkeys(required))
         limit = max(self.max_tools, len(chosen))
@@ -349,8 +351,8 @@ class RecordBuilder:
         if self.rng.random() < self.system_prompt_rate:
             messages = [{"role": "system", "content": self.rng.choice(ph.SYSTEM_PROMPTS)}, *messages]
         heldout = self.pools.heldout
-        record = {"messages": messages,
-                  "tools": [s.tool() if isinstance(s, LibraryTool) else json.loads(_TOOL_JSON[s.name]) for s in offered],
+        tools = [s.tool() if isinstance(s, LibraryTool) else json.loads(_TOOL_JSON[s.name]) for s in offered]
+        record = {"messages": messages, "tools": tools,
                   "meta": {"source": "synthetic", "kind": kind, "functions": called,
                            "heldout_function": any(name in heldout for name in called),
                            "offered_heldout": any(s.name in heldout for s in offered), **self._meta_extra}}

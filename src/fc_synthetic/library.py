@@ -6,7 +6,8 @@ pandas and sympy are installed with the toolkit and document more than a thousan
 numpydoc style. :func:`library_tools` reads them from the installed packages (which modules,
 which summaries qualify and the limits are data: ``library.yaml``) and turns each into a tool
 definition: the summary's first sentence as the description, each documented parameter with a
-JSON type read from its type text and the first sentence of its description, ``optional`` and signature defaults making it optional.
+JSON type read from its type text and the first sentence of its description, ``optional`` and
+signature defaults making it optional.
 
 They are offered, never called (:class:`fc_synthetic.generator.RecordBuilder`'s
 ``library_rate``): a request then meets tools of fields it has nothing to do with, and learns

@@ -160,7 +160,7 @@ class EncodeStats:
     failed: Counter = field(default_factory=Counter)
 
     def report(self) -> str:
-        parts = [f"{self.encoded} encoded", f"{self.shortened} shortened (unused tools or oldest turns removed)",
+        parts = [f"{self.encoded} encoded", f"{self.shortened} shortened to fit max_length",
                  f"{self.dropped_too_long} dropped as too long"]
         parts += [f"{n} failed: {reason}" for reason, n in self.failed.most_common()]
         return ", ".join(parts)

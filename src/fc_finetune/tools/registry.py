@@ -49,7 +49,7 @@ from jsonschema.exceptions import SchemaError
 from ..data.schema import argument_problems
 from ..data.tool_format import tool_name_problem
 from ..errors import FcFinetuneError
-from .docstrings import numpydoc_sections, parse_numpydoc
+from .docstrings import parse_numpydoc
 
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
 _BARE = {list: {"type": "array"}, tuple: {"type": "array"}, dict: {"type": "object"}, Any: {}}
@@ -302,9 +302,10 @@ class FunctionRegistry:
         from transformers.utils.chat_template_utils import parse_google_format_docstring
 
         summary, arg_docs, _ = parse_google_format_docstring(doc) if doc else (None, {}, None)
-        if doc and not arg_docs and "Parameters" in numpydoc_sections(doc):  # numpy's style, not Google's
-            summary, numpy_docs = parse_numpydoc(doc)
-            arg_docs = {pname: text for pname, (_, text) in numpy_docs.items() if text}
+        if doc and not arg_docs:  # numpy's style, not Google's?
+            numpy_summary, numpy_docs = parse_numpydoc(doc)
+            if numpy_docs:
+                summary, arg_docs = numpy_summary, {pname: text for pname, (_, text) in numpy_docs.items() if text}
         try:
             hints = typing.get_type_hints(func)
         except Exception as e:  # an annotation that names something undefined
