@@ -182,7 +182,7 @@ def encode_with_truncation(record: dict, tokenizer, *, max_length: int, truncati
         smaller = None
         if truncation == "unused_tools":
             smaller = _drop_unused_tool(current)
-        if smaller is None and truncation in ("oldest_turns", "unused_tools"):
+        if smaller is None and truncation != "drop":  # both shortening modes end with oldest exchanges
             smaller = _drop_oldest_exchange(current)
         if smaller is None or not any(m["role"] == "assistant" for m in smaller["messages"]):
             stats.dropped_too_long += 1
