@@ -631,3 +631,48 @@ def test_a_call_takes_a_new_value_only_where_it_does_not_reword_an_earlier_one()
     assert _takes_new_value([paris, {"name": "route", "arguments": {"to": "y = x^2"}}], untaken)  # another function
     assert not _takes_new_value([paris, {"name": "weather", "arguments": {"city": "Rome"}}], untaken)  # nothing untaken
     assert _takes_new_value([{"name": "f", "arguments": {"x": ""}}, {"name": "f", "arguments": {"x": "Monterey"}}], untaken)
+
+
+@pytest.mark.grounding
+def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said(tiny):
+    """A turn's first call must take a word of the conversation as a value: ``x`` (0-9) after
+    "hello" takes none, so the call is not made and the turn answers, exactly as a turn the
+    selector sends straight to an answer; after "pick one of 0 ... 9" any digit is said, and the
+    call stays. With the rule off, the "hello" call is made."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
+    tools = fault_registry("raises").tools()
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+    assert decoder.drop_ungrounded_calls  # on by default
+    try:
+        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then stop
+        dropped = decoder.turn(USER, tools, max_calls=3)
+        kept = decoder.turn(digits, tools, max_calls=3)
+        decoder.drop_ungrounded_calls = False
+        made = decoder.turn(USER, tools, max_calls=3)
+        model.no_call_threshold = 0.0  # NO_CALL at the start: the answer the dropped turn must give
+        answered = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24).turn(USER, tools, max_calls=3)
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+    assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.decisions[0].get("dropped")
+    assert dropped.content == answered.content and answered.ungrounded_dropped == 0
+    assert kept.calls and kept.ungrounded_dropped == 0  # (the probe may add calls for the digits left)
+    assert len(made.calls) == 1 and made.ungrounded_dropped == 0
+
+
+def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():
+    from fc_finetune.inference.heads_decoder import _grounded
+
+    asked = [{"role": "system", "content": "Be brief."},
+             {"role": "user", "content": "Area of a triangle with base 6cm and height 10cm?"}]
+    assert _grounded({"base": 6, "height": 10}, asked)  # numbers written with their units
+    assert _grounded({"base": 6, "height": 7}, asked)  # one value said is enough
+    assert not _grounded({"base": 3, "height": 7}, asked)
+    assert not _grounded({"city": "Paris"}, asked)
+    assert _grounded({}, asked) and _grounded({"flag": None, "all": [True]}, asked)  # nothing to make up
+    assert not _grounded({"flag": True, "city": "Paris"}, asked)
+    result = [*asked, {"role": "tool", "content": '{"city": "Paris"}'}]
+    assert _grounded({"city": "Paris"}, result)  # a tool's result is part of the conversation

@@ -201,8 +201,8 @@ def run_examples(model: EvalModel, examples: list[EvalExample], options: RunOpti
 def _decision_record(decision: dict, tools: list[dict]) -> dict:
     """One selector decision for the report: ``P(NO_CALL)``, the tool chosen (None: NO_CALL),
     ``probe``: the tool tried after NO_CALL because request values were untaken, and
-    ``dropped``: the call this decision made was dropped (a repeat, or a probe that took no
-    untaken value), which ended the calls."""
+    ``dropped``: the call this decision made was dropped (a repeat, a probe that took no
+    untaken value, or a first call that took no word of the conversation), which ended the calls."""
     def name(index: int | None) -> str | None:
         return None if index is None else tools[index]["function"]["name"]
 

@@ -15,7 +15,13 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
 3. a call: the text up to ``"arguments":`` is forced, then the arguments object is decoded
    under the tool's JSON schema, each step's logits from the argument head
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
-   ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable);
+   ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable).
+   The first call since the request must take a word of the conversation as a value
+   (``drop_ungrounded_calls``; ``data.coverage``'s words and the numbers inside words, flags
+   aside; a call without other values passes): one
+   whose every value was made up serves nothing asked, so it is not made and the turn answers,
+   as it would after ``NO_CALL`` (a small model offered one unrelated tool often calls it with
+   invented values rather than decline);
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
@@ -58,6 +64,7 @@ import inspect
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +76,7 @@ from transformers.cache_utils import DynamicLayer
 from ..data.collate import overlapping_tokens, tokenize_pieces
 from ..data.contract import IGNORE
 from ..data.coverage import first_covering_call, leading_word, token_words, value_words
+from ..data.coverage import words as text_words
 from ..data.render import locate_request, locate_tool_spans, render_prompt, render_record
 from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
@@ -100,6 +108,32 @@ class HeadsTurn:
     repeats_avoided: int = 0  # calls that repeated an earlier one and, decoded again, did not
     probes_kept: int = 0  # calls tried after NO_CALL because request values were untaken, and kept
     probes_dropped: int = 0  # such calls that took none of those values (dropped; they end the calls)
+    ungrounded_dropped: int = 0  # a turn's first call that took no word of the conversation (the turn answers)
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _grounded(arguments: dict, messages: list[dict]) -> bool:
+    """Whether a call's argument values take a word of the conversation (``data.coverage``'s
+    words, and the numbers inside words: "6cm" says 6), or it has no values to take: a call whose
+    every value was made up answers nothing asked. Flags (``true``, ``false``, ``null``) are choices,
+    not values to copy: a call with no other values passes."""
+    taken = value_words(_without_flags(arguments))
+    if not taken:
+        return True
+    texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
+    said = set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts))
+    return bool(taken & said)
+
+
+def _without_flags(value):
+    """``value`` without its booleans and nulls, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_flags(v) for k, v in value.items() if not (isinstance(v, bool) or v is None)}
+    if isinstance(value, list):
+        return [_without_flags(v) for v in value if not (isinstance(v, bool) or v is None)]
+    return value
 
 
 def _takes_new_value(calls: list[dict], untaken: set[str]) -> bool:
@@ -195,6 +229,8 @@ def encode_prompt(tokenizer, messages: list[dict], tools: list[dict]) -> PromptT
 
 class HeadsDecoder:
     """Decodes assistant turns of a :class:`~fc_finetune.model.modeling.FunctionCallingModel`."""
+
+    drop_ungrounded_calls = True  # a first call that takes no word of the conversation is not made (step 3)
 
     def __init__(self, model, tokenizer, fmt: ToolCallFormat, *, max_new_tokens: int = 256):
         if model.heads.selector is None:
@@ -390,6 +426,12 @@ class HeadsDecoder:
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
+            if (self.drop_ungrounded_calls and len(out.calls) == 1 and not prompt.calls
+                    and not _grounded(out.calls[0]["arguments"], messages)):
+                out.calls.pop()
+                info["dropped"] = True
+                out.ungrounded_dropped += 1
+                break
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: the calls end
                 out.calls.pop()
                 info["dropped"] = True
@@ -400,7 +442,7 @@ class HeadsDecoder:
                 break
         if not out.calls:
             start = time.perf_counter()
-            if out.problems:  # the cache holds a half-written call: start again from the prompt
+            if out.problems or out.ungrounded_dropped:  # the cache holds a call: start again from the prompt
                 self._reset()
                 _, logits = self._feed(prompt.ids)
             contrast = self._contrast(messages, tools) if self.answer_contrast else None
