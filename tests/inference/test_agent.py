@@ -649,7 +649,8 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
     assert decoder.drop_ungrounded_calls  # on by default
     try:
         model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then stop
-        dropped = decoder.turn(USER, tools, max_calls=3)
+        events = []
+        dropped = decoder.turn(USER, tools, max_calls=3, on_event=events.append)
         kept = decoder.turn(digits, tools, max_calls=3)
         decoder.drop_ungrounded_calls = False
         made = decoder.turn(USER, tools, max_calls=3)
@@ -659,6 +660,8 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
         model.no_call_threshold = model.more_calls_threshold = None
     assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.decisions[0].get("dropped")
     assert dropped.content == answered.content and answered.ungrounded_dropped == 0
+    told = [e["text"] for e in events if e["type"] == "problem"]
+    assert len(told) == 1 and "not called" in told[0] and "raises" in told[0]
     assert kept.calls and kept.ungrounded_dropped == 0  # (the probe may add calls for the digits left)
     assert len(made.calls) == 1 and made.ungrounded_dropped == 0
 

@@ -53,7 +53,7 @@ EVENTS = {
     "decision": "function (name, or None: answer without calling), p_no_call (heads mode; None in text mode)",
     "call": "name, arguments: a call about to run",
     "result": "name, status (see executor.STATUSES), content (what the model sees), seconds",
-    "problem": "text: a call that could not be parsed, decoded or run (limit)",
+    "problem": "text: a call that could not be parsed, decoded or run (limit), or that heads mode did not make",
     "call_limit": "max_calls: the limit was reached; the model answers without calling",
 }
 

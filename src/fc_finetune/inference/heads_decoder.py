@@ -51,7 +51,8 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
 
 ``on_event`` (optional) hears each decision as it is made: ``{"type": "decision", "function":
 name or None (NO_CALL), "p_no_call": float}``, and ``{"type": "problem", "text": ...}`` when a
-call's arguments cannot be decoded (the turn then answers without calling).
+call's arguments cannot be decoded, or a first call is not made because none of its values is in
+the conversation (the turn then answers without calling).
 
 Decoding is per sequence (batch size 1): each call's grammar state, the forced prefixes and
 the stopping points differ from one conversation to the next.
@@ -428,9 +429,13 @@ class HeadsDecoder:
             out.timings["arguments"] += time.perf_counter() - start
             if (self.drop_ungrounded_calls and len(out.calls) == 1 and not prompt.calls
                     and not _grounded(out.calls[0]["arguments"], messages)):
-                out.calls.pop()
+                dropped = out.calls.pop()
                 info["dropped"] = True
                 out.ungrounded_dropped += 1
+                if on_event is not None:
+                    on_event({"type": "problem", "text": f"{dropped['name']}: not called, none of its values "
+                                                         f"{json.dumps(dropped['arguments'], ensure_ascii=False)} "
+                                                         "appears in the conversation"})
                 break
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: the calls end
                 out.calls.pop()
