@@ -18,10 +18,10 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable).
    The first call since the request must take a word of the conversation as a value
    (``drop_ungrounded_calls``; ``data.coverage``'s words and the numbers inside words, flags
-   aside; a call without other values passes): one
-   whose every value was made up serves nothing asked, so it is not made and the turn answers,
-   as it would after ``NO_CALL`` (a small model offered one unrelated tool often calls it with
-   invented values rather than decline);
+   aside; a call without other values passes): one whose every value was made up serves
+   nothing asked, so it is not made and the turn answers, as it would after ``NO_CALL`` (a
+   small model offered one unrelated tool often calls it with invented values rather than
+   decline);
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
