@@ -132,3 +132,26 @@ def test_bleu_by_hand():
     assert bleu(["the cat is on the mat", "a b"], ["the cat is on the mat", "a c"]) == pytest.approx(expected)
     assert bleu(["x y"], ["a b"]) == pytest.approx(((1 / (2 * 2)) * (1 / (4 * 1))) ** 0.5)
     assert bleu([""], ["a"]) == 0.0 and bleu([], []) == 0.0
+
+
+def _heads_record(should_call: bool, decisions: list[dict], calls: int) -> dict:
+    """A heads-mode eval record as the runner writes it, reduced to what the report reads."""
+    return {"category": "c", "verdict": {"ok": should_call == bool(calls), "reason": "x"}, "calls_written": calls,
+            "schema_valid": calls, "seconds": 1.0, "execution": None, "selector": {"decisions": decisions},
+            "score": {"should_call": should_call, "called": bool(calls), "function_ok": bool(calls),
+                      "decision_ok": should_call == bool(calls), "arguments_exact": None}}
+
+
+def test_a_first_call_heads_mode_dropped_counts_as_not_called():
+    from fc_finetune.evaluation.report import aggregate, decision_confusion
+
+    made = _heads_record(True, [{"p_no_call": 0.2, "choice": "add"}, {"p_no_call": 0.9, "choice": None}], 1)
+    dropped = _heads_record(False, [{"p_no_call": 0.3, "choice": "add", "dropped": True}], 0)
+    declined = _heads_record(False, [{"p_no_call": 0.9, "choice": None}], 0)
+    # a later call dropped (a repeat) does not change what the first decision did
+    repeat = _heads_record(True, [{"p_no_call": 0.2, "choice": "add"}, {"p_no_call": 0.1, "choice": "add",
+                                                                       "dropped": True}], 1)
+    records = [made, dropped, declined, repeat]
+    assert decision_confusion(records) == {"call_called": 2, "call_not_called": 0, "no_call_called": 0,
+                                           "no_call_not_called": 2}
+    assert aggregate(records)["first_calls_dropped"] == 1

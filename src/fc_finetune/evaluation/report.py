@@ -86,18 +86,28 @@ def aggregate(records: list[dict]) -> dict:
         "rouge_l": round(rouge_l(preds, refs), 4) if responses else None,
         "bleu": round(bleu(preds, refs), 4) if responses else None,
         "invalid_output": sum(r["verdict"]["reason"] == INVALID_OUTPUT for r in records),
+        "first_calls_dropped": sum(map(_first_call_dropped, records)),
         "reasons": dict(Counter(r["verdict"]["reason"] for r in records).most_common()),
         "seconds_mean": _rate(sum(r["seconds"] for r in records), n),
     }
 
 
+def _first_call_dropped(record: dict) -> bool:
+    """Heads mode chose a tool at the first decision but did not make the call (its values were
+    never said in the conversation, see ``HeadsDecoder.drop_ungrounded_calls``): the turn answered."""
+    decisions = (record.get("selector") or {}).get("decisions")
+    return bool(decisions) and decisions[0]["choice"] is not None and bool(decisions[0].get("dropped"))
+
+
 def decision_confusion(records: list[dict]) -> dict:
-    """Counts of (should call, called): the selector's first decision (heads mode), or whether
-    the output held a call (text mode)."""
+    """Counts of (should call, called): the first decision of heads mode (a tool chosen and its call
+    made; a first call dropped counts as not called, as the turn answered), or whether the output
+    held a call (text mode)."""
     out = {"call_called": 0, "call_not_called": 0, "no_call_called": 0, "no_call_not_called": 0}
     for r in records:
         decisions = (r.get("selector") or {}).get("decisions")
-        called = decisions[0]["choice"] is not None if decisions else r["score"]["called"]
+        called = (decisions[0]["choice"] is not None and not _first_call_dropped(r)) if decisions \
+            else r["score"]["called"]
         out[("call" if r["score"]["should_call"] else "no_call") + ("_called" if called else "_not_called")] += 1
     return out
 
@@ -217,6 +227,9 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
     lines += ["", "## Call / no-call decisions", "", "| | called | did not call |", "|---|---:|---:|",
               f"| should call | {conf['call_called']} | {conf['call_not_called']} |",
               f"| should not call | {conf['no_call_called']} | {conf['no_call_not_called']} |"]
+    if summary["overall"].get("first_calls_dropped"):
+        lines += ["", f"{summary['overall']['first_calls_dropped']} first calls chosen by the selector were not made "
+                      "(none of their values appears in the conversation): counted as not called."]
     cal = summary.get("calibration")
     if cal:
         lines += ["", "## Selector calibration", "",
