@@ -142,7 +142,7 @@ def _heads_record(should_call: bool, decisions: list[dict], calls: int) -> dict:
                       "decision_ok": should_call == bool(calls), "arguments_exact": None}}
 
 
-def test_a_first_call_heads_mode_dropped_counts_as_not_called():
+def test_a_first_call_heads_mode_chose_but_did_not_make_counts_as_not_called():
     from fc_finetune.evaluation.report import aggregate, decision_confusion
 
     made = _heads_record(True, [{"p_no_call": 0.2, "choice": "add"}, {"p_no_call": 0.9, "choice": None}], 1)
@@ -151,7 +151,9 @@ def test_a_first_call_heads_mode_dropped_counts_as_not_called():
     # a later call dropped (a repeat) does not change what the first decision did
     repeat = _heads_record(True, [{"p_no_call": 0.2, "choice": "add"}, {"p_no_call": 0.1, "choice": "add",
                                                                        "dropped": True}], 1)
-    records = [made, dropped, declined, repeat]
-    assert decision_confusion(records) == {"call_called": 2, "call_not_called": 0, "no_call_called": 0,
+    # a first call whose arguments could not be decoded: chosen, not made, not "dropped"
+    undecodable = _heads_record(True, [{"p_no_call": 0.4, "choice": "add"}], 0)
+    records = [made, dropped, declined, repeat, undecodable]
+    assert decision_confusion(records) == {"call_called": 2, "call_not_called": 1, "no_call_called": 0,
                                            "no_call_not_called": 2}
     assert aggregate(records)["first_calls_dropped"] == 1

@@ -100,14 +100,12 @@ def _first_call_dropped(record: dict) -> bool:
 
 
 def decision_confusion(records: list[dict]) -> dict:
-    """Counts of (should call, called): the first decision of heads mode (a tool chosen and its call
-    made; a first call dropped counts as not called, as the turn answered), or whether the output
-    held a call (text mode)."""
+    """Counts of (should call, called): whether the turn made a call, in either mode. In heads mode
+    that is the selector's first decision, less the first calls it chose but did not make (their
+    values never said, or their arguments not decodable): those turns answered."""
     out = {"call_called": 0, "call_not_called": 0, "no_call_called": 0, "no_call_not_called": 0}
     for r in records:
-        decisions = (r.get("selector") or {}).get("decisions")
-        called = (decisions[0]["choice"] is not None and not _first_call_dropped(r)) if decisions \
-            else r["score"]["called"]
+        called = r["score"]["called"]
         out[("call" if r["score"]["should_call"] else "no_call") + ("_called" if called else "_not_called")] += 1
     return out
 
