@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA_DIR = Path("data/mix")
+DEV_SET = Path("data/nestful/dev.jsonl")  # `make demo`'s calibration set (NESTFUL, never BFCL)
 RECIPE = ROOT / "recipes" / "smollm2-135m" / "quickstart.yaml"
 OUT = Path("outputs/bench_quality")
 EVAL_OUT = Path("outputs/eval/bench_quality")
@@ -42,10 +43,13 @@ CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irr
 
 
 def _ensure_data() -> None:
-    if not (DATA_DIR / "train.jsonl").is_file():
-        from fc_synthetic import write_mix
+    """The mix and the calibration dev set, prepared by the code `make demo` prepares them with."""
+    from fc_finetune.commands.demo import prepare_mix
+    from fc_finetune.data.nestful import write_dev_set
 
-        write_mix(DATA_DIR, 3000, 300, 0, max_tools=3)  # what `make demo` writes
+    prepare_mix(DATA_DIR)
+    if not DEV_SET.is_file():
+        write_dev_set(DEV_SET)
 
 
 def train_trl(out: Path, budget_s: float) -> dict:
@@ -103,27 +107,48 @@ def train_trl(out: Path, budget_s: float) -> dict:
 def train_ours(out: Path) -> dict:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fc_finetune", "train", "--config", str(RECIPE), "--output_dir", str(out),
-                    "--train_data", str(DATA_DIR / "train.jsonl"), "--eval_data", str(DATA_DIR / "eval.jsonl")],
+                    "--train_data", str(DATA_DIR / "train.jsonl"), "--eval_data", str(DATA_DIR / "eval.jsonl"),
+                    "--calibration_data", str(DEV_SET)],
                    check=True)
     summary = json.loads((out / "train_summary.json").read_text())
     return {"steps": summary["steps"], "train_s": summary["train_runtime_s"], "tokens": summary["tokens"],
             "wall_s": round(time.perf_counter() - start, 1)}
 
 
-def score(model_dir: Path, mode: str, limit: int, out: Path | None = None) -> dict:
-    """BFCL AST accuracy per category of bfcl:summary (first ``limit`` each) and their mean."""
-    from fc_finetune.evaluation.runner import RunOptions, evaluate
-
-    options = RunOptions(mode=mode, responses=0, progress=False)
-    results, _ = evaluate(str(model_dir), "bfcl:summary", options, limit=limit, dtype="float32",
-                          out=out or EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}")
-    summary = results["summary"]
-    row = {cat: summary["categories"][cat]["ast_accuracy"] for cat in CATEGORIES if cat in summary["categories"]}
-    row["mean"] = summary["headline"]["value"]
-    return row
+def _eval_argv(model_dir: Path, mode: str, category: str, limit: int) -> tuple[list[str], Path]:
+    out = EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}" / category
+    return ([sys.executable, "-m", "fc_finetune", "eval", "--model", str(model_dir), "--data", f"bfcl:{category}",
+             "--mode", mode, "--limit", str(limit), "--dtype", "float32", "--no-progress", "--out", str(out)], out)
 
 
-def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None) -> list[dict]:
+def score_all(runs: list[tuple[Path, str]], limit: int, jobs: int) -> list[dict]:
+    """BFCL AST accuracy per category of bfcl:summary (first ``limit`` each) and their unweighted
+    mean (BFCL's summary), for each (model folder, mode) in ``runs``. Every (model, mode, category)
+    is one `fc-finetune eval` process on one thread, ``jobs`` of them at a time: evaluation is
+    deterministic, so running them side by side changes the time, never a verdict."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    work = [(model_dir, mode, cat) for model_dir, mode in runs for cat in CATEGORIES]
+
+    def one(item: tuple[Path, str, str]) -> float:
+        argv, out = _eval_argv(*item, limit)
+        subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
+        summary = json.loads((out / "results.json").read_text())["summary"]
+        return summary["categories"][item[2]]["ast_accuracy"]
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        accuracies = list(pool.map(one, work))
+    rows = []
+    for k, _ in enumerate(runs):
+        row = dict(zip(CATEGORIES, accuracies[k * len(CATEGORIES):(k + 1) * len(CATEGORIES)], strict=True))
+        row["mean"] = round(sum(row.values()) / len(CATEGORIES), 4)
+        rows.append(row)
+    return rows
+
+
+def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None,
+        jobs: int = 1) -> list[dict]:
     from fc_finetune.evaluation.bfcl_fetch import load_index
 
     load_index()  # the BFCL data must be fetched (`fc-finetune data fetch-bfcl`)
@@ -139,9 +164,11 @@ def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None)
     else:
         ours_dir = OUT / "ours"
         ours_info = train_ours(ours_dir)
-    rows = [{"system": "TRL SFTTrainer + LoRA", "mode": "text", **trl_info, **score(OUT / "trl" / "model", "text", limit)},
-            {"system": "fc-finetune", "mode": "heads", **ours_info, **score(ours_dir, "heads", limit)},
-            {"system": "fc-finetune", "mode": "text", **ours_info, **score(ours_dir, "text", limit)}]
+    trl_row, heads_row, text_row = score_all([(OUT / "trl" / "model", "text"), (ours_dir, "heads"),
+                                              (ours_dir, "text")], limit, jobs)
+    rows = [{"system": "TRL SFTTrainer + LoRA", "mode": "text", **trl_info, **trl_row},
+            {"system": "fc-finetune", "mode": "heads", **ours_info, **heads_row},
+            {"system": "fc-finetune", "mode": "text", **ours_info, **text_row}]
     peer = rows[0]
     for row in rows[1:]:
         row["mean_vs_trl"] = round(row["mean"] / peer["mean"], 2) if peer["mean"] else None
@@ -162,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=BUDGET_S, help=f"TRL's training seconds (default: {BUDGET_S}).")
     parser.add_argument("--limit", type=int, default=LIMIT, help=f"Questions per BFCL category (default: {LIMIT}).")
     parser.add_argument("--ours", default=None, help="A quickstart model already trained on data/mix (default: train one).")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="Evaluations run side by side, one thread each (default: the CPU count).")
     args = parser.parse_args(argv)
-    rows = run(args.budget_s, args.limit, args.ours)
+    rows = run(args.budget_s, args.limit, args.ours, args.jobs)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / "quality.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
