@@ -203,3 +203,36 @@ def test_few_decisions_of_one_answer_get_a_threshold_that_holds_out():
     # with 30 or more of each answer the maximum is used as before
     p, y = draw(g, 60, 40)
     assert fit_no_call_threshold(p, y)[0] == maximum(p, y)
+
+
+def test_a_more_calls_fit_at_chance_is_not_used():
+    """After calls, P(NO_CALL) drawn from the same law for "another call" and "done" (55 decisions,
+    9 "another call", as on the NESTFUL dev set): the fit's in-sample balanced accuracy sits above
+    0.5 by chance alone (0.59, more than a standard error above), shuffled answers reach it too,
+    and the threshold is set aside so the NO_CALL threshold serves both; the
+    same decisions made separable keep their own threshold."""
+    from fc_finetune.training.calibration import SelectorCalibration, more_calls_text
+
+    g = torch.Generator().manual_seed(0)
+    fresh_no = torch.rand(100, generator=g) < 0.5
+    p_fresh = torch.where(fresh_no, 0.8, 0.2) + 0.1 * torch.rand(100, generator=g)
+    served_no = torch.arange(55) >= 9
+    p_served = 0.5 + 0.45 * torch.rand(55, generator=g)  # the same law for both answers
+    p = torch.cat([p_fresh, p_served])
+    no_call = torch.cat([fresh_no, served_no])
+    served = torch.arange(155) >= 100
+    logits = torch.stack([torch.log1p(-p), torch.log(p)], -1)
+    cal = calibrate_selector(logits, no_call.long(), served)
+    assert cal.more_calls_fitted is not None and cal.more_calls_accuracy > 0.5  # the fit found something
+    assert cal.more_calls_p_value >= 0.05
+    assert cal.more_calls_threshold is None and cal.no_call_threshold is not None
+    assert "not used" in more_calls_text(cal)
+    restored = SelectorCalibration.from_dict({**cal.to_dict(), "data": ["dev.jsonl"]})
+    assert restored == cal
+
+    separable = torch.where(served_no, 0.9, 0.6) + 0.05 * torch.rand(55, generator=g)
+    logits = torch.stack([torch.log1p(-torch.cat([p_fresh, separable])), torch.log(torch.cat([p_fresh, separable]))], -1)
+    kept = calibrate_selector(logits, no_call.long(), served)
+    assert kept.more_calls_threshold == kept.more_calls_fitted and kept.more_calls_accuracy == 1.0
+    assert kept.more_calls_p_value < 0.01
+    assert more_calls_text(kept).startswith("more-calls threshold 0.")

@@ -129,9 +129,10 @@ def main(args: argparse.Namespace) -> int:
               f"temperature {cal['temperature']:.2f}, "
               f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}, NO_CALL threshold {cal['no_call_threshold']:.2f}, "
               f"call/no-call balanced accuracy {cal['call_decision_accuracy']:.2f}")
-        if cal.get("more_calls_threshold") is not None:
-            print(f"      after calls: more-calls threshold {cal['more_calls_threshold']:.4f}, another call / done "
-                  f"balanced accuracy {cal['more_calls_accuracy']:.2f} ({cal['served_decisions']} decisions)")
+        # Imported when the command runs: the command line imports every command module at start-up.
+        from ..training.calibration import SelectorCalibration, more_calls_text
+
+        print(f"      after calls: {more_calls_text(SelectorCalibration.from_dict(cal))}")
     for line in held_out_eval(output_dir, args.data_dir / "eval.jsonl", args.eval_dir, per_kind=args.eval_examples):
         print(f"      {line}")
     print(f"      ({time.perf_counter() - t:.0f} s)")

@@ -16,6 +16,12 @@ Two questions are asked at decision points, and they get a threshold each:
   does the request need another call? (``more_calls_threshold``). After a call ``P(NO_CALL)``
   is high for both answers (most turns make one call), so one threshold for both questions
   either stops every turn after its first call or calls where nothing should be called.
+  A more-calls fit whose balanced accuracy the same fit reaches with the answers shuffled
+  (p >= 0.05, :func:`chance_p_value`) is not used (the NO_CALL threshold then serves both, as
+  when too few decisions follow calls): on
+  the NESTFUL dev set a short run's decisions after calls are few (55, 9 "another call"), and
+  a threshold fitted there at 0.58 or 0.53 is noise that moves from run to run (0.43, 0.04,
+  0.005) while setting it aside changed no verdict on the mix's held-out parallel records.
 
 All are stored with the model (``fc_finetune_config.json``) and used at inference.
 
@@ -29,7 +35,7 @@ thresholds are fitted under it, and both figures are reported (``fitted_temperat
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch.nn import functional as F
@@ -51,11 +57,18 @@ class SelectorCalibration:
     call_decision_accuracy: float  # balanced accuracy of call vs no-call with the threshold (fresh decisions)
     more_calls_threshold: float | None = None  # served decisions; None: too few of both answers to fit
     more_calls_accuracy: float | None = None  # balanced accuracy of another call vs done (served decisions)
+    more_calls_fitted: float | None = None  # the more-calls fit, whether used or not (see more_calls_above_chance)
+    more_calls_p_value: float | None = None  # the fit's accuracy reached with answers shuffled (chance_p_value)
     served_decisions: int = 0
     fitted_temperature: float | None = None  # the NLL fit, whether kept or not
     ece_fitted: float | None = None  # ECE under the fitted temperature
     temperature_kept: bool = False  # the fit raised ECE: the temperature before calibration is kept
     call_decision: str = "pairwise"  # what the thresholds read (model.heads.no_call_probability)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SelectorCalibration:
+        """The calibration a ``to_dict`` wrote (train_summary.json), extra keys such as ``data`` ignored."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,6 +144,23 @@ def balanced_call_accuracy(p_no_call: torch.Tensor, should_not_call: torch.Tenso
     recalls = [float((predicted_no[mask] == want).float().mean()) for mask, want in
                ((should_not_call, True), (~should_not_call, False)) if mask.any()]
     return sum(recalls) / len(recalls)
+
+
+SHUFFLES, CHANCE_LEVEL = 200, 0.05
+
+
+def chance_p_value(p_no_call: torch.Tensor, should_not_call: torch.Tensor, balanced: float,
+                   shuffles: int = SHUFFLES, seed: int = 0) -> float:
+    """How often :func:`fit_no_call_threshold` reaches balanced accuracy ``balanced`` or more on
+    these decisions with their answers shuffled (a permutation test, seeded). The fit picks its
+    threshold on the decisions it is scored on, so on few decisions noise alone scores above
+    0.5 (55 decisions, 9 of one answer: about 0.59, more than one standard error above it)."""
+    g = torch.Generator().manual_seed(seed)
+    reached = 0
+    for _ in range(shuffles):
+        shuffled = should_not_call[torch.randperm(len(should_not_call), generator=g)]
+        reached += fit_no_call_threshold(p_no_call, shuffled)[1] >= balanced - 1e-9
+    return (reached + 1) / (shuffles + 1)
 
 
 MIN_PER_ANSWER = 30  # fewer of either answer: the thresholds come from a balanced logistic fit
@@ -219,14 +249,22 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     served = torch.zeros_like(should_not_call) if served is None else served
     fresh = _fresh(served)
     threshold, balanced = fit_no_call_threshold(p_no_call[fresh], should_not_call[fresh])
-    more, more_balanced = None, None
+    more, more_balanced, more_fitted, more_error = None, None, None, None
     if should_not_call[served].any() and (~should_not_call[served]).any():
-        more, more_balanced = fit_no_call_threshold(p_no_call[served], should_not_call[served])
+        more_fitted, more_balanced = fit_no_call_threshold(p_no_call[served], should_not_call[served])
+        more_error = chance_p_value(p_no_call[served], should_not_call[served], more_balanced)
+        if more_error < CHANCE_LEVEL:
+            more = more_fitted
+        else:
+            logger.warning("The more-calls threshold %.4f fitted on %d decisions after calls has balanced accuracy "
+                           "%.3f, which shuffled answers reach too (p = %.2f): not used (the NO_CALL threshold "
+                           "serves both)", more_fitted, int(served.sum()), more_balanced, more_error)
     return SelectorCalibration(
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=ece_before, ece_after=ece_before if kept else ece_fitted,
         accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced,
         more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()),
+        more_calls_fitted=more_fitted, more_calls_p_value=more_error,
         fitted_temperature=fitted, ece_fitted=ece_fitted, temperature_kept=kept, call_decision=rule)
 
 
@@ -278,11 +316,17 @@ def temperature_text(fitted: SelectorCalibration) -> str:
 
 def more_calls_text(fitted: SelectorCalibration) -> str:
     """One phrase on the more-calls threshold, for logs and reports."""
-    if fitted.more_calls_threshold is None:
+    fit = fitted.more_calls_threshold if fitted.more_calls_fitted is None else fitted.more_calls_fitted
+    if fit is None:
         return (f"more-calls threshold not fitted ({fitted.served_decisions} decisions after calls, "
                 "not both answers among them): the NO_CALL threshold serves both")
-    return (f"more-calls threshold {fitted.more_calls_threshold:.4f} (another call / done balanced accuracy "
-            f"{fitted.more_calls_accuracy:.3f} over {fitted.served_decisions} decisions after calls)")
+    chance = "" if fitted.more_calls_p_value is None else f", p = {fitted.more_calls_p_value:.2f} against chance"
+    figures = (f"another call / done balanced accuracy {fitted.more_calls_accuracy:.3f} over "
+               f"{fitted.served_decisions} decisions after calls{chance}")
+    if fitted.more_calls_threshold is None:
+        return (f"more-calls threshold not used: its fit {fit:.4f} ({figures}) is no better than "
+                "shuffled answers get, so the NO_CALL threshold serves both")
+    return f"more-calls threshold {fitted.more_calls_threshold:.4f} ({figures})"
 
 
 def apply_calibration(model, fitted: SelectorCalibration) -> None:
