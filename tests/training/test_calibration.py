@@ -236,3 +236,22 @@ def test_a_more_calls_fit_at_chance_is_not_used():
     assert kept.more_calls_threshold == kept.more_calls_fitted and kept.more_calls_accuracy == 1.0
     assert kept.more_calls_p_value < 0.01
     assert more_calls_text(kept).startswith("more-calls threshold 0.")
+
+
+def test_the_balanced_maximum_is_the_threshold_scan_it_replaced():
+    """The sorted-count maximum picks the same threshold and accuracy as scanning every candidate
+    with balanced_call_accuracy (the lowest on ties), ties and repeated values included."""
+    from fc_finetune.training.calibration import _balanced_maximum, balanced_call_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    for n, levels in ((40, 5), (60, 1000), (300, 20), (500, 10**6)):
+        for _ in range(10):
+            y = torch.rand(n, generator=g) < 0.6
+            p = torch.randint(0, levels, (n,), generator=g).float() / levels  # repeated values when levels is small
+            p = (p + 0.3 * y.float()).clamp(0, 1)
+            best = (0.5, -1.0)
+            for t in torch.unique(torch.cat([p, torch.tensor([0.5])])).tolist():
+                score = balanced_call_accuracy(p, y, t)
+                if score > best[1]:
+                    best = (t, score)
+            assert _balanced_maximum(p, y) == best
