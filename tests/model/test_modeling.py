@@ -22,9 +22,9 @@ def test_joint_loss_trains_every_part_on_each_architecture(arch):
         model.heads.match.value[-1] = 1.0  # the value tag marks tokens (so beta, the pending scale, has a gradient)
     model.train()
     out = model(**batch_for(tok))
-    for name in ("loss", "loss_lm", "loss_select", "loss_param", "loss_pending"):
+    for name in ("loss", "loss_lm", "loss_select", "loss_param", "loss_pending", "loss_lm_decision"):
         assert torch.isfinite(getattr(out, name)), name
-    expected = out.loss_lm + out.loss_select + out.loss_param + out.loss_pending
+    expected = out.loss_lm + out.loss_select + out.loss_param + out.loss_pending + out.loss_lm_decision
     assert torch.allclose(out.loss, expected)
     out.loss.backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
@@ -53,7 +53,7 @@ def test_heads_off_is_exactly_plain_lora():
     # The objective is exactly the LM loss: no other term, same logits at every labelled
     # position; only the summation order of the per-token losses differs (we compute logits
     # at labelled positions only), which moves the last bits of the float32 mean.
-    assert a.loss_select is None and a.loss_param is None
+    assert a.loss_select is None and a.loss_param is None and a.loss_lm_decision is None
     assert torch.equal(a.loss, a.loss_lm)
     assert torch.allclose(a.loss, b.loss, rtol=1e-6, atol=0)
     with torch.no_grad():
@@ -61,6 +61,35 @@ def test_heads_off_is_exactly_plain_lora():
                          output_hidden_states=True).hidden_states[-1]
         rows, cols = (batch["labels"][:, 1:] != -100).nonzero(as_tuple=True)
         assert torch.equal(ours.output_layer()(hidden[rows, cols]), b.logits[rows, cols])
+
+
+def test_the_lm_decision_loss_is_the_lms_own_loss_at_the_decision_points():
+    heads = HeadArguments(w_select=0.0, w_param=0.0, w_lm_decision=2.0)
+    model, tok = make("llama", heads=heads)
+    perturb(model)
+    batch = batch_for(tok)
+    out = model(**batch)
+    # By hand: the logits at each decision point, scored on the token that follows it
+    # (the call's first token, or the end of the turn), averaged over the decisions.
+    with torch.no_grad():
+        logits = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    losses = []
+    for b, row in enumerate(batch["decision_pos"].tolist()):
+        for pos in row:
+            if pos >= 0:
+                assert batch["labels"][b, pos + 1] != -100  # every decision's next token is trained
+                losses.append(torch.nn.functional.cross_entropy(logits[b, pos], batch["labels"][b, pos + 1]))
+    assert len(losses) == int((batch["decision_pos"] >= 0).sum()) > 3
+    assert torch.allclose(out.loss_lm_decision, torch.stack(losses).mean(), rtol=1e-5)
+    assert torch.allclose(out.loss, out.loss_lm + 2.0 * out.loss_lm_decision)  # the heads' weights are 0 here
+    # It trains the LoRA weights on its own (the LM loss off), and is absent at weight 0.
+    model.head_args.w_lm = 0.0
+    model.zero_grad()
+    model(**batch).loss.backward()
+    assert any(p.grad is not None and p.grad.any() for n, p in model.named_parameters() if "lora_" in n)
+    model.head_args.w_lm, model.head_args.w_lm_decision = 1.0, 0.0
+    plain = model(**batch)
+    assert plain.loss_lm_decision is None and torch.equal(plain.loss, plain.loss_lm)
 
 
 def test_argument_head_starts_as_the_base_lm():

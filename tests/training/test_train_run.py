@@ -20,7 +20,7 @@ from fc_finetune.model.io import load_tokenizer_for
 from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.training.run import main
 
-SERIES = ("loss_lm", "loss_select", "loss_param", "loss_pending", "select_accuracy")
+SERIES = ("loss_lm", "loss_select", "loss_param", "loss_pending", "loss_lm_decision", "select_accuracy")
 
 
 def run_capturing(argv: list[str]) -> dict:
@@ -105,13 +105,14 @@ def test_log_history_has_one_series_per_loss(full_run):
     for entry in train:
         assert all(isinstance(entry[k], float) for k in SERIES), entry
         # the joint loss is the weighted sum of its terms (weights 1; terms rounded to 4 places)
-        terms = entry["loss_lm"] + entry["loss_select"] + entry["loss_param"] + entry["loss_pending"]
+        terms = (entry["loss_lm"] + entry["loss_select"] + entry["loss_param"] + entry["loss_pending"]
+                 + entry["loss_lm_decision"])
         assert entry["loss"] == pytest.approx(terms, abs=1e-3)
     for entry in evals:
         assert all(isinstance(entry[f"eval_{k}"], float) for k in SERIES), entry
         assert entry["eval_loss"] == pytest.approx(
-            entry["eval_loss_lm"] + entry["eval_loss_select"] + entry["eval_loss_param"] + entry["eval_loss_pending"],
-            abs=1e-3)
+            entry["eval_loss_lm"] + entry["eval_loss_select"] + entry["eval_loss_param"] + entry["eval_loss_pending"]
+            + entry["eval_loss_lm_decision"], abs=1e-3)
 
 
 def test_tensorboard_event_files_hold_the_loss_series(full_run):
@@ -161,7 +162,7 @@ def test_heads_off_run_is_plain_lora_and_logs_only_the_lm_loss(tiny_assets, tmp_
     train = [e for e in history if "loss" in e]
     assert len(train) == 2
     for entry in train:
-        assert "loss_lm" in entry and not set(entry) & {"loss_select", "loss_param", "select_accuracy"}, entry
+        assert "loss_lm" in entry and not set(entry) & {"loss_select", "loss_param", "loss_lm_decision", "select_accuracy"}, entry
         assert entry["loss"] == pytest.approx(entry["loss_lm"], abs=1e-3)
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["final_loss_lm"] is not None and summary["final_loss_select"] is None

@@ -149,7 +149,7 @@ A LoRA adapter for [{base}](https://huggingface.co/{base}) trained with
 heads: a function selector (call / which function / no call) and an argument head.
 
 Selector head: {'on' if heads['selector_head'] else 'off'}; argument head: {'on' if heads['argument_head'] else 'off'};
-loss weights select {heads['w_select']}, param {heads['w_param']}, lm {heads['w_lm']}.
+loss weights select {heads['w_select']}, param {heads['w_param']}, lm {heads['w_lm']}, lm at the decisions {heads.get('w_lm_decision', 0.0)}.
 
 ## Use it as a plain LoRA adapter
 

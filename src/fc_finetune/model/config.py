@@ -154,9 +154,17 @@ class HeadArguments:
     w_select: float = field(default=1.0, metadata={"help": "Weight of the selector loss L_select."})
     w_param: float = field(default=1.0, metadata={"help": "Weight of the argument-token loss L_param."})
     w_lm: float = field(default=1.0, metadata={"help": "Weight of the language-modelling loss L_lm."})
+    w_lm_decision: float = field(default=1.0, metadata={
+        "help": "Weight of L_lm_decision: the LM's own next-token loss at the selector's decision points (the "
+                "first token of an assistant turn, and the token after each call: another call or the end of "
+                "the turn), averaged per decision like L_select. L_lm averages over every answer token, where "
+                "these few tokens weigh little; this term teaches the adapter read as plain LoRA (text mode) "
+                "the same call / stop decisions the selector learns (trained beside the heads without it, the "
+                "adapter read as text kept calling after its first call). Not used with both heads off, where the "
+                "loss stays plain SFT's. 0: off."})
 
     def __post_init__(self):
-        for name in ("w_select", "w_param", "w_lm"):
+        for name in ("w_select", "w_param", "w_lm", "w_lm_decision"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 < self.match_depth <= 1:

@@ -4,8 +4,9 @@
     >>> out = model(**batch)            # a batch from FunctionCallingCollator
     >>> out.loss, out.loss_lm, out.loss_select, out.loss_param, out.loss_pending
 
-``L = w_select * (L_select + L_pending) + w_param * L_param + w_lm * L_lm`` (``L_pending``: the
-selector's value tag, with ``match_pending``). With both heads off the
+``L = w_select * (L_select + L_pending) + w_param * L_param + w_lm * L_lm + w_lm_decision * L_lm_decision``
+(``L_pending``: the selector's value tag, with ``match_pending``; ``L_lm_decision``: the LM's loss
+at the selector's decision points, per decision). With both heads off the
 loss is exactly the LM's own loss: plain LoRA SFT, the baseline of every comparison.
 Saving and loading live in :mod:`fc_finetune.model.io`.
 """
@@ -42,7 +43,7 @@ from .loading import load_causal_lm, load_tokenizer
 logger = logging.getLogger(__name__)
 
 
-LOSS_TERMS = ("loss_lm", "loss_select", "loss_param", "loss_pending")  # logged and plotted, in this order
+LOSS_TERMS = ("loss_lm", "loss_select", "loss_param", "loss_pending", "loss_lm_decision")  # logged and plotted, in this order
 
 
 @dataclass
@@ -53,6 +54,7 @@ class FunctionCallingOutput(ModelOutput):
     loss_select: torch.Tensor | None = None
     loss_param: torch.Tensor | None = None
     loss_pending: torch.Tensor | None = None
+    loss_lm_decision: torch.Tensor | None = None
     select_logits: torch.Tensor | None = None
     select_correct: torch.Tensor | None = None  # number of decisions the selector got right
     select_total: torch.Tensor | None = None
@@ -182,6 +184,9 @@ class FunctionCallingModel(nn.Module):
         h_args, heads = self.head_args, self.heads
         use_select = heads.selector is not None and decision_pos is not None and tool_spans is not None
         use_param = heads.argument is not None and param_tool is not None and tool_spans is not None
+        # With both heads off the objective stays exactly plain LoRA SFT (the baseline).
+        use_decision = (bool(h_args.w_lm_decision) and labels is not None and decision_pos is not None
+                        and (heads.selector is not None or heads.argument is not None))
         kwargs.pop("output_hidden_states", None)
         self._set_lora_input_cast(not torch.is_autocast_enabled(input_ids.device.type))
         if labels is not None or use_select or use_param:
@@ -202,12 +207,15 @@ class FunctionCallingModel(nn.Module):
             if num_items_in_batch is not None and labels is not None:
                 kwargs["num_items_in_batch"] = num_items_in_batch
             out = self.lm(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
-                          output_hidden_states=use_select or use_param, **kwargs)
+                          output_hidden_states=use_select or use_param or use_decision, **kwargs)
             loss_lm = out.loss
         result = FunctionCallingOutput(logits=out.logits, loss_lm=loss_lm, **with_cache(cache_of(out)))
         terms = []
         if loss_lm is not None and (h_args.w_lm or not (use_select or use_param)):
             terms.append(h_args.w_lm * loss_lm)
+        if use_decision:
+            result.loss_lm_decision = self._lm_decision_loss(out.hidden_states[-1], labels, decision_pos, num_decisions)
+            terms.append(h_args.w_lm_decision * result.loss_lm_decision)
         if use_select or use_param:
             hidden = out.hidden_states[-1]
             tool_emb = heads.tool_embeddings(hidden, tool_spans, tool_mask)
@@ -250,6 +258,19 @@ class FunctionCallingModel(nn.Module):
         logits = self.output_layer()(hidden[rows, cols])
         total = F.cross_entropy(logits.float(), shifted[rows, cols], reduction="sum")
         return _mean_or_normalised(total, max(rows.numel(), 1), count)
+
+    def _lm_decision_loss(self, hidden, labels, decision_pos, count) -> torch.Tensor:
+        """The LM's next-token cross-entropy at each decision point whose next token is
+        trained (the state at a decision predicts the call's first token, or the end of the
+        turn): the selector's decisions, made by the LM itself, summed per decision."""
+        nxt = (decision_pos + 1).clamp(0, labels.shape[1] - 1)
+        target = labels.gather(1, nxt).masked_fill(decision_pos < 0, IGNORE)
+        rows, cols = (target != IGNORE).nonzero(as_tuple=True)
+        if rows.numel() == 0:  # keep the graph connected so every process runs the same backward
+            return hidden.sum() * 0.0
+        logits = self.output_layer()(hidden[rows, decision_pos[rows, cols]])
+        total = F.cross_entropy(logits.float(), target[rows, cols], reduction="sum")
+        return _mean_or_normalised(total, rows.numel(), count)
 
     def _lm_head_reproduces_logits(self) -> bool:
         """Whether ``output_layer(last hidden state)`` is the model's logits (it is not for
