@@ -82,6 +82,10 @@ def test_the_lm_decision_loss_is_the_lms_own_loss_at_the_decision_points():
     assert len(losses) == int((batch["decision_pos"] >= 0).sum()) > 3
     assert torch.allclose(out.loss_lm_decision, torch.stack(losses).mean(), rtol=1e-5)
     assert torch.allclose(out.loss, out.loss_lm + 2.0 * out.loss_lm_decision)  # the heads' weights are 0 here
+    # Where the model's logits are not the output layer's (soft-capped), its own logits are read.
+    model._fast_lm_loss = False
+    assert torch.allclose(model(**batch).loss_lm_decision, out.loss_lm_decision, rtol=1e-5)
+    model._fast_lm_loss = None
     # It trains the LoRA weights on its own (the LM loss off), and is absent at weight 0.
     model.head_args.w_lm = 0.0
     model.zero_grad()

@@ -155,9 +155,9 @@ class HeadArguments:
     w_param: float = field(default=1.0, metadata={"help": "Weight of the argument-token loss L_param."})
     w_lm: float = field(default=1.0, metadata={"help": "Weight of the language-modelling loss L_lm."})
     w_lm_decision: float = field(default=1.0, metadata={
-        "help": "Weight of L_lm_decision: the LM's own next-token loss at the selector's decision points (the "
-                "first token of an assistant turn, and the token after each call: another call or the end of "
-                "the turn), averaged per decision like L_select. L_lm averages over every answer token, where "
+        "help": "Weight of L_lm_decision: the LM's own next-token loss at the selector's decision points (where "
+                "a turn's first call or its answer starts, and after each call: another call or the end of the "
+                "turn), averaged per decision like L_select. L_lm averages over every answer token, where "
                 "these few tokens weigh little; this term teaches the adapter read as plain LoRA (text mode) "
                 "the same call / stop decisions the selector learns (trained beside the heads without it, the "
                 "adapter read as text kept calling after its first call). Not used with both heads off, where the "

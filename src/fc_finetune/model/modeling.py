@@ -2,7 +2,7 @@
 
     >>> model = FunctionCallingModel.from_base("smollm2-135m", lora=LoraArguments(), heads=HeadArguments())
     >>> out = model(**batch)            # a batch from FunctionCallingCollator
-    >>> out.loss, out.loss_lm, out.loss_select, out.loss_param, out.loss_pending
+    >>> out.loss, out.loss_lm, out.loss_select, out.loss_param, out.loss_pending, out.loss_lm_decision
 
 ``L = w_select * (L_select + L_pending) + w_param * L_param + w_lm * L_lm + w_lm_decision * L_lm_decision``
 (``L_pending``: the selector's value tag, with ``match_pending``; ``L_lm_decision``: the LM's loss
@@ -214,7 +214,8 @@ class FunctionCallingModel(nn.Module):
         if loss_lm is not None and (h_args.w_lm or not (use_select or use_param)):
             terms.append(h_args.w_lm * loss_lm)
         if use_decision:
-            result.loss_lm_decision = self._lm_decision_loss(out.hidden_states[-1], labels, decision_pos, num_decisions)
+            result.loss_lm_decision = self._lm_decision_loss(
+                out.hidden_states[-1], out.logits, labels, decision_pos, num_decisions)
             terms.append(h_args.w_lm_decision * result.loss_lm_decision)
         if use_select or use_param:
             hidden = out.hidden_states[-1]
@@ -259,17 +260,20 @@ class FunctionCallingModel(nn.Module):
         total = F.cross_entropy(logits.float(), shifted[rows, cols], reduction="sum")
         return _mean_or_normalised(total, max(rows.numel(), 1), count)
 
-    def _lm_decision_loss(self, hidden, labels, decision_pos, count) -> torch.Tensor:
+    def _lm_decision_loss(self, hidden, logits, labels, decision_pos, count) -> torch.Tensor:
         """The LM's next-token cross-entropy at each decision point whose next token is
-        trained (the state at a decision predicts the call's first token, or the end of the
-        turn): the selector's decisions, made by the LM itself, summed per decision."""
+        trained (the state at a decision predicts the call's first token, another call, or
+        the answer / end of the turn): the selector's decisions made by the LM itself, a mean
+        over decisions. ``logits``: the model's own where it computed them (models whose
+        logits are not the output layer's, e.g. soft-capped), else from ``hidden``."""
         nxt = (decision_pos + 1).clamp(0, labels.shape[1] - 1)
         target = labels.gather(1, nxt).masked_fill(decision_pos < 0, IGNORE)
         rows, cols = (target != IGNORE).nonzero(as_tuple=True)
         if rows.numel() == 0:  # keep the graph connected so every process runs the same backward
             return hidden.sum() * 0.0
-        logits = self.output_layer()(hidden[rows, decision_pos[rows, cols]])
-        total = F.cross_entropy(logits.float(), target[rows, cols], reduction="sum")
+        pos = decision_pos[rows, cols]
+        scores = logits[rows, pos] if logits is not None else self.output_layer()(hidden[rows, pos])
+        total = F.cross_entropy(scores.float(), target[rows, cols], reduction="sum")
         return _mean_or_normalised(total, rows.numel(), count)
 
     def _lm_head_reproduces_logits(self) -> bool:
