@@ -256,9 +256,7 @@ class FunctionCallingModel(nn.Module):
         own loss: identical logits there, summed in a different order)."""
         shifted = labels[:, 1:]
         rows, cols = (shifted != IGNORE).nonzero(as_tuple=True)
-        logits = self.output_layer()(hidden[rows, cols])
-        total = F.cross_entropy(logits.float(), shifted[rows, cols], reduction="sum")
-        return _mean_or_normalised(total, max(rows.numel(), 1), count)
+        return self._next_token_loss(hidden, None, rows, cols, shifted[rows, cols], count)
 
     def _lm_decision_loss(self, hidden, logits, labels, decision_pos, count) -> torch.Tensor:
         """The LM's next-token cross-entropy at each decision point whose next token is
@@ -269,12 +267,15 @@ class FunctionCallingModel(nn.Module):
         nxt = (decision_pos + 1).clamp(0, labels.shape[1] - 1)
         target = labels.gather(1, nxt).masked_fill(decision_pos < 0, IGNORE)
         rows, cols = (target != IGNORE).nonzero(as_tuple=True)
-        if rows.numel() == 0:  # keep the graph connected so every process runs the same backward
-            return hidden.sum() * 0.0
-        pos = decision_pos[rows, cols]
+        return self._next_token_loss(hidden, logits, rows, decision_pos[rows, cols], target[rows, cols], count)
+
+    def _next_token_loss(self, hidden, logits, rows, pos, targets, count) -> torch.Tensor:
+        """Cross-entropy of ``targets`` at positions ``(rows, pos)``, from ``logits`` when given,
+        else from the output layer on ``hidden`` there; a sum over ``count`` (the step's)
+        or the local mean. No position gives 0, still connected to the graph."""
         scores = logits[rows, pos] if logits is not None else self.output_layer()(hidden[rows, pos])
-        total = F.cross_entropy(scores.float(), target[rows, cols], reduction="sum")
-        return _mean_or_normalised(total, rows.numel(), count)
+        total = F.cross_entropy(scores.float(), targets, reduction="sum")
+        return _mean_or_normalised(total, max(rows.numel(), 1), count)
 
     def _lm_head_reproduces_logits(self) -> bool:
         """Whether ``output_layer(last hidden state)`` is the model's logits (it is not for

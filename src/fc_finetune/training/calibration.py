@@ -263,12 +263,8 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     if after_no.any() and (~after_no).any():
         more_fitted, more_balanced = fit_no_call_threshold(after_p, after_no)
         more_p = chance_p_value(after_p, after_no, more_balanced)
-        if more_p < CHANCE_LEVEL:
-            more = more_fitted
-        else:
-            logger.warning("The more-calls threshold %.4f fitted on %d decisions after calls has balanced accuracy "
-                           "%.3f, which shuffled answers reach too (p = %.2f): not used (the NO_CALL threshold "
-                           "serves both)", more_fitted, len(after_p), more_balanced, more_p)
+        # Set aside at chance; every caller reports which (more_calls_text), so no log line here.
+        more = more_fitted if more_p < CHANCE_LEVEL else None
     return SelectorCalibration(
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=ece_before, ece_after=ece_before if kept else ece_fitted,
