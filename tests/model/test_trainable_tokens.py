@@ -50,14 +50,53 @@ def _step(model, tok):
 def test_untied_output_rows_train_and_only_they_with_lora_layers(tmp_path):
     model, tok = _model("qwen2", tmp_path, lora_layers=1)
     deltas = {n: p for n, p in model.named_parameters() if "trainable_tokens_delta" in n}
-    assert deltas and all("lm_head" in n for n in deltas), "with lora_layers: the output layer's rows only"
-    assert all(p.requires_grad and p.shape == (len(ROWS), 64) for p in deltas.values())
+    trained = {n for n, p in deltas.items() if p.requires_grad}
+    assert trained and all("lm_head" in n for n in trained), "with lora_layers: the output layer's rows only"
+    assert all(p.shape == (len(ROWS), 64) for p in deltas.values())
+    kept = [p for n, p in deltas.items() if "embed_tokens" in n]  # in the adapter, frozen
+    assert len(kept) == 1 and not kept[0].requires_grad
+    embed = model.lm.get_input_embeddings()
+    inputs_before = embed(torch.arange(64)).detach().clone()
     out_before, in_before, effective_before = _rows(model)
     _step(model, tok)
     out_after, in_after, effective_after = _rows(model)
     assert torch.equal(out_before, out_after) and torch.equal(in_before, in_after), "base weights stay frozen"
     changed = (effective_after - effective_before).abs().sum(dim=1) > 0
     assert changed[list(ROWS)].all() and changed.sum() == len(ROWS), "exactly the named rows moved"
+    assert torch.equal(embed(torch.arange(64)), inputs_before), "backpropagation never reached the input rows"
+    assert kept[0].grad is None
+
+
+def test_input_rows_that_are_copies_start_from_their_spelling_and_are_saved(tmp_path):
+    """A base whose tags were never trained (their input rows copies of the padding row) would read
+    both tags alike; each such row starts as the mean of its spelling's rows, and plain peft
+    restores it. A row of its own is left as it is."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    lm, tok = tiny_model_and_tokenizer("qwen2", num_layers=3)
+    prepare_tokenizer(tok)
+    with torch.no_grad():
+        lm.get_input_embeddings().weight[ROWS[0]] = lm.get_input_embeddings().weight[5]  # a copy
+    lm.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    base_rows = lm.get_input_embeddings().weight.detach().clone()
+    args = LoraArguments(lora_dropout=0.0, lora_layers=1, trainable_tokens=tok.convert_ids_to_tokens(list(ROWS)))
+    spellings = args.token_ids(tok)
+    assert all(len(pieces) >= 2 and ROWS[0] not in pieces for pieces in spellings.values())
+    model = FunctionCallingModel.from_base(str(tmp_path / "base"), lora=args, heads=HeadArguments(),
+                                           dtype=torch.float32, token_ids=spellings)
+    embed = model.lm.get_input_embeddings()
+    rows = embed(torch.tensor(ROWS)).detach()
+    assert torch.allclose(rows[0], base_rows[spellings[ROWS[0]]].mean(0)), "the copy starts from its spelling"
+    assert torch.equal(rows[1], base_rows[ROWS[1]]), "a row of its own is left"
+    model.save_pretrained(tmp_path / "out", tokenizer=tok)
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32)
+    with quiet_library_deprecations():
+        plain = PeftModel.from_pretrained(base, tmp_path / "out").eval()
+    assert torch.allclose(plain.get_input_embeddings()(torch.tensor(ROWS)), rows)
+    loaded = FunctionCallingModel.from_pretrained(tmp_path / "out", dtype=torch.float32)
+    assert torch.equal(loaded.lm.get_input_embeddings()(torch.tensor(ROWS)), rows)
 
 
 def test_without_lora_layers_the_input_rows_train_too_and_a_tied_model_shares_them(tmp_path, caplog):
@@ -103,7 +142,7 @@ def test_token_rows_take_the_heads_rate_without_decay_or_their_own(tmp_path):
     from fc_finetune.training.trainer import FunctionCallingTrainer
 
     model, _ = _model("qwen2", tmp_path, lora_layers=1)
-    rows = [p for n, p in model.named_parameters() if "trainable_tokens_delta" in n]
+    rows = [p for n, p in model.named_parameters() if "trainable_tokens_delta" in n and p.requires_grad]
     lora = [p for n, p in model.named_parameters() if "lora_A" in n]
     for token_rate, rows_rate in ((None, 1e-3), (3e-4, 3e-4)):
         args = FunctionCallingTrainingArguments(output_dir=str(tmp_path / "run"), use_cpu=True, report_to="none",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
+import torch
 from peft import LoraConfig, TaskType
 from torch import nn
 
@@ -37,7 +38,9 @@ class LoraArguments:
                 "whose own tags were never trained: Qwen2.5-Coder-0.5B's <tool_call> and </tool_call> rows are "
                 "copies of the padding row, so it cannot learn to write them through LoRA alone. The output "
                 "layer's rows (what makes the model write the token) are trained; the input embedding's rows "
-                "too where backpropagation reaches it anyway (no lora_layers) or the two are tied. Each must be "
+                "too where backpropagation reaches it anyway (no lora_layers) or the two are tied. An input row "
+                "that is a copy of another row starts from the mean of its spelling's rows (<, tool, _call, >), "
+                "so the model can tell the tags apart where it reads them. Each must be "
                 "one token of the vocabulary. They train at token_learning_rate (the heads' rate by default), "
                 "without weight decay. Saved in the adapter: PeftModel.from_pretrained restores them."})
 
@@ -55,10 +58,12 @@ class LoraArguments:
         if isinstance(self.trainable_tokens, str):
             self.trainable_tokens = self.trainable_tokens.split()
 
-    def token_ids(self, tokenizer) -> list[int]:
-        """The ids of ``trainable_tokens``; a token that is not exactly one token of the vocabulary
-        is an error naming it."""
-        ids = []
+    def token_ids(self, tokenizer) -> dict[int, list[int]]:
+        """The ids of ``trainable_tokens``, each with its spelling in ordinary tokens (``<tool_call>``:
+        ``<``, ``tool``, ``_call``, ``>``; empty where a piece is itself a special token), which
+        an untrained row starts from (:func:`spelled_input_rows`). A token that is not exactly one
+        token of the vocabulary is an error naming it."""
+        ids = {}
         for token in self.trainable_tokens:
             found = tokenizer.convert_tokens_to_ids(token)
             if found is None or tokenizer.convert_ids_to_tokens(found) != token:  # unknown: the unk id
@@ -66,10 +71,13 @@ class LoraArguments:
                 raise ValueError(f"trainable_tokens: {token!r} is not one token of this tokenizer's vocabulary "
                                  f"(it encodes as {len(encoded)} tokens); name single tokens, such as the model's "
                                  "own special tokens, or leave trainable_tokens empty")
-            ids.append(found)
+            # Encoded apart, the first character and the rest no longer match the added token.
+            pieces = [i for part in (token[:1], token[1:]) for i in tokenizer.encode(part, add_special_tokens=False)]
+            special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+            ids[found] = [] if len(pieces) < 2 or special & set(pieces) else pieces
         return ids
 
-    def to_peft(self, model=None, token_ids: list[int] | None = None):
+    def to_peft(self, model=None, token_ids: dict[int, list[int]] | list[int] | None = None):
         """The peft config; ``model`` (the LM) is needed with ``lora_layers``, to count its layers
         and name its linear modules (peft takes ``layers_to_transform`` only with named targets),
         and with ``token_ids`` (the ids of ``trainable_tokens``), to name its output layer and
@@ -101,9 +109,9 @@ class LoraArguments:
 
 
 def _token_targets(model, ids: list[int], *, backprop_reaches_embedding: bool) -> dict[str, list[int]]:
-    """peft's ``trainable_token_indices`` for rows ``ids``: the output layer's, and the input
-    embedding's where training reaches it anyway (a tied pair is one set of rows: peft wraps the
-    embedding and the output layer shares it)."""
+    """peft's ``trainable_token_indices`` for rows ``ids``: the output layer's and the input
+    embedding's (a tied pair is one set of rows: peft wraps the embedding and the output layer
+    shares it)."""
     names = {id(module): name for name, module in model.named_modules()}
     inputs, outputs = model.get_input_embeddings(), model.get_output_embeddings()
     if outputs is None or id(outputs) not in names or id(inputs) not in names:
@@ -115,7 +123,50 @@ def _token_targets(model, ids: list[int], *, backprop_reaches_embedding: bool) -
                            "shared rows make backpropagation run through every layer, not only the last "
                            "lora_layers")
         return {in_name: ids}
-    return {out_name: ids, in_name: ids} if backprop_reaches_embedding else {out_name: ids}
+    # The input rows are in the adapter even where backpropagation does not reach them (then
+    # frozen: spelled_input_rows), so rows that start from their spelling are saved.
+    return {out_name: ids, in_name: ids}
+
+
+def spelled_input_rows(lm, spellings: dict[int, list[int]], *, trainable: bool) -> list[int]:
+    """Give each ``trainable_tokens`` input row that is a copy of another row of the input
+    embedding (never trained: Qwen2.5-Coder-0.5B's ``<tool_call>`` and ``</tool_call>`` are both
+    the padding row) the mean of its spelling's rows (``spellings``: id -> ordinary token ids);
+    rows with no spelling, or their own vector, are left. Otherwise the two tags read the same:
+    after ``<tool_call>`` the model sees what follows ``</tool_call>`` and ends the turn. With
+    ``trainable`` false (``lora_layers``: backpropagation stops before the embedding) the rows are
+    frozen, so they cost no backpropagation, and are kept in the adapter as they start. Returns
+    the ids given a spelled row."""
+    inputs = lm.get_input_embeddings()
+    adapter = getattr(inputs, "token_adapter", None)
+    if adapter is None:
+        return []
+    base = adapter.get_base_layer().weight
+    name = adapter.active_adapters[0]
+    delta, indices = adapter.trainable_tokens_delta[name], adapter.token_indices[name]
+    spelled = []
+    with torch.no_grad():
+        for k, token in enumerate(indices):
+            pieces = spellings.get(token) or []
+            if pieces and _has_copy(base, token):
+                delta[k] = base[pieces].mean(0).to(delta.dtype)
+                spelled.append(token)
+    if not trainable and inputs.weight is not lm.get_output_embeddings().weight:
+        delta.requires_grad_(False)
+    return spelled
+
+
+def _has_copy(weight: torch.Tensor, row: int, block: int = 8192) -> bool:
+    """Whether another row of ``weight`` points the same way as row ``row`` (cosine above
+    0.9999; a bf16 round trip leaves copies a hair apart), read a block at a time so no
+    float32 copy of a whole embedding is made."""
+    v = torch.nn.functional.normalize(weight[row].detach().float(), dim=0)
+    for start in range(0, weight.shape[0], block):
+        chunk = torch.nn.functional.normalize(weight[start:start + block].detach().float(), dim=-1)
+        close = (chunk @ v > 0.9999).nonzero().flatten() + start
+        if (close != row).any():
+            return True
+    return False
 
 
 def linear_layer_names(model) -> set[str]:

@@ -35,7 +35,7 @@ from .compat import (
     quiet_library_deprecations,
     with_cache,
 )
-from .config import HeadArguments, LoraArguments
+from .config import HeadArguments, LoraArguments, spelled_input_rows
 from .heads import FunctionCallingHeads, check_call_decision, decision_targets, match_layer, served_calls
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
@@ -126,11 +126,12 @@ class FunctionCallingModel(nn.Module):
     def from_base(cls, base: str | nn.Module, *, lora: LoraArguments | None = None,
                   heads: HeadArguments | None = None, dtype: Any = "auto", trust_remote_code: bool = False,
                   gradient_checkpointing: bool = False, load_kwargs: dict | None = None,
-                  token_ids: list[int] | None = None, **kwargs: Any) -> FunctionCallingModel:
+                  token_ids: dict[int, list[int]] | None = None, **kwargs: Any) -> FunctionCallingModel:
         """Wrap a base model (name, folder, alias, or an already-loaded model) with fresh LoRA + heads.
 
         ``load_kwargs`` go to ``from_pretrained`` (attn_implementation, quantization_config,
-        device_map); ``token_ids``: the ids of ``lora.trainable_tokens`` (``lora.token_ids(tokenizer)``);
+        device_map); ``token_ids``: the ids of ``lora.trainable_tokens``, each with its spelling
+        (``lora.token_ids(tokenizer)``);
         ``kwargs`` to the model (call_format, no_call_threshold)."""
         heads = heads or HeadArguments()
         lora = lora or LoraArguments()
@@ -148,6 +149,11 @@ class FunctionCallingModel(nn.Module):
             lm.config.use_cache = False
         with quiet_library_deprecations():  # peft reads the deprecated is_gradient_checkpointing
             lm = get_peft_model(lm, lora.to_peft(lm, token_ids))
+        if token_ids:
+            spelled = spelled_input_rows(lm, token_ids, trainable=lora.lora_layers is None)
+            if spelled:
+                logger.info("trainable_tokens: the input rows of %s were copies of other rows (never trained); "
+                            "they start from their spelling's rows", ", ".join(map(str, spelled)))
         model = cls(lm, heads, base_model=name, lora=lora, **kwargs)
         model.heads.to(device=next(lm.parameters()).device)
         return model
