@@ -10,6 +10,7 @@ from helpers.models import batch_for
 from fc_finetune.data.templates import prepare_tokenizer
 from fc_finetune.model.compat import quiet_library_deprecations
 from fc_finetune.model.config import HeadArguments, LoraArguments
+from fc_finetune.model.io import export_merged
 from fc_finetune.model.modeling import FunctionCallingModel
 from fc_finetune.testing import tiny_model_and_tokenizer
 
@@ -97,6 +98,9 @@ def test_input_rows_that_are_copies_start_from_their_spelling_and_are_saved(tmp_
     assert torch.allclose(plain.get_input_embeddings()(torch.tensor(ROWS)), rows)
     loaded = FunctionCallingModel.from_pretrained(tmp_path / "out", dtype=torch.float32)
     assert torch.equal(loaded.lm.get_input_embeddings()(torch.tensor(ROWS)), rows)
+    export_merged(model, tmp_path / "merged", dtype=torch.float32)  # a server without adapters
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.float32)
+    assert torch.allclose(merged.get_input_embeddings()(torch.tensor(ROWS)), rows)
 
 
 def test_without_lora_layers_the_input_rows_train_too_and_a_tied_model_shares_them(tmp_path, caplog):
