@@ -64,6 +64,7 @@ class LoraArguments:
         an untrained row starts from (:func:`spelled_input_rows`). A token that is not exactly one
         token of the vocabulary is an error naming it."""
         ids = {}
+        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
         for token in self.trainable_tokens:
             found = tokenizer.convert_tokens_to_ids(token)
             if found is None or tokenizer.convert_ids_to_tokens(found) != token:  # unknown: the unk id
@@ -73,7 +74,6 @@ class LoraArguments:
                                  "own special tokens, or leave trainable_tokens empty")
             # Encoded apart, the first character and the rest no longer match the added token.
             pieces = [i for part in (token[:1], token[1:]) for i in tokenizer.encode(part, add_special_tokens=False)]
-            special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
             ids[found] = [] if len(pieces) < 2 or special & set(pieces) else pieces
         return ids
 
