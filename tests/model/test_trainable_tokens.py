@@ -159,3 +159,30 @@ def test_token_rows_take_the_heads_rate_without_decay_or_their_own(tmp_path):
         assert all(group_of[id(p)]["weight_decay"] == 0.1 and group_of[id(p)]["lr"] == 1e-4
                    for p in lora)  # whole rows are weights, not a delta
         assert all(group_of[id(p)]["lr"] == 1e-3 for p in model.heads.parameters())
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "llama"])  # untied; tied (one set of rows, two wrappers)
+def test_loaded_for_inference_the_rows_are_merged_once_and_change_nothing(tmp_path, arch):
+    from peft.tuners.trainable_tokens.layer import TrainableTokensLayer
+    from safetensors.torch import load_file
+
+    model, tok = _model(arch, tmp_path, lora_layers=1)
+    _step(model, tok)
+    model.save_pretrained(tmp_path / "out", tokenizer=tok)
+    loaded = FunctionCallingModel.from_pretrained(tmp_path / "out", dtype=torch.float32)
+    layers = [m for m in loaded.lm.modules() if isinstance(m, TrainableTokensLayer)]
+    assert layers and all(m.merged for m in layers)
+    for m in layers:  # the base weight now holds the trained rows: peft's forward no longer patches it
+        name = m.active_adapters[0]
+        assert torch.equal(m.base_layer.weight[m.token_indices[name]], m.trainable_tokens_delta[name])
+    ids = batch_for(tok)["input_ids"]
+    base = FunctionCallingModel.from_base(str(tmp_path / "base"), lora=LoraArguments(lora_dropout=0.0),
+                                          heads=HeadArguments(), dtype=torch.float32).lm.get_base_model()
+    with torch.no_grad():
+        assert torch.equal(loaded.lm(input_ids=ids).logits, model.lm(input_ids=ids).logits)
+        with loaded.lm.disable_adapter():  # unmerges: the base model's rows again
+            assert torch.allclose(loaded.lm(input_ids=ids).logits, base(input_ids=ids).logits, atol=1e-6)
+    loaded.save_pretrained(tmp_path / "again", tokenizer=tok)
+    first, again = (load_file(tmp_path / d / "adapter_model.safetensors") for d in ("out", "again"))
+    rows = [k for k in first if "trainable_tokens" in k]
+    assert rows and all(torch.equal(first[k], again[k]) for k in rows)

@@ -35,7 +35,7 @@ from .compat import (
     quiet_library_deprecations,
     with_cache,
 )
-from .config import HeadArguments, LoraArguments, spelled_input_rows
+from .config import HeadArguments, LoraArguments, merge_frozen_token_rows, spelled_input_rows
 from .heads import FunctionCallingHeads, check_call_decision, decision_targets, match_layer, served_calls
 from .io import base_fingerprint
 from .loading import load_causal_lm, load_tokenizer
@@ -388,6 +388,7 @@ class FunctionCallingModel(nn.Module):
         else:
             model.requires_grad_(False)
             model.eval()
+            merge_frozen_token_rows(model.lm)
         return model
 
     # -- utilities --------------------------------------------------------------------
