@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from peft import LoraConfig, TaskType
+from peft.tuners.trainable_tokens.layer import TrainableTokensLayer
 from torch import nn
 
 logger = logging.getLogger(__name__)
@@ -164,11 +165,10 @@ def merge_frozen_token_rows(lm) -> int:
     output layer, per decoded token (half of heads mode's time). The rows stay in the adapter:
     saving, export and ``disable_adapter`` (which unmerges) work as before. Not used in
     training, where sharded weights (ZeRO-3, FSDP) may not be whole. Returns how many layers."""
-    from peft.tuners.trainable_tokens.layer import TrainableTokensLayer
-
     merged = 0
     for module in lm.modules():
         if (isinstance(module, TrainableTokensLayer) and not module.merged
+                and module.get_base_layer().weight.device.type != "meta"  # offloaded (device_map): left to peft
                 and not any(p.requires_grad for p in module.trainable_tokens_delta.values())):
             module.merge()
             merged += 1
