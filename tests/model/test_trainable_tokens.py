@@ -165,6 +165,7 @@ def test_token_rows_take_the_heads_rate_without_decay_or_their_own(tmp_path):
 def test_loaded_for_inference_the_rows_are_merged_once_and_change_nothing(tmp_path, arch):
     from peft.tuners.trainable_tokens.layer import TrainableTokensLayer
     from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
 
     model, tok = _model(arch, tmp_path, lora_layers=1)
     _step(model, tok)
@@ -176,8 +177,7 @@ def test_loaded_for_inference_the_rows_are_merged_once_and_change_nothing(tmp_pa
         name = m.active_adapters[0]
         assert torch.equal(m.base_layer.weight[m.token_indices[name]], m.trainable_tokens_delta[name])
     ids = batch_for(tok)["input_ids"]
-    base = FunctionCallingModel.from_base(str(tmp_path / "base"), lora=LoraArguments(lora_dropout=0.0),
-                                          heads=HeadArguments(), dtype=torch.float32).lm.get_base_model()
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32).eval()
     with torch.no_grad():
         assert torch.equal(loaded.lm(input_ids=ids).logits, model.lm(input_ids=ids).logits)
         with loaded.lm.disable_adapter():  # unmerges: the base model's rows again

@@ -157,22 +157,19 @@ def spelled_input_rows(lm, spellings: dict[int, list[int]], *, trainable: bool) 
     return spelled
 
 
-def merge_frozen_token_rows(lm) -> int:
+def merge_frozen_token_rows(lm) -> None:
     """Write the ``trainable_tokens`` rows of every layer whose rows no longer train (a model
     loaded for inference) into its base weight, once, with peft's own ``merge``. Unmerged, peft
     builds the whole patched matrix on every forward: an ``index_copy`` of all 151,936 x 896
     rows of Qwen2.5-Coder-0.5B, 0.36 s on these CPUs, for the input embedding and again for the
     output layer, per decoded token (half of heads mode's time). The rows stay in the adapter:
     saving, export and ``disable_adapter`` (which unmerges) work as before. Not used in
-    training, where sharded weights (ZeRO-3, FSDP) may not be whole. Returns how many layers."""
-    merged = 0
+    training, where sharded weights (ZeRO-3, FSDP) may not be whole."""
     for module in lm.modules():
         if (isinstance(module, TrainableTokensLayer) and not module.merged
                 and module.get_base_layer().weight.device.type != "meta"  # offloaded (device_map): left to peft
                 and not any(p.requires_grad for p in module.trainable_tokens_delta.values())):
             module.merge()
-            merged += 1
-    return merged
 
 
 def _has_copy(weight: torch.Tensor, row: int, block: int = 8192) -> bool:
