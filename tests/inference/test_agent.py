@@ -36,20 +36,6 @@ def tiny():
     return make()
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def test_text_mode_survives_every_fault_and_reports_it(tiny, monkeypatch):
     model, tok = tiny
     turn = "\n".join([call_text("nope", '{"x": 1}'), call_text("raises", '{"x": 1}'), call_text("hangs", '{"x": 2}'),
@@ -584,6 +570,64 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     assert once.calls == both.calls[:1] and once.duplicates_dropped == 1 and len(once.decisions) == 2
 
 
+def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tiny):
+    """The search over bans, with the decoding scripted: "When is Orbit playing in Prague? The
+    same for Auckland." after ``{Orbit, Prague}``, the next call repeats it. Banning the least
+    sure word, Orbit, writes ``{Prague, Prague}``: nothing new, so that ban is lifted; banning
+    Prague writes ``{Orbit, Auckland}``, which takes the untaken Auckland and is kept. With one
+    retry only, the first ban's call is dropped. A retry that repeats another call keeps its ban
+    while the next word is tried."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference import heads_decoder
+    from fc_finetune.inference.heads_decoder import HeadsDecoder, HeadsTurn
+
+    model, tok = tiny
+    first = {"name": "showtimes", "arguments": {"movie": "Orbit", "city": "Prague"}}
+    margins = {"Orbit": (0.1, 2), "Prague": (0.5, 7), "Auckland": (0.3, 7)}
+
+    def run(script, earlier=(), retries=heads_decoder.MAX_REPEAT_RETRIES):
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format])
+        seen = []
+
+        def call(out, spec, e, banned=None):
+            words = frozenset(w for ws in (banned or {}).values() for w in ws)
+            seen.append(set(words))
+            out.calls.append({"name": "showtimes", "arguments": script[words]})
+            return None, None, None
+
+        decoder._call = call
+        decoder._rewind = lambda length: True
+        decoder._untaken_values = lambda call_words: {"auckland"}
+        decoder._word_margins = lambda arguments, decoded: sorted(
+            (*margins[w], w) for w in dict.fromkeys(arguments.values()))
+        out = HeadsTurn(calls=[*earlier, first])
+        old = heads_decoder.MAX_REPEAT_RETRIES
+        heads_decoder.MAX_REPEAT_RETRIES = retries
+        try:
+            adds = decoder._distinct_call(out, {"name": "showtimes"}, None, [])[2]
+        finally:
+            heads_decoder.MAX_REPEAT_RETRIES = old
+        return adds, out, seen
+
+    film = {frozenset(): first["arguments"], frozenset({"Orbit"}): {"movie": "Prague", "city": "Prague"},
+            frozenset({"Prague"}): {"movie": "Orbit", "city": "Auckland"}}
+    adds, out, seen = run(film)
+    assert adds and out.calls[-1]["arguments"] == {"movie": "Orbit", "city": "Auckland"} and out.repeats_avoided == 1
+    assert seen == [set(), {"Orbit"}, {"Prague"}]  # the Orbit ban was lifted before Prague's
+    adds, out, seen = run(film, retries=1)
+    assert not adds and seen == [set(), {"Orbit"}] and out.repeats_avoided == 0
+    # Banning Orbit repeats an earlier call (Dune): Orbit stays banned; banning Dune too writes
+    # nothing new (lifted); Orbit and Prague banned, the call takes Auckland.
+    margins.update(Dune=(0.2, 2), Zed=(0.9, 2))
+    dune = {"name": "showtimes", "arguments": {"movie": "Dune", "city": "Prague"}}
+    script = {frozenset(): first["arguments"], frozenset({"Orbit"}): dune["arguments"],
+              frozenset({"Orbit", "Dune"}): {"movie": "Zed", "city": "Prague"},
+              frozenset({"Orbit", "Prague"}): {"movie": "Dune", "city": "Auckland"}}
+    adds, out, seen = run(script, earlier=[dune])
+    assert adds and seen == [set(), {"Orbit"}, {"Orbit", "Dune"}, {"Orbit", "Prague"}]
+    assert out.calls[-1]["arguments"] == {"movie": "Dune", "city": "Auckland"}
+
+
 def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
     """After a call, NO_CALL with request values no call has taken tries one more call of the
     selector's best tool; it is kept when it takes one of them. Every request token tagged as
@@ -620,6 +664,60 @@ def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
         Draft202012Validator(SCHEMA).validate(call["arguments"])
     assert len(hello.calls) == 1 and hello.probes_dropped == 1 and hello.probes_kept == 0
     assert plain.calls == probed.calls[:1] and plain.probes_kept == plain.probes_dropped == 0
+
+
+def test_a_dropped_call_falls_back_to_the_best_tool_no_call_used(tiny):
+    """The selector (scripted) asks for ``zero`` at every decision; ``zero`` can only write 0, so
+    its second call repeats the first and is dropped. From where that call began, the best tool
+    no call of the turn used (``digit``, which cannot write 0) is called once and kept, since it
+    takes a request digit no call took; the third decision's repeat is dropped with no unused tool
+    left, and the calls end. Asked "use 0", ``digit`` is tried and dropped: it cannot take "use";
+    asked "0", nothing is left untaken and nothing is tried. Nor is it when, ``zero`` taken out,
+    the selector's decision is NO_CALL. Off, the first repeat ends the calls."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+
+    def tool(name, values):
+        return {"type": "function", "function": {"name": name, "description": f"Takes {name}.", "parameters": {
+            "type": "object", "properties": {"x": {"type": "integer", "enum": values}}, "required": ["x"]}}}
+
+    tools = [tool("zero", [0]), tool("digit", list(range(1, 10)))]
+    digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
+    value = model.heads.match.value
+    saved = value.detach().clone()
+    try:
+        with torch.no_grad():
+            value.zero_()
+            value[-1] = 1.0  # every request token is tagged as a value
+        decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+
+        def scripted(logits):  # the selector asks for ``zero`` with these scores (NO_CALL last)
+            probs = torch.softmax(torch.tensor(logits) / model.selector_temperature, -1).tolist()
+            return lambda *args, **kwargs: (0, {"p_no_call": 0.1, "choice": 0, "probs": probs, "logits": logits})
+
+        decoder._decide = scripted([2.0, 1.0, -5.0])
+        both = decoder.turn(digits, tools, max_calls=3)
+        use_zero = decoder.turn([{"role": "user", "content": "use 0"}], tools, max_calls=3)
+        only_zero = decoder.turn([{"role": "user", "content": "0"}], tools, max_calls=3)
+        decoder._decide = scripted([2.0, -5.0, 1.0])  # without ``zero``, NO_CALL beats ``digit``
+        declined = decoder.turn(digits, tools, max_calls=3)
+        decoder.fallback_to_other_tool = False
+        off = decoder.turn(digits, tools, max_calls=3)
+    finally:
+        with torch.no_grad():
+            value.copy_(saved)
+    assert [c["name"] for c in both.calls] == ["zero", "digit"] and both.calls[0]["arguments"] == {"x": 0}
+    assert 1 <= both.calls[1]["arguments"]["x"] <= 9
+    assert both.fallbacks_kept == 1 and both.duplicates_dropped == 2 and len(both.decisions) == 3
+    assert [d.get("fallback") for d in both.decisions] == [None, 1, None]
+    assert use_zero.calls == both.calls[:1] and use_zero.fallbacks_dropped == 1 and use_zero.fallbacks_kept == 0
+    assert use_zero.decisions[1]["fallback"] == 1 and use_zero.decisions[1]["fallback_dropped"]
+    assert only_zero.calls == both.calls[:1] and only_zero.fallbacks_kept == only_zero.fallbacks_dropped == 0
+    assert "fallback" not in only_zero.decisions[1] and only_zero.duplicates_dropped == 1
+    assert declined.calls == both.calls[:1] and declined.fallbacks_kept == declined.fallbacks_dropped == 0
+    assert off.calls == both.calls[:1] and off.duplicates_dropped == 1 and off.fallbacks_kept == 0
 
 
 def test_a_call_takes_a_new_value_only_where_it_does_not_reword_an_earlier_one():

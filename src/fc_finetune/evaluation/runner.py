@@ -202,7 +202,8 @@ def _decision_record(decision: dict, tools: list[dict]) -> dict:
     """One selector decision for the report: ``P(NO_CALL)``, the tool chosen (None: NO_CALL),
     ``probe``: the tool tried after NO_CALL because request values were untaken, and
     ``dropped``: the call this decision made was dropped (a repeat, a probe that took no
-    untaken value, or a first call that took no word of the conversation), which ended the calls."""
+    untaken value, or a first call that took no word of the conversation), which ended the calls
+    unless ``fallback`` (the unused tool then tried) was kept (``fallback_dropped`` when not)."""
     def name(index: int | None) -> str | None:
         return None if index is None else tools[index]["function"]["name"]
 
@@ -211,6 +212,10 @@ def _decision_record(decision: dict, tools: list[dict]) -> dict:
         record["probe"] = name(decision["probe"])
     if decision.get("dropped"):
         record["dropped"] = True
+    if decision.get("fallback") is not None:
+        record["fallback"] = name(decision["fallback"])
+        if decision.get("fallback_dropped"):
+            record["fallback_dropped"] = True
     return record
 
 

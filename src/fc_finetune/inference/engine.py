@@ -37,7 +37,7 @@ class Turn:
     output: str = ""  # what the model wrote (heads mode: the calls rendered in the family's format)
     parse_problems: list[str] = field(default_factory=list)  # text mode: call markup that did not parse
     problems: list[str] = field(default_factory=list)  # heads mode: decoding problems
-    decisions: list[dict] = field(default_factory=list)  # heads mode: {"p_no_call", "choice", "probs"}
+    decisions: list[dict] = field(default_factory=list)  # heads mode: {"p_no_call", "choice", "probs", "logits", ...}
     timings: dict[str, float] = field(default_factory=dict)  # heads mode: selector, arguments, response
     seconds: float = 0.0
     new_tokens: int = 0

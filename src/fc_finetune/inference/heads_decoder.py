@@ -25,21 +25,27 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
-   with the word it repeated banned where the model was least sure of it (the token that
-   wrote part of an argument value of the repeated call with the smallest margin over the
-   next allowed token, and every token that starts spelling the same word there), at most
-   ``MAX_REPEAT_RETRIES`` times, and kept when it then takes a value of the request that no
-   call has taken yet, as a new value: not an earlier call's value of the same argument with
-   words added (``"y = x^2"`` after ``"x^2"`` only rewords it). The selector asked for
-   another call, and "for Paris and London" must not call Paris twice; otherwise the repeat
-   is dropped and ends the calls. ``NO_CALL`` after a call of this turn, while request words
+   with a word it repeated banned where the model chose it (the token that began the word in
+   an argument value, and every token that starts spelling the same word there), the least
+   sure first (the smallest margin over the next allowed token), at most
+   ``MAX_REPEAT_RETRIES`` times, until it takes a value of the request that no call has taken
+   yet, as a new value: not an earlier call's value of the same argument with words added
+   (``"y = x^2"`` after ``"x^2"`` only rewords it). A ban that led to a call taking nothing new
+   is lifted before the next word is tried; one that led to another repeat stays. The selector
+   asked for another call, and "for Paris and London" must not call Paris twice; without a new
+   value the repeat is dropped. ``NO_CALL`` after a call of this turn, while request words
    the value tag marks are untaken by any call (``probe_untaken_values``), tries one more
    call of the selector's best tool, kept only when it takes one of them as a new value
-   (dropped, ending the calls, otherwise): the selector often stops after the first of
-   several values asked for. The request match of later decisions discounts what the calls
-   made since the request already cover (``match_coverage``), from their match-layer states,
-   and the request's value tokens that no call has taken yet lower NO_CALL (``match_pending``:
-   the words of the calls' argument values against the request's, the rule training reads);
+   (dropped otherwise): the selector often stops after the first of several values asked for.
+   A call dropped for adding nothing (a repeat, or such a probe) is followed, from where it
+   began, by the same decision with the tools this turn called taken out
+   (``fallback_to_other_tool``): when it calls (its ``P(NO_CALL)`` under the threshold), one call
+   of its best tool, kept on the same terms: "a rectangle ...; also a circle of radius 5" goes
+   back to the rectangle's tool after its first call; otherwise the calls end. The request
+   match of later decisions discounts what the calls made since the request already cover
+   (``match_coverage``), from their match-layer states, and the request's value tokens that no
+   call has taken yet lower NO_CALL (``match_pending``: the words of the calls' argument
+   values against the request's, the rule training reads);
 5. a turn that starts with ``NO_CALL`` is a plain answer: greedy decoding with the LM,
    its text passed to ``on_text`` piece by piece as it is decoded. An answer that follows tool
    results is decoded contrastively (``answer_contrast``, context-aware decoding, Shi et al.
@@ -89,7 +95,7 @@ from .text_decoder import TextStreamFilter, first_marker
 logger = logging.getLogger(__name__)
 
 MAX_ROLLBACKS = 4  # call markers avoided in one answer after NO_CALL before it is cut
-MAX_REPEAT_RETRIES = 2  # times a call that repeats an earlier one is decoded again
+MAX_REPEAT_RETRIES = 3  # times a call that repeats an earlier one is decoded again
 ANSWER_CONTRAST = 1.0  # weight a of context-aware decoding for answers after tool results (0: plain greedy)
 ANSWER_PLAUSIBILITY = 0.1  # contrastive scores only for tokens with p >= this x the most likely token's p
 
@@ -100,7 +106,7 @@ class HeadsTurn:
 
     calls: list[dict] = field(default_factory=list)  # {"name", "arguments"}, schema-valid
     content: str = ""  # the answer, for a turn without calls
-    decisions: list[dict] = field(default_factory=list)  # {"p_no_call", "choice", "probs"[, "probe", "dropped"]}
+    decisions: list[dict] = field(default_factory=list)  # {"p_no_call", "choice", "probs", "logits"[, "probe", "dropped", "fallback", ...]}
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # selector, arguments, response (s)
     new_tokens: int = 0
@@ -109,6 +115,8 @@ class HeadsTurn:
     repeats_avoided: int = 0  # calls that repeated an earlier one and, decoded again, did not
     probes_kept: int = 0  # calls tried after NO_CALL because request values were untaken, and kept
     probes_dropped: int = 0  # such calls that took none of those values (dropped; they end the calls)
+    fallbacks_kept: int = 0  # calls of an unused tool tried after a dropped call (step 4), and kept
+    fallbacks_dropped: int = 0  # such calls that took no untaken request value or failed to decode (they end the calls)
     ungrounded_dropped: int = 0  # a turn's first call that took no word of the conversation (the turn answers)
 
 
@@ -244,8 +252,9 @@ class HeadsDecoder:
         self._keep_last = "logits_to_keep" in inspect.signature(base.forward).parameters
         self.past = None
         self.reuse_cache = True  # keep the KV cache between turns (see _encode)
-        self.drop_repeated_calls = True  # a call identical to an earlier one of the turn ends the calls
+        self.drop_repeated_calls = True  # a call identical to an earlier one of the turn is dropped (step 4)
         self.probe_untaken_values = True  # after NO_CALL with request values untaken, try one more call
+        self.fallback_to_other_tool = True  # after a call dropped for adding nothing, try the best unused tool once
         self.answer_contrast = ANSWER_CONTRAST  # context-aware decoding of answers after tool results (step 5)
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
@@ -366,12 +375,17 @@ class HeadsDecoder:
                                            None if pending is None else pending[None, None])
         logits = self.model.heads.select_logits(h[None, None, :], tool_emb, mask, *extra)[0, 0]
         probs = torch.softmax(logits.float() / self.model.selector_temperature, dim=-1)
+        p_no = float(no_call_probability(logits, self.model.selector_temperature, self.model.call_decision))
+        choice = None if p_no >= self._threshold(served) else int(torch.argmax(probs[:-1]))
+        return choice, {"p_no_call": p_no, "choice": choice, "probs": probs.tolist(), "logits": logits.float().tolist()}
+
+    def _threshold(self, served: bool) -> float:
+        """The ``P(NO_CALL)`` at which the calls end: ``more_calls_threshold`` once calls have been
+        made since the request (when set), else ``no_call_threshold`` (0.5 when unset)."""
         threshold = self.model.more_calls_threshold if served else None
         if threshold is None:
             threshold = 0.5 if self.model.no_call_threshold is None else self.model.no_call_threshold
-        p_no = float(no_call_probability(logits, self.model.selector_temperature, self.model.call_decision))
-        choice = None if p_no >= threshold else int(torch.argmax(probs[:-1]))
-        return choice, {"p_no_call": p_no, "choice": choice, "probs": probs.tolist()}
+        return threshold
 
     def _arguments_logits(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         if self.model.heads.argument is None:  # no argument head: the LM's own output layer
@@ -412,39 +426,45 @@ class HeadsDecoder:
                     break
                 choice = info["probe"] = int(torch.argmax(torch.tensor(info["probs"][:-1])))
             start = time.perf_counter()
+            mark = len(self._fed)  # the cache before this call: a dropped call's fallback starts here
             try:
                 h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
                 if untaken and adds:  # a probe: kept only when it takes one of those values
                     adds = _takes_new_value(out.calls, untaken)
                     out.probes_kept += adds
-                if states is not None:
-                    calls_states.append(states)
-                    calls_words.append(value_words(out.calls[-1]["arguments"]))
             except ArgumentDecodingError as exc:
                 out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
                 if on_event is not None:
                     on_event({"type": "problem", "text": out.problems[-1]})
                 out.timings["arguments"] += time.perf_counter() - start
                 break
-            out.timings["arguments"] += time.perf_counter() - start
             if (self.drop_ungrounded_calls and len(out.calls) == 1 and not prompt.calls
                     and not _grounded(out.calls[0]["arguments"], messages)):
                 dropped = out.calls.pop()
                 info["dropped"] = True
                 out.ungrounded_dropped += 1
+                out.timings["arguments"] += time.perf_counter() - start
                 if on_event is not None:
                     on_event({"type": "problem", "text": f"{dropped['name']}: not called, none of its values "
                                                          f"{json.dumps(dropped['arguments'], ensure_ascii=False)} "
                                                          "appears in the conversation"})
                 break
-            if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: the calls end
-                out.calls.pop()
+            if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: dropped
+                dropped = out.calls.pop()
                 info["dropped"] = True
                 if untaken:
                     out.probes_dropped += 1
                 else:
                     out.duplicates_dropped += 1
-                break
+                fallback = self._fallback_call(out, tools, tool_emb, info, dropped["name"], mark, calls_words, on_event)
+                if fallback is None:  # the calls end
+                    out.timings["arguments"] += time.perf_counter() - start
+                    break
+                h, states = fallback
+            out.timings["arguments"] += time.perf_counter() - start
+            if states is not None:
+                calls_states.append(states)
+                calls_words.append(value_words(out.calls[-1]["arguments"]))
         if not out.calls:
             start = time.perf_counter()
             if out.problems or out.ungrounded_dropped:  # the cache holds a call: start again from the prompt
@@ -459,33 +479,85 @@ class HeadsDecoder:
         self._reset()
         return out
 
+    def _fallback_call(self, out: HeadsTurn, tools: list[dict], tool_emb: torch.Tensor, info: dict,
+                       dropped: str, mark: int, call_words: list[set[str]],
+                       on_event: Callable[[dict], None] | None) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """After a call that added nothing was dropped (step 4): the selector's decision again with
+        the tools this turn called (and the dropped one) taken out; when it calls, one call of its
+        best tool, written from where the dropped call began and kept only when it takes a request
+        value no call has taken yet. A request that asks two tools for two things ("the area of a
+        rectangle ...; also of a circle with radius 5"): after the first call the selector, or its
+        probe, goes back to the tool just called. ``(h, states)`` of the kept call as
+        :meth:`_distinct_call` gives them; ``None`` when no tool is left, no request value is
+        untaken, the decision without the used tools is ``NO_CALL``, the cache cannot be cut back,
+        or the call takes nothing new (it is dropped too, and the calls end)."""
+        if not self.fallback_to_other_tool:
+            return None
+        untaken = self._untaken_values(call_words)
+        used = {dropped, *(c["name"] for c in out.calls)}
+        logits = torch.tensor(info["logits"])
+        logits[[i for i, t in enumerate(tools) if t["function"]["name"] in used]] = float("-inf")
+        if not untaken or torch.isinf(logits[:-1]).all():
+            return None
+        p_no = float(no_call_probability(logits, self.model.selector_temperature, self.model.call_decision))
+        if p_no >= self._threshold(served=True) or not self._rewind(mark):
+            return None
+        other = int(torch.argmax(logits[:-1]))
+        info["fallback"] = other
+        try:
+            h, states, adds = self._distinct_call(out, tools[other]["function"], tool_emb[0, other], call_words)
+        except ArgumentDecodingError as exc:
+            out.problems.append(f"{tools[other]['function']['name']}: {exc}")
+            if on_event is not None:
+                on_event({"type": "problem", "text": out.problems[-1]})
+            adds = None
+        if not (adds and _takes_new_value(out.calls, untaken)):
+            if adds is not None:
+                out.calls.pop()
+            info["fallback_dropped"] = True
+            out.fallbacks_dropped += 1
+            return None
+        out.fallbacks_kept += 1
+        if on_event is not None:
+            on_event({"type": "decision", "function": tools[other]["function"]["name"], "p_no_call": p_no})
+        return h, states
+
     def _distinct_call(self, out: HeadsTurn, spec: dict, e: torch.Tensor,
                        call_words: list[set[str]]) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
         """:meth:`_call`, decoded again (from the same cache position) while it repeats an
-        earlier call of the turn, each time with one more of its words banned (see step 4 of
-        the module's docstring): the last result, and whether it adds a call. A call decoded
-        again adds one only when it takes a request value no call has taken yet (``call_words``:
-        the value words of this turn's calls so far), as the selector's pending term counts
-        them: a repeat after a request fully served is an end, not a call to rewrite."""
+        earlier call of the turn or, decoded again, takes no request value that no call has
+        taken yet (``call_words``: the value words of this turn's calls so far; as the
+        selector's pending term counts them: a repeat after a request fully served is an end,
+        not a call to rewrite). Each retry bans one more word of the repeated call's values, the
+        least sure first (see step 4 of the module's docstring); a ban that led to a call that
+        takes nothing new is lifted again (that value was wanted: "the same for Prague"
+        keeps the film and changes the city), one that led to another repeat is kept (the third
+        call for "Paris, London and Rome" must avoid both). The last result, and whether it adds
+        a call."""
         mark = len(self._fed)
-        banned: dict[int, set[str]] = {}  # step -> words not to write from there
         h, states, decoded = self._call(out, spec, e)
-        for _ in range(MAX_REPEAT_RETRIES if self.drop_repeated_calls else 0):
-            if out.calls[-1] not in out.calls[:-1]:
-                break
-            found = self._least_sure_word(out.calls[-1]["arguments"], decoded)
+        if out.calls[-1] not in out.calls[:-1]:
+            return h, states, True
+        untaken = self._untaken_values(call_words) if self.drop_repeated_calls else set()
+        kept: dict[int, set[str]] = {}  # step -> words not to write from there (they repeated)
+        candidates = self._word_margins(out.calls[-1]["arguments"], decoded)
+        tried: set[tuple[int, str]] = set()
+        for _ in range(MAX_REPEAT_RETRIES if untaken else 0):
+            found = next((c[1:] for c in candidates if c[1:] not in tried), None)
             if found is None or not self._rewind(mark):
                 break
+            tried.add(found)
+            banned = {step: set(words) for step, words in kept.items()}
             banned.setdefault(found[0], set()).add(found[1])
             out.calls.pop()
-            h, states, decoded = self._call(out, spec, e, lambda ids: self._spelling(ids, banned))
-        if out.calls[-1] in out.calls[:-1]:
-            return h, states, False
-        if not banned:
-            return h, states, True
-        adds = _takes_new_value(out.calls, self._untaken_values(call_words))
-        out.repeats_avoided += adds
-        return h, states, adds
+            h, states, decoded = self._call(out, spec, e, banned)
+            if out.calls[-1] in out.calls[:-1]:  # another repeat: these words stay banned
+                kept = banned
+                candidates = sorted(candidates + self._word_margins(out.calls[-1]["arguments"], decoded))
+            elif _takes_new_value(out.calls, untaken):
+                out.repeats_avoided += 1
+                return h, states, True
+        return h, states, False
 
     def _untaken_values(self, call_words: list[set[str]]) -> set[str]:
         """The words of the request's tokens tagged as values (all its tokens' words without the
@@ -501,9 +573,10 @@ class HeadsDecoder:
             tokens = [w for w, t in zip(tokens, tagged, strict=True) if t]
         return set().union(*tokens) - set().union(*self._served_words, *call_words)
 
-    def _least_sure_word(self, arguments: dict, decoded) -> tuple[int, str] | None:
-        """``(step, word)``: the word of a repeated call's values whose first token the model
-        chose with the least margin over another allowed token; ``None`` where none had a choice."""
+    def _word_margins(self, arguments: dict, decoded) -> list[tuple[float, int, str]]:
+        """``(margin, step, word)`` for each word of a call's values where the model chose its
+        first token among others (the margin of that token over the next allowed one), the least
+        sure first."""
         taken = value_words(arguments)
         texts = [self.tokenizer.decode(decoded.token_ids[:k]) for k in range(len(decoded.token_ids) + 1)]
         found = []
@@ -513,7 +586,7 @@ class HeadsDecoder:
             starts = not before or not before[-1].isalnum() or after[:1].isspace()
             if margin != float("inf") and word and starts and word.lower() in taken:
                 found.append((margin, step, word))
-        return min(found)[1:] if found else None
+        return sorted(found)
 
     def _spelling(self, ids: list[int], banned: dict[int, set[str]]) -> list[int]:
         """Tokens that would go on spelling a banned word from its step, given the tokens
@@ -534,11 +607,11 @@ class HeadsDecoder:
                             tokens.append(found[0])
         return tokens
 
-    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor, ban: Callable | None = None):
-        """Write one call (name forced, arguments constrained; ``ban``: see
-        :func:`~fc_finetune.inference.constrained.decode_arguments`): the hidden state after its
-        close, the match-layer states of its tokens (``None`` without the request match) and the
-        decoded arguments."""
+    def _call(self, out: HeadsTurn, spec: dict, e: torch.Tensor, banned: dict[int, set[str]] | None = None):
+        """Write one call (name forced, arguments constrained; ``banned``: step -> words not to
+        spell from there, see :meth:`_spelling`): the hidden state after its close, the
+        match-layer states of its tokens (``None`` without the request match) and the decoded
+        arguments."""
         fmt, name = self.fmt, spec["name"]
         prefix = fmt.call_prefix(name)
         forced = prefix.rstrip(" ")
@@ -567,7 +640,7 @@ class HeadsDecoder:
 
         decoded = decode_arguments(step, self.tokenizer, spec.get("parameters") or {"type": "object"},
                                    max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close,
-                                   ban=ban)
+                                   ban=(lambda ids: self._spelling(ids, banned)) if banned else None)
         h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
         out.calls.append({"name": name, "arguments": decoded.arguments})
         out.new_tokens += len(decoded.token_ids)
