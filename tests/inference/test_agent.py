@@ -570,7 +570,7 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     assert once.calls == both.calls[:1] and once.duplicates_dropped == 1 and len(once.decisions) == 2
 
 
-def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tiny):
+def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tiny, monkeypatch):
     """The search over bans, with the decoding scripted: "When is Orbit playing in Prague? The
     same for Auckland." after ``{Orbit, Prague}``, the next call repeats it. Banning the least
     sure word, Orbit, writes ``{Prague, Prague}``: nothing new, so that ban is lifted; banning
@@ -601,12 +601,8 @@ def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tin
         decoder._word_margins = lambda arguments, decoded: sorted(
             (*margins[w], w) for w in dict.fromkeys(arguments.values()))
         out = HeadsTurn(calls=[*earlier, first])
-        old = heads_decoder.MAX_REPEAT_RETRIES
-        heads_decoder.MAX_REPEAT_RETRIES = retries
-        try:
-            adds = decoder._distinct_call(out, {"name": "showtimes"}, None, [])[2]
-        finally:
-            heads_decoder.MAX_REPEAT_RETRIES = old
+        monkeypatch.setattr(heads_decoder, "MAX_REPEAT_RETRIES", retries)
+        adds = decoder._distinct_call(out, {"name": "showtimes"}, None, [])[2]
         return adds, out, seen
 
     film = {frozenset(): first["arguments"], frozenset({"Orbit"}): {"movie": "Prague", "city": "Prague"},
