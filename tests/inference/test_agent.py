@@ -36,6 +36,21 @@ def tiny():
     return make()
 
 
+@contextlib.contextmanager
+def every_request_token_tagged(model):
+    """The request match's value tag marks every request token as a value (restored after)."""
+    value = model.heads.match.value
+    saved = value.detach().clone()
+    try:
+        with torch.no_grad():
+            value.zero_()
+            value[-1] = 1.0
+        yield
+    finally:
+        with torch.no_grad():
+            value.copy_(saved)
+
+
 def test_text_mode_survives_every_fault_and_reports_it(tiny, monkeypatch):
     model, tok = tiny
     turn = "\n".join([call_text("nope", '{"x": 1}'), call_text("raises", '{"x": 1}'), call_text("hangs", '{"x": 2}'),
@@ -543,13 +558,8 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     model, tok = tiny
     digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
     tools = fault_registry("raises").tools()
-    model.no_call_threshold = 1.01
-    value = model.heads.match.value
-    saved = value.detach().clone()
-    try:
-        with torch.no_grad():
-            value.zero_()
-            value[-1] = 1.0  # every request token is tagged as a value
+    monkeypatch.setattr(model, "no_call_threshold", 1.01)
+    with every_request_token_tagged(model):
         decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
         decoder.drop_repeated_calls = False
         both = decoder.turn(digits, tools, max_calls=2)
@@ -558,10 +568,6 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
         nothing_new = decoder.turn(USER, tools, max_calls=2)
         monkeypatch.setattr(heads_decoder, "MAX_REPEAT_RETRIES", 0)
         once = decoder.turn(digits, tools, max_calls=2)
-    finally:
-        model.no_call_threshold = None
-        with torch.no_grad():
-            value.copy_(saved)
     assert len(both.calls) == 2 and both.calls[0] == both.calls[1] and both.duplicates_dropped == 0
     assert len(again.calls) == 2 and again.calls[0] == both.calls[0] and again.repeats_avoided == 1
     assert again.calls[1]["arguments"]["x"] != both.calls[0]["arguments"]["x"]
@@ -624,7 +630,7 @@ def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tin
     assert out.calls[-1]["arguments"] == {"movie": "Dune", "city": "Auckland"}
 
 
-def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
+def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny, monkeypatch):
     """After a call, NO_CALL with request values no call has taken tries one more call of the
     selector's best tool; it is kept when it takes one of them. Every request token tagged as
     a value: "0 1 2 ... 9" keeps each such call (a digit no call has written), up to the call
@@ -637,22 +643,14 @@ def test_heads_mode_tries_one_more_call_while_request_values_are_untaken(tiny):
     model, tok = tiny
     digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
     tools = fault_registry("raises").tools()
-    value = model.heads.match.value
-    saved = value.detach().clone()
-    model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # call, then NO_CALL
-    try:
-        with torch.no_grad():
-            value.zero_()
-            value[-1] = 1.0
+    monkeypatch.setattr(model, "no_call_threshold", 1.01)  # call, then NO_CALL
+    monkeypatch.setattr(model, "more_calls_threshold", 0.0)
+    with every_request_token_tagged(model):
         decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
         probed = decoder.turn(digits, tools, max_calls=3)
         hello = decoder.turn(USER, tools, max_calls=3)
         decoder.probe_untaken_values = False
         plain = decoder.turn(digits, tools, max_calls=3)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
-        with torch.no_grad():
-            value.copy_(saved)
     written = [c["arguments"]["x"] for c in probed.calls]
     assert len(written) == 3 and len(set(written)) == 3 and probed.probes_kept == 2
     assert [d.get("probe") for d in probed.decisions] == [None, 0, 0]
@@ -681,12 +679,7 @@ def test_a_dropped_call_falls_back_to_the_best_tool_no_call_used(tiny):
 
     tools = [tool("zero", [0]), tool("digit", list(range(1, 10)))]
     digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
-    value = model.heads.match.value
-    saved = value.detach().clone()
-    try:
-        with torch.no_grad():
-            value.zero_()
-            value[-1] = 1.0  # every request token is tagged as a value
+    with every_request_token_tagged(model):
         decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
 
         def scripted(logits):  # the selector asks for ``zero`` with these scores (NO_CALL last)
@@ -701,9 +694,6 @@ def test_a_dropped_call_falls_back_to_the_best_tool_no_call_used(tiny):
         declined = decoder.turn(digits, tools, max_calls=3)
         decoder.fallback_to_other_tool = False
         off = decoder.turn(digits, tools, max_calls=3)
-    finally:
-        with torch.no_grad():
-            value.copy_(saved)
     assert [c["name"] for c in both.calls] == ["zero", "digit"] and both.calls[0]["arguments"] == {"x": 0}
     assert 1 <= both.calls[1]["arguments"]["x"] <= 9
     assert both.fallbacks_kept == 1 and both.duplicates_dropped == 2 and len(both.decisions) == 3

@@ -438,12 +438,12 @@ class HeadsDecoder:
                     on_event({"type": "problem", "text": out.problems[-1]})
                 out.timings["arguments"] += time.perf_counter() - start
                 break
+            out.timings["arguments"] += time.perf_counter() - start
             if (self.drop_ungrounded_calls and len(out.calls) == 1 and not prompt.calls
                     and not _grounded(out.calls[0]["arguments"], messages)):
                 dropped = out.calls.pop()
                 info["dropped"] = True
                 out.ungrounded_dropped += 1
-                out.timings["arguments"] += time.perf_counter() - start
                 if on_event is not None:
                     on_event({"type": "problem", "text": f"{dropped['name']}: not called, none of its values "
                                                          f"{json.dumps(dropped['arguments'], ensure_ascii=False)} "
@@ -456,12 +456,12 @@ class HeadsDecoder:
                     out.probes_dropped += 1
                 else:
                     out.duplicates_dropped += 1
+                start = time.perf_counter()
                 fallback = self._fallback_call(out, tools, tool_emb, info, dropped["name"], mark, calls_words, on_event)
+                out.timings["arguments"] += time.perf_counter() - start
                 if fallback is None:  # the calls end
-                    out.timings["arguments"] += time.perf_counter() - start
                     break
                 h, states = fallback
-            out.timings["arguments"] += time.perf_counter() - start
             if states is not None:
                 calls_states.append(states)
                 calls_words.append(value_words(out.calls[-1]["arguments"]))
