@@ -3,31 +3,43 @@ steps, so the same CPU budget) on a mix with one part of the data engine switche
 without the heads, and is scored on the same BFCL subsets.
 
     python benchmarks/run.py ablation                       # every row, first 50 per category (hours on 2 cores)
-    python benchmarks/bench_ablation.py --rows full,no_masking --limit 20
+    python benchmarks/bench_ablation.py --rows heads_off,no_masking --limit 20
+    python benchmarks/bench_ablation.py --full-model outputs/smollm2-135m-quickstart   # `make demo`'s model as "full"
     python benchmarks/bench_ablation.py --max-steps 2 --limit 2 --rows full   # a quick check that it runs
 
 Rows (``ROWS``): the full engine in heads mode and in text mode (the same adapter); heads off
-(plain LoRA, text mode); the selector without its request match; no function masking; no library tools
-among the distractors; no irrelevance augmentation (the old 15 % share
-of irrelevant requests, no look-alike tools); no repeated-call parallel turns (the old 15 %
-parallel share, no "repeat with X instead of Y"). Choices were made on the dev sets (the mix's
-eval split, NESTFUL), never on BFCL; BFCL is the report.
-Writes benchmarks/results/ablation.json and the reports under outputs/eval/bench_ablation/.
+(plain LoRA, text mode); the selector without its request match (and without its coverage or
+pending-value features); no function masking; no library tools among the distractors (the
+engine's real, documented functions: the mix holds no third-party records); no irrelevance
+augmentation (the old 15 % share of irrelevant requests, no look-alike tools); no
+repeated-call parallel turns (the old 15 % parallel share, no "repeat with X instead of Y").
+Choices were made on the dev sets (the mix's eval split, NESTFUL), never on BFCL; BFCL is the
+report.
+
+The command resumes: a row whose model folder already holds a finished training of the
+same number of steps (``train_summary.json``) is scored without training again, and ``benchmarks/results/ablation.json``
+is rewritten after every row, keeping the rows of earlier runs that this one does not score.
+Models go to outputs/bench_ablation/<row>/, reports to outputs/eval/bench_ablation/.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_quality import RECIPE, score  # noqa: E402
+from bench_quality import DEV_SET, RECIPE, _ensure_data, score_all  # noqa: E402
 
 OUT = Path("outputs/bench_ablation")
+EVAL_OUT = Path("outputs/eval/bench_ablation")
+RESULTS = HERE / "results" / "ablation.json"
 OLD_SHARES = {"single": 0.35, "parallel": 0.15, "sequential": 0.12, "multi_turn": 0.13,
               "no_call_irrelevant": 0.15, "no_call_chitchat": 0.10}
 # row -> (mix options, training overrides, modes scored)
@@ -42,35 +54,78 @@ ROWS: dict[str, tuple[dict, dict, tuple[str, ...]]] = {
     "no_irrelevance_augmentation": (
         {"lookalike_rate": 0.0, "near_miss_rate": 0.0, "proportions": {**OLD_SHARES, "parallel": 0.22, "single": 0.28}}, {}, ("heads",)),
     "no_parallel_repeats": (
-        {"repeat_rate": 0.0, "proportions": {**OLD_SHARES, "no_call_irrelevant": 0.27, "single": 0.30}}, {},
+        {"repeat_rate": 0.0, "proportions": {**OLD_SHARES, "no_call_irrelevant": 0.27, "single": 0.23}}, {},
         ("heads",)),
 }
 
 
-def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = None) -> list[dict]:
-    from fc_finetune.evaluation.bfcl_fetch import load_index
+def train_argv(name: str, folder: Path, max_steps: int | None = None) -> list[str]:
+    """The `fc-finetune train` command of one row: the quickstart recipe on the row's mix."""
+    argv = [sys.executable, "-m", "fc_finetune", "train", "--config", str(RECIPE), "--output_dir",
+            str(folder / "model"), "--train_data", str(folder / "data" / "train.jsonl"),
+            "--eval_data", str(folder / "data" / "eval.jsonl"), "--calibration_data", str(DEV_SET)]
+    for key, value in ROWS[name][1].items():
+        argv += [f"--{key}", value]
+    if max_steps is not None:
+        argv += ["--max_steps", str(max_steps), "--eval_steps", str(max_steps), "--save_steps", str(max_steps)]
+    return argv
+
+
+def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
+    """The row's model folder, trained unless a finished training is already there."""
     from fc_synthetic import write_mix
 
-    load_index()
-    results = []
-    for name in rows or list(ROWS):
-        mix_options, overrides, modes = ROWS[name]
-        folder = OUT / name
-        write_mix(folder / "data", 3000, 300, 0, max_tools=3, **mix_options)
-        argv = [sys.executable, "-m", "fc_finetune", "train", "--config", str(RECIPE), "--output_dir",
-                str(folder / "model"), "--train_data", str(folder / "data" / "train.jsonl"),
-                "--eval_data", str(folder / "data" / "eval.jsonl")]
-        for key, value in overrides.items():
-            argv += [f"--{key}", value]
-        if max_steps is not None:
-            argv += ["--max_steps", str(max_steps), "--eval_steps", str(max_steps), "--save_steps", str(max_steps)]
-        subprocess.run(argv, check=True)
-        summary = json.loads((folder / "model" / "train_summary.json").read_text())
-        for mode in modes:
-            row = {"row": name, "mode": mode, "steps": summary["steps"], "train_s": summary["train_runtime_s"]}
-            row.update(score(folder / "model", mode, limit, Path("outputs/eval/bench_ablation") / f"{name}-{mode}"))
-            results.append(row)
-    return results
+    if name == "full" and full_model:
+        return Path(full_model)
+    folder = OUT / name
+    model = folder / "model"
+    summary = model / "train_summary.json"
+    steps = max_steps or yaml.safe_load(RECIPE.read_text())["max_steps"]
+    if summary.is_file() and json.loads(summary.read_text())["steps"] == steps:
+        print(f"[ablation] {name}: reusing the finished training of {steps} steps in {model}", flush=True)
+        return model
+    write_mix(folder / "data", 3000, 300, 0, max_tools=3, **ROWS[name][0])
+    subprocess.run(train_argv(name, folder, max_steps), check=True)
+    return model
+
+
+def _previous() -> list[dict]:
+    try:
+        return json.loads(RESULTS.read_text())["rows"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def _write(rows: list[dict]) -> None:
+    RESULTS.parent.mkdir(exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    os.replace(tmp, RESULTS)
+
+
+def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = None,
+        jobs: int = os.cpu_count() or 1, full_model: str | None = None) -> list[dict]:
+    from fc_finetune.evaluation.bfcl_fetch import load_index
+
+    names = rows or list(ROWS)
+    unknown = [name for name in names if name not in ROWS]
+    if unknown:
+        raise SystemExit(f"bench_ablation: unknown row(s) {', '.join(unknown)}; the rows are {', '.join(ROWS)}")
+    load_index()  # the BFCL data must be fetched (`fc-finetune data fetch-bfcl`)
+    _ensure_data()
+    results = _previous()
+    for name in names:
+        model = _trained(name, max_steps, full_model)
+        summary = json.loads((model / "train_summary.json").read_text())
+        modes = ROWS[name][2]
+        scores = score_all([(model, mode) for mode in modes], limit, jobs, EVAL_OUT / name)
+        results = [r for r in results if r.get("row") != name]
+        for mode, score in zip(modes, scores, strict=True):
+            results.append({"row": name, "mode": mode, "steps": summary["steps"],
+                            "train_s": summary["train_runtime_s"], "limit_per_category": limit, **score})
+        _write(results)
+    order = {name: k for k, name in enumerate(ROWS)}
+    return sorted(results, key=lambda r: (order.get(r["row"], len(order)), r["mode"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default=None, help=f"Comma-separated rows (default: all of {', '.join(ROWS)}).")
     parser.add_argument("--limit", type=int, default=50, help="Questions per BFCL category (default: 50).")
     parser.add_argument("--max-steps", type=int, default=None, help="Override the recipe's steps (quick checks).")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="Evaluations run side by side, one thread each (default: the CPU count).")
+    parser.add_argument("--full-model", default=None,
+                        help="Score this model as the 'full' row instead of training it: a quickstart model "
+                             "trained on data/mix, e.g. `make demo`'s outputs/smollm2-135m-quickstart.")
     args = parser.parse_args(argv)
-    rows = run(args.rows.split(",") if args.rows else None, args.limit, args.max_steps)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "ablation.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    rows = run(args.rows.split(",") if args.rows else None, args.limit, args.max_steps, args.jobs, args.full_model)
     for row in rows:
         print(json.dumps(row))
     return 0

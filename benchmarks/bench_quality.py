@@ -115,13 +115,13 @@ def train_ours(out: Path) -> dict:
             "wall_s": round(time.perf_counter() - start, 1)}
 
 
-def _eval_argv(model_dir: Path, mode: str, category: str, limit: int) -> tuple[list[str], Path]:
-    out = EVAL_OUT / f"{model_dir.parent.name}-{model_dir.name}-{mode}" / category
+def _eval_argv(model_dir: Path, mode: str, category: str, limit: int, root: Path = EVAL_OUT) -> tuple[list[str], Path]:
+    out = root / f"{model_dir.parent.name}-{model_dir.name}-{mode}" / category
     return ([sys.executable, "-m", "fc_finetune", "eval", "--model", str(model_dir), "--data", f"bfcl:{category}",
-             "--mode", mode, "--limit", str(limit), "--dtype", "float32", "--no-progress", "--out", str(out)], out)
+             "--mode", mode, "--limit", str(limit), "--dtype", "float32", "--no-progress", "--no-responses", "--out", str(out)], out)
 
 
-def score_all(runs: list[tuple[Path, str]], limit: int, jobs: int) -> list[dict]:
+def score_all(runs: list[tuple[Path, str]], limit: int, jobs: int, root: Path = EVAL_OUT) -> list[dict]:
     """BFCL AST accuracy per category of bfcl:summary (first ``limit`` each) and their unweighted
     mean (BFCL's summary), for each (model folder, mode) in ``runs``. Every (model, mode, category)
     is one `fc-finetune eval` process on one thread, ``jobs`` of them at a time: evaluation is
@@ -132,7 +132,7 @@ def score_all(runs: list[tuple[Path, str]], limit: int, jobs: int) -> list[dict]
     work = [(model_dir, mode, cat) for model_dir, mode in runs for cat in CATEGORIES]
 
     def one(item: tuple[Path, str, str]) -> float:
-        argv, out = _eval_argv(*item, limit)
+        argv, out = _eval_argv(*item, limit, root)
         subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
         summary = json.loads((out / "results.json").read_text())["summary"]
         return summary["categories"][item[2]]["ast_accuracy"]
