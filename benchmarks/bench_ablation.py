@@ -16,9 +16,10 @@ repeated-call parallel turns (the old 15 % parallel share, no "repeat with X ins
 Choices were made on the dev sets (the mix's eval split, NESTFUL), never on BFCL; BFCL is the
 report.
 
-The command resumes: a row whose model folder already holds a finished training of the
-same number of steps (``train_summary.json``) is scored without training again, and ``benchmarks/results/ablation.json``
-is rewritten after every row, keeping the rows of earlier runs that this one does not score.
+The command resumes: a row whose folder already holds a finished training of the same command
+(the row's options, its steps and the recipe's text, kept in ``trained_with.json``) is scored
+without training again, and ``benchmarks/results/ablation.json`` is rewritten after every row,
+keeping the rows of earlier runs that this one does not score.
 Models go to outputs/bench_ablation/<row>/, reports to outputs/eval/bench_ablation/.
 """
 
@@ -30,8 +31,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -72,20 +71,24 @@ def train_argv(name: str, folder: Path, max_steps: int | None = None) -> list[st
 
 
 def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
-    """The row's model folder, trained unless a finished training is already there."""
+    """The row's model folder, trained unless a finished training of the same command (the row's
+    options and the recipe's text) is already there."""
     from fc_synthetic import write_mix
 
     if name == "full" and full_model:
         return Path(full_model)
     folder = OUT / name
     model = folder / "model"
-    summary = model / "train_summary.json"
-    steps = max_steps or yaml.safe_load(RECIPE.read_text())["max_steps"]
-    if summary.is_file() and json.loads(summary.read_text())["steps"] == steps:
-        print(f"[ablation] {name}: reusing the finished training of {steps} steps in {model}", flush=True)
+    argv = train_argv(name, folder, max_steps)
+    command = {"argv": argv[1:], "recipe": RECIPE.read_text(), "mix": ROWS[name][0]}
+    done = folder / "trained_with.json"
+    if (model / "train_summary.json").is_file() and done.is_file() and json.loads(done.read_text()) == command:
+        print(f"[ablation] {name}: reusing the finished training in {model}", flush=True)
         return model
+    done.unlink(missing_ok=True)
     write_mix(folder / "data", 3000, 300, 0, max_tools=3, **ROWS[name][0])
-    subprocess.run(train_argv(name, folder, max_steps), check=True)
+    subprocess.run(argv, check=True)
+    done.write_text(json.dumps(command, indent=1) + "\n")
     return model
 
 

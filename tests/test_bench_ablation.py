@@ -46,19 +46,32 @@ def test_every_row_mix_option_reaches_the_generator(name, tmp_path):
         assert written == pytest.approx(value), key
 
 
-def test_a_finished_row_is_reused_and_a_shorter_one_trained_again(tmp_path, monkeypatch):
+def test_a_finished_row_is_reused_only_for_the_same_command(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_ablation, "OUT", tmp_path)
-    model = tmp_path / "no_masking" / "model"
-    model.mkdir(parents=True)
-    (model / "train_summary.json").write_text(json.dumps({"steps": 110}))
     launched = []
-    monkeypatch.setattr(bench_ablation.subprocess, "run", lambda argv, check: launched.append(argv))
+
+    def train(argv, check):
+        launched.append(argv)
+        model = Path(argv[argv.index("--output_dir") + 1])
+        model.mkdir(parents=True, exist_ok=True)
+        (model / "train_summary.json").write_text(json.dumps({"steps": 110}))
+
+    monkeypatch.setattr(bench_ablation.subprocess, "run", train)
     monkeypatch.setattr("fc_synthetic.write_mix", lambda folder, *a, **k: launched.append(folder))
+    model = tmp_path / "no_masking" / "model"
     assert bench_ablation._trained("no_masking", None, None) == model
-    assert launched == []
-    assert bench_ablation._trained("no_masking", 2, None) == model  # 2 steps asked, 110 there: trains
-    assert launched[0] == tmp_path / "no_masking" / "data"
-    assert "--max_steps" in launched[1] and launched[1][launched[1].index("--max_steps") + 1] == "2"
+    assert launched[0] == tmp_path / "no_masking" / "data" and launched[1][4:6] == ["--config", str(bench_ablation.RECIPE)]
+    launched.clear()
+    assert bench_ablation._trained("no_masking", None, None) == model
+    assert launched == []  # finished with the same command: reused
+    assert bench_ablation._trained("no_masking", 2, None) == model  # other steps: trained again
+    assert launched[1][launched[1].index("--max_steps") + 1] == "2"
+    launched.clear()
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(bench_ablation.RECIPE.read_text() + "\n# edited\n")
+    monkeypatch.setattr(bench_ablation, "RECIPE", recipe)
+    bench_ablation._trained("no_masking", 2, None)
+    assert len(launched) == 2  # the recipe changed: trained again
     launched.clear()
     assert bench_ablation._trained("full", None, "outputs/demo-model") == Path("outputs/demo-model")
     assert launched == []  # the given model is scored as the full row, nothing trained
