@@ -17,7 +17,7 @@ Choices were made on the dev sets (the mix's eval split, NESTFUL), never on BFCL
 report.
 
 The command resumes: a row whose folder already holds a finished training of the same command
-(the row's options, its steps and the recipe's text, kept in ``trained_with.json``) is scored
+(the row's options, its steps and the recipe's settings, kept in ``trained_with.json``) is scored
 without training again, and ``benchmarks/results/ablation.json`` is rewritten after every row,
 keeping the rows of earlier runs that this one does not score.
 Models go to outputs/bench_ablation/<row>/, reports to outputs/eval/bench_ablation/.
@@ -31,6 +31,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -72,7 +74,7 @@ def train_argv(name: str, folder: Path, max_steps: int | None = None) -> list[st
 
 def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
     """The row's model folder, trained unless a finished training of the same command (the row's
-    options and the recipe's text) is already there."""
+    options, its steps and the recipe's settings; comments aside) is already there."""
     from fc_synthetic import write_mix
 
     if name == "full" and full_model:
@@ -80,7 +82,8 @@ def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
     folder = OUT / name
     model = folder / "model"
     argv = train_argv(name, folder, max_steps)
-    command = {"argv": argv[1:], "recipe": RECIPE.read_text(), "mix": ROWS[name][0]}
+    command = {"argv": [a for a in argv[1:] if a != str(RECIPE)], "recipe": yaml.safe_load(RECIPE.read_text()),
+               "mix": ROWS[name][0]}
     done = folder / "trained_with.json"
     if (model / "train_summary.json").is_file() and done.is_file() and json.loads(done.read_text()) == command:
         print(f"[ablation] {name}: reusing the finished training in {model}", flush=True)

@@ -68,10 +68,13 @@ def test_a_finished_row_is_reused_only_for_the_same_command(tmp_path, monkeypatc
     assert launched[1][launched[1].index("--max_steps") + 1] == "2"
     launched.clear()
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(bench_ablation.RECIPE.read_text() + "\n# edited\n")
+    recipe.write_text(bench_ablation.RECIPE.read_text() + "\n# a comment changes nothing\n")
     monkeypatch.setattr(bench_ablation, "RECIPE", recipe)
     bench_ablation._trained("no_masking", 2, None)
-    assert len(launched) == 2  # the recipe changed: trained again
+    assert launched == []
+    recipe.write_text(bench_ablation.RECIPE.read_text().replace("max_length: 1024", "max_length: 1536"))
+    bench_ablation._trained("no_masking", 2, None)
+    assert len(launched) == 2  # a setting of the recipe changed: trained again
     launched.clear()
     assert bench_ablation._trained("full", None, "outputs/demo-model") == Path("outputs/demo-model")
     assert launched == []  # the given model is scored as the full row, nothing trained
