@@ -95,6 +95,38 @@ def test_dropping_more_than_the_warning_share_warns_and_the_summary_says_why(tin
     assert "dropped: train: 5 of 20 records (25%) dropped" in console
 
 
+def _parallel(record: dict) -> dict:
+    """``record`` with its first call made twice in one assistant message (and its result given twice)."""
+    messages = [dict(m) for m in record["messages"]]
+    at = next(i for i, m in enumerate(messages) if m.get("tool_calls"))
+    messages[at]["tool_calls"] = [*messages[at]["tool_calls"], messages[at]["tool_calls"][0]]
+    messages.insert(at + 2, dict(messages[at + 1]))
+    return {**record, "messages": messages}
+
+
+def test_a_call_shape_mostly_dropped_is_warned_though_the_share_overall_is_small(tiny_assets, tmp_path, caplog):  # noqa: F811
+    """20 of 124 records (16%) dropped is under warn_drop_fraction, but they are 20 of the 24 with
+    parallel calls: what the model learns parallel calls from."""
+    from fc_finetune.data.collate import call_shape
+    from fc_finetune.training.run import main
+
+    calling = sorted((r for r in _records(tiny_assets["train"]) if call_shape(r) == "one call"),
+                     key=lambda r: len(json.dumps(r)))
+    parallel = [_parallel(calling[i % 2]) for i in range(24)]  # of the shortest: the four kept fit max_length
+    assert {call_shape(r) for r in parallel} == {"parallel calls"}
+    records = [calling[i % len(calling)] for i in range(100)] + parallel[:4] + [_long(r) for r in parallel[4:]]
+    assert {call_shape(_long(r)) for r in parallel} == {"parallel calls"}
+    out = tmp_path / "run"
+    with caplog.at_level(logging.INFO):
+        assert main(run_args(tiny_assets, out, max_steps=1, train_data=_write(tmp_path / "t.jsonl", records))) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    shape = [w for w in warnings if "of the records with parallel calls, 20 of 24 (83%)" in w]
+    assert len(shape) == 1 and "20 of 124 records (16%) dropped" in shape[0] and "Raise max_length" in shape[0]
+    assert not [w for w in warnings if "one call" in w]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["preprocessing"]["train"]["too_long_by_shape"] == {"one call": [0, 100], "parallel calls": [20, 24]}
+
+
 def test_the_limits_are_configurable(tiny_assets, tmp_path, caplog):  # noqa: F811
     from fc_finetune.training.run import main
 

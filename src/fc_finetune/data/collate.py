@@ -158,12 +158,25 @@ class EncodeStats:
     shortened: int = 0
     dropped_too_long: int = 0
     failed: Counter = field(default_factory=Counter)
+    records_by_shape: Counter = field(default_factory=Counter)  # call_shape -> records (when any is too long)
+    too_long_by_shape: Counter = field(default_factory=Counter)  # call_shape -> records dropped as too long
 
     def report(self) -> str:
         parts = [f"{self.encoded} encoded", f"{self.shortened} shortened to fit max_length",
                  f"{self.dropped_too_long} dropped as too long"]
         parts += [f"{n} failed: {reason}" for reason, n in self.failed.most_common()]
         return ", ".join(parts)
+
+
+def call_shape(record: dict) -> str:
+    """How a record calls: "parallel calls" (an assistant message with several), "calls in several
+    messages", "one call" or "no call". Long records are mostly of the first two shapes, so a
+    length limit can take most of what a model learns them from."""
+    counts = [len(m.get("tool_calls") or []) for m in record.get("messages", []) if m.get("role") == "assistant"]
+    if any(n > 1 for n in counts):
+        return "parallel calls"
+    calling = sum(n > 0 for n in counts)
+    return "calls in several messages" if calling > 1 else ("one call" if calling else "no call")
 
 
 def encode_with_truncation(record: dict, tokenizer, *, max_length: int, truncation: str = "oldest_turns",
@@ -230,6 +243,11 @@ def encode_dataset(dataset, tokenizer, *, max_length: int, truncation: str = "ol
             stats.dropped_too_long += n
         else:
             stats.failed[status.removeprefix("error: ")] += n
+    if stats.dropped_too_long:  # which calls the length limit takes: it falls on some shapes far more
+        for raw, status in zip(dataset[record_column], mapped["status"], strict=True):
+            shape = call_shape(json.loads(raw))
+            stats.records_by_shape[shape] += 1
+            stats.too_long_by_shape[shape] += status == "too_long"
     kept = mapped.filter(lambda s: [x in ("ok", "shortened") for x in s], input_columns="status",
                          batched=True, num_proc=num_proc, desc="Dropping unusable records")
     logger.info("Preprocessing: %s", stats.report())

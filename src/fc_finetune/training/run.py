@@ -36,6 +36,7 @@ from .reporting import TrainingSummary, finish_run
 from .trainer import FunctionCallingTrainer, check_checkpoint, last_complete_checkpoint
 
 logger = logging.getLogger("fc_finetune.training.run")
+MIN_SHAPE_RECORDS = 20  # a call shape with fewer training records is not judged by the share of them dropped
 
 __all__ = ["main", "make_parser"]
 
@@ -158,6 +159,16 @@ def _encode(records, tokenizer, data_args, what: str, sources: list[str], summar
     limit_name = "warn_drop_fraction" if refuse else "max_drop_fraction"
     if share > getattr(data_args, limit_name):
         logger.warning("%s, above %s %g. %s.", text, limit_name, getattr(data_args, limit_name), fix)
+    elif refuse:  # a small share overall can still be most of one kind of call: what the model learns it from
+        for shape, n in stats.records_by_shape.items():
+            lost = stats.too_long_by_shape[shape]
+            if n >= MIN_SHAPE_RECORDS and lost / n > data_args.warn_drop_fraction:
+                logger.warning("%s; of the records with %s, %d of %d (%.0f%%) are longer than max_length %d and "
+                               "dropped, so the model learns %s from few examples. %s.", text, shape, lost, n,
+                               100 * lost / n, data_args.max_length, shape, fix)
+    if stats.records_by_shape:
+        info["too_long_by_shape"] = {shape: [stats.too_long_by_shape[shape], n]
+                                     for shape, n in sorted(stats.records_by_shape.items())}
     return dataset
 
 
