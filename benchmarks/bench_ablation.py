@@ -119,19 +119,18 @@ def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = 
         raise SystemExit(f"bench_ablation: unknown row(s) {', '.join(unknown)}; the rows are {', '.join(ROWS)}")
     load_index()  # the BFCL data must be fetched (`fc-finetune data fetch-bfcl`)
     _ensure_data()
-    results = _previous()
     for name in names:
         model = _trained(name, max_steps, full_model)
         summary = json.loads((model / "train_summary.json").read_text())
         modes = ROWS[name][2]
         scores = score_all([(model, mode) for mode in modes], limit, jobs, EVAL_OUT / name)
-        results = [r for r in results if r.get("row") != name]
+        results = [r for r in _previous() if r.get("row") != name]  # read now: another run may have added rows
         for mode, score in zip(modes, scores, strict=True):
             results.append({"row": name, "mode": mode, "steps": summary["steps"],
                             "train_s": summary["train_runtime_s"], "limit_per_category": limit, **score})
         _write(results)
     order = {name: k for k, name in enumerate(ROWS)}
-    return sorted(results, key=lambda r: (order.get(r["row"], len(order)), r["mode"]))
+    return sorted(_previous(), key=lambda r: (order.get(r["row"], len(order)), r["mode"]))
 
 
 def main(argv: list[str] | None = None) -> int:
