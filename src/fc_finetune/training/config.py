@@ -78,7 +78,8 @@ class DataArguments:
         "help": "Processes for tokenisation (datasets.map num_proc)."})
     warn_drop_fraction: float = field(default=0.2, metadata={
         "help": "Warn when more than this share of the training records is dropped in preprocessing (too long "
-                "for max_length, or not encodable). Held-out splits (eval, calibration) warn above "
+                "for max_length, or not encodable), or of the records of one call shape (parallel calls, calls "
+                "in several messages: the longest). Held-out splits (eval, calibration) warn above "
                 "max_drop_fraction; the run summary counts every drop."})
     max_drop_fraction: float = field(default=0.5, metadata={
         "help": "Refuse to train when more than this share of the training records is dropped in preprocessing: "
