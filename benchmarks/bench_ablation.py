@@ -91,7 +91,7 @@ def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
     done.unlink(missing_ok=True)
     write_mix(folder / "data", 3000, 300, 0, max_tools=3, **ROWS[name][0])
     subprocess.run(argv, check=True)
-    done.write_text(json.dumps(command, indent=1) + "\n")
+    _write_json(done, command)
     return model
 
 
@@ -102,11 +102,11 @@ def _previous() -> list[dict]:
         return []
 
 
-def _write(rows: list[dict]) -> None:
-    RESULTS.parent.mkdir(exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
-    os.replace(tmp, RESULTS)
+def _write_json(path: Path, data) -> None:
+    """Through the project's one safe writer: a temporary file renamed into place."""
+    from fc_finetune.utils.cache import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = None,
@@ -128,7 +128,7 @@ def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = 
         for mode, score in zip(modes, scores, strict=True):
             results.append({"row": name, "mode": mode, "steps": summary["steps"],
                             "train_s": summary["train_runtime_s"], "limit_per_category": limit, **score})
-        _write(results)
+        _write_json(RESULTS, {"rows": results})
     order = {name: k for k, name in enumerate(ROWS)}
     return sorted(_previous(), key=lambda r: (order.get(r["row"], len(order)), r["mode"]))
 
