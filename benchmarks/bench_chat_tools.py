@@ -72,7 +72,7 @@ def score(agent, requests: list[dict]) -> tuple[list[dict], dict]:
 
 
 def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: float | None = None,
-        out: Path | None = None) -> list[dict]:
+        out: Path | None = None, copy_bias: float | None = None) -> list[dict]:
     from fc_finetune.inference.agent import FunctionCallingAgent
     from fc_finetune.model.modeling import load_for_inference
     from fc_finetune.tools import build_registry
@@ -85,6 +85,8 @@ def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: fl
                                  max_new_tokens=128, call_format=call_format)
     if answer_contrast is not None and agent.engine.heads is not None:
         agent.engine.heads.answer_contrast = answer_contrast
+    if copy_bias is not None and agent.engine.heads is not None:
+        agent.engine.heads.copy_bias = copy_bias
     rows, summary = score(agent, requests)
     out = out or HERE / "results" / "chat_tools_requests.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,10 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-contrast", type=float, default=None, metavar="A",
                         help="Heads mode: the weight of contrastive answer decoding after tool results "
                              "(default: the decoder's, 1.0; 0 turns it off).")
+    parser.add_argument("--copy-bias", type=float, default=None, metavar="W",
+                        help="Heads mode: the logit an argument string's token gains by copying the request "
+                             "(default: the decoder's, 2.0; 0 turns it off).")
     parser.add_argument("--out", type=Path, default=None,
                         help="Where the rows go (default: benchmarks/results/chat_tools_requests.json).")
     args = parser.parse_args(argv)
-    for row in run(args.model, args.mode, args.answer_contrast, args.out):
+    for row in run(args.model, args.mode, args.answer_contrast, args.out, args.copy_bias):
         print(json.dumps(row))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -251,6 +252,34 @@ def test_digit_runs_are_bounded_so_a_repeating_model_still_finishes(tok):
     assert args["n"] == args["x"] == int("1" * MAX_DIGIT_RUN)
     assert args["s"].startswith("1" * MAX_DIGIT_RUN) and "1" * (MAX_DIGIT_RUN + 1) not in args["s"]
     assert jsonschema.Draft202012Validator(schema).is_valid(args)
+
+
+def test_exponents_are_bounded_so_a_number_is_never_infinite(tok):
+    """A model that writes "4e8111..." would give a number that parses as inf, which no schema
+    accepts (seen from SmolLM2 on BFCL): an exponent stops at MAX_EXPONENT_DIGITS digits. In a
+    string the same characters are only text."""
+    from fc_finetune.inference.constrained import MAX_EXPONENT_DIGITS
+
+    ids = {c: tok.convert_tokens_to_ids(c) for c in ("4", "e", "8", "1")}
+    assert all(isinstance(i, int) and i > 2 for i in ids.values())
+    written: list[int] = []
+
+    def step(token):
+        if token is not None:
+            written.append(token)
+        text = tok.decode(written)
+        logits = torch.zeros(len(tok))
+        for char, score in (("4", 3.0), ("1", 2.0)) if not text.rstrip("41").endswith("e") else (("1", 9.0),):
+            logits[ids[char]] = score
+        if text.endswith("4") or text.endswith('"4'):
+            logits[ids["e"]] = 8.0
+        return logits
+
+    schema = obj({"x": {"type": "number"}}, required=["x"])
+    args, _ = decode_arguments(step, tok, schema, max_tokens=60)
+    assert math.isfinite(args["x"]) and jsonschema.Draft202012Validator(schema).is_valid(args)
+    text = tok.decode(_)
+    assert "e" in text and text.split("e")[1].rstrip("}").lstrip("+-") == "1" * MAX_EXPONENT_DIGITS, text
 
 
 def test_token_cycles_in_strings_are_cut_so_a_looping_model_still_finishes(tok, monkeypatch):

@@ -15,6 +15,8 @@ Three layers:
   masks disallowed tokens and picks one (greedy, or sampled with a generator),
   ``accept(token)`` advances, ``done`` says the object (and ``suffix``) is complete.
   A decode loop of one's own (argument head, hidden states) drives this directly.
+* :class:`CopyBias` -- an optional nudge inside argument strings towards text the
+  conversation said (see its docstring); :meth:`ConstrainedDecoder.select` applies it.
 * :func:`decode_arguments` -- the loop over a ``step_fn(token_id) -> logits`` callable,
   and :func:`generate_arguments` -- the same with a plain transformers causal LM and a
   KV cache, one token per step.
@@ -37,7 +39,9 @@ that matters (the executor does). xgrammar's rule for strings with
 ``minLength``/``maxLength`` allows raw control characters and no escapes; it is patched
 here (:func:`_fix_bounded_strings`) to JSON's string rule. An unbounded string or number can run until
 ``max_tokens``, which raises :class:`ArgumentDecodingError` rather than returning a
-truncated object.
+truncated object. Inside a value string, a token that writes what follows the value (the
+closing brackets and ``suffix``, e.g. ``}}</tool_call>``: a small model that left out the
+closing quote) closes the string instead (:meth:`ConstrainedDecoder.select`).
 
 Installation: ``make setup`` installs ``xgrammar`` with ``--no-deps`` (its Linux wheel
 declares ``triton``, ~290 MB, which the CPU path never imports) plus its real runtime
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -63,7 +68,10 @@ logger = logging.getLogger(__name__)
 #: Separators of ``json.dumps`` (and so of ``tool_format.dumps``): item, key.
 JSON_SEPARATORS = (", ", ": ")
 MAX_DIGIT_RUN = 16  # the longest run of digits a decoded value may have (see ConstrainedDecoder)
+MAX_EXPONENT_DIGITS = 2  # a number's exponent has at most this many digits: 1e99 is a float, 1e999 is inf
+_EXPONENT = re.compile(r"[0-9.][eE][+-]?([0-9]*)$")
 MAX_CYCLE_PERIOD, MAX_CYCLE_REPEATS = 4, 8  # a cycle of <= 4 tokens may repeat 8 times in a row
+COPY_TOP_K = 16  # a copy bias looks at this many of the best allowed tokens of a step
 
 
 class ArgumentDecodingError(FcFinetuneError):
@@ -185,10 +193,12 @@ class SchemaCompiler:
         self.special_tokens = torch.tensor(sorted(i for i in special if 0 <= i < self.vocab_size), dtype=torch.long)
         # Tokens made of ASCII digits only, and each token's trailing digit count: for the
         # bound on digit runs in ConstrainedDecoder.
-        vocab = self.tokenizer_info.decoded_vocab
+        vocab = self.vocab = self.tokenizer_info.decoded_vocab  # each token's bytes (a copy bias reads them)
         self.digit_tokens = torch.tensor([i for i, t in enumerate(vocab) if t.isdigit()], dtype=torch.long)
         self.trailing_digits = [len(t) - len(t.rstrip(b"0123456789")) for t in vocab]
         self.all_digits = [bool(t) and t.isdigit() for t in vocab]
+        # Tokens that begin with a quote (one closes a string): see ConstrainedDecoder._close_instead.
+        self.quote_tokens = torch.tensor([i for i, t in enumerate(vocab) if t.startswith(b'"')], dtype=torch.long)
         self.hits = self.misses = 0
 
     def compile(self, schema: dict | str, *, prefix: str = "", suffix: str = "") -> CompiledArguments:
@@ -246,6 +256,9 @@ class ConstrainedDecoder:
         self._digits = compiler if max_digit_run else None
         self._compiler = compiler
         self.max_digit_run, self.digit_run = max_digit_run, 0
+        # A number's exponent is bounded harder: "4e811" parses as inf, which no schema's
+        # number accepts (seen from a 135M model on BFCL's multiple_37).
+        self._tail = ""  # the last characters decoded
         # Likewise a string can loop ("-/-/-/-/..." seen from a 135M model): when the last
         # tokens are one cycle of up to MAX_CYCLE_PERIOD tokens repeated max_cycle_repeats
         # times, the token that would repeat it once more is not allowed (digit cycles are
@@ -257,6 +270,9 @@ class ConstrainedDecoder:
         self._bitmask = xgr.allocate_token_bitmask(1, vocab_size)
         self.token_ids: list[int] = []
         self.last_margin = float("inf")  # the last select's best allowed logit above the second
+        self.strings = JsonStrings()  # where the text decoded so far stands (for a copy bias)
+        self.bias_changed = False  # a watching copy bias would have chosen another token (see select)
+        self.closed_early = 0  # strings closed where the model wrote what follows them (see select)
 
     @property
     def done(self) -> bool:
@@ -276,13 +292,20 @@ class ConstrainedDecoder:
         _xgrammar().apply_token_bitmask_inplace(masked, self._bitmask)
         if self._compiler is not None and self._compiler.special_tokens.numel():
             masked[0, self._compiler.special_tokens] = float("-inf")
-        if self._digits is not None and self.digit_run >= self.max_digit_run:
+        if self._digits is not None and (self.digit_run >= self.max_digit_run or self._exponent_full()):
             digits = self._digits.digit_tokens
             masked = _ban(masked, digits[digits < self.vocab_size])
         repeat = self.cycle_continuation()
         if repeat is not None:
             masked = _ban(masked, torch.tensor([repeat]))
         return masked[0]
+
+    def _exponent_full(self) -> bool:
+        """Whether the text ends with a number's exponent of MAX_EXPONENT_DIGITS digits."""
+        if self.strings.in_string:
+            return False
+        found = _EXPONENT.search(self._tail)
+        return found is not None and len(found.group(1)) >= MAX_EXPONENT_DIGITS
 
     def cycle_continuation(self) -> int | None:
         """The token that would repeat the current cycle once more, if the decoded tokens
@@ -302,12 +325,23 @@ class ConstrainedDecoder:
         return None
 
     def select(self, logits: torch.Tensor, *, temperature: float = 0.0,
-               generator: torch.Generator | None = None, ban: Sequence[int] = ()) -> int:
+               generator: torch.Generator | None = None, ban: Sequence[int] = (),
+               bias: CopyBias | None = None) -> int:
         """The next token among the allowed ones: argmax, or a sample at ``temperature``;
-        ``ban``: tokens not to take here (ignored where they are all that is allowed)."""
+        ``ban``: tokens not to take here (ignored where they are all that is allowed);
+        ``bias``: a :class:`CopyBias` added to the allowed logits (one that only ``watches``
+        changes nothing, and sets ``bias_changed`` where it would have changed the greedy choice).
+        A choice that writes the end of the call inside a value string closes the string
+        instead (:meth:`_close_instead`)."""
         masked = self.mask(logits)
         if len(ban):
             masked = _ban(masked[None], torch.as_tensor(list(ban), dtype=torch.long))[0]
+        if bias is not None and self._compiler is not None:
+            biased = bias.apply(masked, self.strings, self._compiler.vocab)
+            if bias.watch:
+                self.bias_changed |= biased is not masked and int(torch.argmax(biased)) != int(torch.argmax(masked))
+            else:
+                masked = biased
         self.last_margin = _margin(masked)
         if not torch.isfinite(masked).any():
             raise ArgumentDecodingError(
@@ -315,13 +349,40 @@ class ConstrainedDecoder:
             )
         if temperature and temperature > 0:
             probs = torch.softmax(masked / temperature, dim=-1)
-            return int(torch.multinomial(probs, 1, generator=generator).item())
-        return int(torch.argmax(masked).item())
+            token = int(torch.multinomial(probs, 1, generator=generator).item())
+        else:
+            token = int(torch.argmax(masked).item())
+        return self._close_instead(token, masked)
+
+    def _close_instead(self, token: int, masked: torch.Tensor) -> int:
+        """Inside a value string, a token that writes what comes after the value (the open
+        containers' closing brackets, then the grammar's suffix: ``}}</tool_call>``; or the
+        suffix's markup alone) means the model is done with the value and left out its closing
+        quote; left alone, the string runs on until ``max_tokens``. The best allowed token that
+        closes the string is taken instead (where one is allowed; not while the value holds a
+        ``{`` of its own that the bracket would close)."""
+        if self._compiler is None or not self.strings.in_value or not self.compiled.suffix:
+            return token
+        text, value = _token_text(self._compiler.vocab, token), self.strings.value
+        after = "".join("}" if c == "{" else "]" for c in reversed(self.strings.stack)) + self.compiled.suffix
+        if not text or not (after.startswith(text) or after.lstrip("}]").startswith(text)) \
+                or value.count("{") > value.count("}"):
+            return token
+        closers = self._compiler.quote_tokens
+        scores = masked[closers]
+        if not torch.isfinite(scores).any():
+            return token
+        self.closed_early += 1
+        return int(closers[int(torch.argmax(scores))])
 
     def accept(self, token_id: int) -> None:
         if not self.matcher.accept_token(int(token_id)):
             raise ArgumentDecodingError(f"Token {token_id} is not allowed here by the schema's grammar.")
         self.token_ids.append(int(token_id))
+        if self._compiler is not None:
+            text = _token_text(self._compiler.vocab, token_id)
+            self.strings.feed(text)
+            self._tail = (self._tail + text)[-32:]
         if self._digits is not None and token_id < len(self._digits.trailing_digits):
             trailing = self._digits.trailing_digits[token_id]
             self.digit_run = self.digit_run + trailing if self._digits.all_digits[token_id] else trailing
@@ -357,6 +418,198 @@ def _ban(masked: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     return capped if torch.isfinite(capped).any() else masked
 
 
+def _token_text(vocab: Sequence[bytes], token_id: int) -> str:
+    """A token's text (xgrammar's decoded vocabulary: the bytes it writes, leading space
+    included); a token that ends inside a UTF-8 character gives replacement characters."""
+    return vocab[token_id].decode("utf-8", errors="replace") if 0 <= token_id < len(vocab) else ""
+
+
+class JsonStrings:
+    """Where a JSON text scanned so far stands: inside a string or not, whether that string is
+    an object key or a value, and the value's text so far (as written, escapes not undone).
+    Text outside the JSON (a grammar's prefix or suffix) passes through: it has no quotes."""
+
+    __slots__ = ("stack", "in_string", "is_key", "escape", "value", "expect_key")
+
+    def __init__(self):
+        self.stack: list[str] = []  # "{" or "[" for each open container
+        self.in_string = self.is_key = self.escape = False
+        self.value = ""  # the open value string's text so far
+        self.expect_key = False  # in an object, after "{" or ",": the next string is a key
+
+    def copy(self) -> JsonStrings:
+        other = JsonStrings.__new__(JsonStrings)
+        other.stack = list(self.stack)
+        other.in_string, other.is_key, other.escape = self.in_string, self.is_key, self.escape
+        other.value, other.expect_key = self.value, self.expect_key
+        return other
+
+    @property
+    def in_value(self) -> bool:
+        """Inside a string that is a value (not a key)."""
+        return self.in_string and not self.is_key
+
+    def feed(self, text: str) -> JsonStrings:
+        for char in text:
+            self.step(char)
+        return self
+
+    def step(self, char: str) -> None:
+        if self.in_string:
+            if self.escape:
+                self.escape = False
+            elif char == "\\":
+                self.escape = True
+            elif char == '"':
+                self.in_string = False
+                return
+            if not self.is_key:
+                self.value += char
+            return
+        if char == '"':
+            self.in_string, self.value = True, ""
+            self.is_key = self.expect_key
+            self.expect_key = False
+        elif char == "{":
+            self.stack.append("{")
+            self.expect_key = True
+        elif char == "[":
+            self.stack.append("[")
+            self.expect_key = False
+        elif char in "}]":
+            if self.stack:
+                self.stack.pop()
+            self.expect_key = False
+        elif char == ",":
+            self.expect_key = bool(self.stack) and self.stack[-1] == "{"
+
+
+class CopyBias:
+    """A nudge for argument strings towards what the conversation said, spelled as it said it.
+
+    A small model's values often come from its training data rather than the request
+    ("kitchen speaker" where the user said "the headphones"). Inside a value string, the
+    text written so far is found in ``sources`` where a word starts (after a space, or at a
+    letter or digit after something else; case as written there; an empty value is found at
+    every word start); the token that goes on copying from there, as the tokenizer writes that
+    text (the first token of its own tokenisation of the rest, so "M" of "Maple" is not a
+    copy, "Maple" is), gets ``weight`` added to its logit, and so does a token that closes the
+    string where a found piece ends a word, and one that opens a value string writing nothing
+    else or a found piece (``"`` gains over ``">``, which starts no copy). Only the ``top_k``
+    best allowed tokens can gain (the bias settles the model's close choices, not a value it
+    never considered); keys, numbers and what the grammar decides alone are untouched. ``watch``: apply nothing, only report
+    (``ConstrainedDecoder.bias_changed``) whether the greedy choice would have been another.
+    One per conversation turn: it caches the sources' tokenisation.
+    """
+
+    WINDOW = 48  # characters of a source tokenised to find the next token of a copy
+
+    def __init__(self, sources: Sequence[str], weight: float, tokenizer, *, top_k: int | None = None,
+                 watch: bool = False):
+        top_k = COPY_TOP_K if top_k is None else top_k
+        if weight < 0 or top_k < 1:
+            raise ValueError(f"CopyBias needs weight >= 0 and top_k >= 1, got {weight} and {top_k}")
+        self.sources = [s for s in sources if s]
+        self.tokenizer = tokenizer
+        self.weight, self.top_k, self.watch = float(weight), int(top_k), watch
+        self._starts = [[i for i in range(len(s)) if _word_start(s, i)] for s in self.sources]
+        self._next: dict[tuple[int, int, int], int | None] = {}
+
+    def apply(self, masked: torch.Tensor, strings: JsonStrings, vocab: Sequence[bytes]) -> torch.Tensor:
+        """``masked`` (allowed logits ``[V]``) with the bias added: a new tensor where a token gains,
+        ``masked`` itself where none does."""
+        if not self.sources or not self.weight or (strings.in_string and strings.is_key):
+            return masked
+        allowed = int(torch.isfinite(masked).sum())
+        if allowed < 2:
+            return masked
+        top = torch.topk(masked, min(self.top_k, allowed)).indices.tolist()
+        if strings.in_value:
+            copies = self.copies(strings.value, vocab)
+            gains = [t for t in top if t in copies or self.closes(strings, _token_text(vocab, t))]
+        else:
+            gains = [t for t in top if self.opens(strings, _token_text(vocab, t))]
+        if not gains:
+            return masked
+        out = masked.clone()
+        out[gains] += self.weight
+        return out
+
+    def copies(self, value: str, vocab: Sequence[bytes]) -> set[int]:
+        """The tokens that go on copying a source from where ``value`` is found in it."""
+        found = set()
+        for k, source in enumerate(self.sources):
+            for at in self._starts[k]:
+                if source.startswith(value, at) and at + len(value) < len(source):
+                    token = self._next_token(k, at, len(value), vocab)
+                    if token is not None:
+                        found.add(token)
+        return found
+
+    def _next_token(self, k: int, at: int, length: int, vocab: Sequence[bytes]) -> int | None:
+        """The token after the first ``length`` characters of source ``k`` from ``at``, in the
+        tokenizer's own writing of that text (from ``at``; where its tokens do not end there, of
+        the rest alone)."""
+        key = (k, at, length)
+        if key not in self._next:
+            source = self.sources[k]
+            target, written, token = len(source[at: at + length].encode()), 0, None
+            for t in self._ids(source[at: at + length + self.WINDOW]):
+                if written == target:
+                    token = t
+                    break
+                written += len(vocab[t]) if 0 <= t < len(vocab) else 0
+                if written > target:  # the tokenizer writes across the value's end: the rest alone
+                    rest = self._ids(source[at + length: at + length + self.WINDOW])
+                    token = rest[0] if rest else None
+                    break
+            self._next[key] = token
+        return self._next[key]
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+    def opens(self, strings: JsonStrings, piece: str) -> bool:
+        """Whether ``piece`` opens a value string with nothing in it yet or with a piece found in
+        the sources (an opening quote merged with other text, ``">``, starts no copy)."""
+        if '"' not in piece:
+            return False
+        state = strings.copy().feed(piece)
+        return state.in_value and (not state.value or self.said(state.value, closed=False))
+
+    def closes(self, strings: JsonStrings, piece: str) -> bool:
+        """Whether ``piece`` closes the value string with a whole found piece, up to a word end."""
+        if '"' not in piece:
+            return False
+        state = strings.copy()
+        for char in piece:
+            state.step(char)
+            if not state.in_string:
+                return bool(state.value) and self.said(state.value, closed=True)
+        return False
+
+    def said(self, text: str, *, closed: bool) -> bool:
+        """Whether ``text`` is in a source from a word start (and, ``closed``, up to a word end)."""
+        for source in self.sources:
+            at = source.find(text)
+            while at >= 0:
+                end = at + len(text)
+                ends = end == len(source) or not (text[-1].isalnum() and source[end].isalnum())
+                if _word_start(source, at) and (ends or not closed):
+                    return True
+                at = source.find(text, at + 1)
+        return False
+
+
+def _word_start(text: str, at: int) -> bool:
+    """Whether a word starts at ``text[at]``: not a space, and after a space (or the start), or a
+    letter or digit after something else."""
+    char = text[at]
+    if char.isspace():
+        return False
+    return at == 0 or text[at - 1].isspace() or (char.isalnum() and not text[at - 1].isalnum())
+
+
 class _Decoded(NamedTuple):
     arguments: dict
     token_ids: list[int]
@@ -364,12 +617,15 @@ class _Decoded(NamedTuple):
 
 class DecodedArguments(_Decoded):
     """``(arguments, token_ids)``, and ``margins``: for each token, its logit above the best
-    other allowed token's (``inf``: the grammar allowed nothing else), an attribute outside the
+    other allowed token's (``inf``: the grammar allowed nothing else), and ``bias_changed``
+    (a watching copy bias would have chosen another token somewhere), attributes outside the
     tuple, so it unpacks and compares as the pair."""
 
-    def __new__(cls, arguments: dict, token_ids: list[int], margins: list[float] | None = None):
+    def __new__(cls, arguments: dict, token_ids: list[int], margins: list[float] | None = None,
+                bias_changed: bool = False):
         self = super().__new__(cls, arguments, token_ids)
         self.margins = list(margins or [])
+        self.bias_changed = bias_changed
         return self
 
 
@@ -377,7 +633,8 @@ def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, s
                      max_tokens: int, first_logits: torch.Tensor | None = None, prefix: str = "",
                      suffix: str = "", temperature: float = 0.0, generator: torch.Generator | None = None,
                      compiler: SchemaCompiler | None = None,
-                     ban: Callable[[list[int]], Sequence[int]] | None = None) -> DecodedArguments:
+                     ban: Callable[[list[int]], Sequence[int]] | None = None,
+                     bias: CopyBias | None = None) -> DecodedArguments:
     """Decode one arguments object under ``schema``.
 
     ``step_fn(token_id)`` feeds the token just accepted to the model and returns the next
@@ -385,7 +642,8 @@ def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, s
     ``step_fn(None)`` when not given. The last token (which completes the object, or
     ``suffix``) is *not* fed: the caller feeds it together with the text that follows.
     ``ban(token_ids)`` (optional) names tokens not to take after ``token_ids`` (a decoder that
-    must not write the same call twice).
+    must not write the same call twice). ``bias`` (optional): a :class:`CopyBias`, applied at
+    every step (or, watching, only reported in ``bias_changed``).
     Returns the parsed object, the token ids (prefix and suffix tokens included) and each
     token's margin over the best other allowed token.
     Raises :class:`ArgumentDecodingError` when ``max_tokens`` run out first.
@@ -401,11 +659,11 @@ def decode_arguments(step_fn: Callable[[int | None], torch.Tensor], tokenizer, s
     margins = []
     for step in range(max_tokens):
         token = decoder.select(logits, temperature=temperature, generator=generator,
-                               ban=ban(decoder.token_ids) if ban is not None else ())
+                               ban=ban(decoder.token_ids) if ban is not None else (), bias=bias)
         margins.append(decoder.last_margin)
         decoder.accept(token)
         if decoder.done:
-            return DecodedArguments(decoder.arguments(tokenizer), decoder.token_ids, margins)
+            return DecodedArguments(decoder.arguments(tokenizer), decoder.token_ids, margins, decoder.bias_changed)
         if step + 1 < max_tokens:
             logits = step_fn(token)
     raise ArgumentDecodingError(

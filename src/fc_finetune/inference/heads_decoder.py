@@ -16,12 +16,21 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    under the tool's JSON schema, each step's logits from the argument head
    ``param_logits(h_t, e_f)``; the grammar also covers the space before the object and
    ``}`` + ``call_close`` after it (tokens merged across those boundaries stay reachable).
+   Inside argument strings a copy bias (``copy_bias``, :class:`~.constrained.CopyBias`) adds
+   ``COPY_BIAS`` to the logit of the allowed token, among the best, that goes on copying this
+   turn's messages (the latest user message and the tool results after it) as the tokenizer
+   writes them, and to a quote that opens or closes such a copy: a small model's close call
+   between "the living room" it saw in training and "the dining room" the user said goes to the
+   user's words. A token that writes the call's end inside a string closes the string
+   (:meth:`~.constrained.ConstrainedDecoder.select`).
    The first call since the request must take a word of the conversation as a value
    (``drop_ungrounded_calls``; ``data.coverage``'s words and the numbers inside words, flags
    aside; a call without other values passes): one whose every value was made up serves
    nothing asked, so it is not made and the turn answers, as it would after ``NO_CALL`` (a
    small model offered one unrelated tool often calls it with invented values rather than
-   decline);
+   decline). That call is written without the copy bias, which would make any call look
+   grounded; when it passes and the bias would have written it differently, it is written
+   again with the bias from the same cache position;
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
@@ -89,7 +98,7 @@ from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
 from ..model.heads import no_call_probability
-from .constrained import ArgumentDecodingError, decode_arguments
+from .constrained import ArgumentDecodingError, CopyBias, decode_arguments
 from .text_decoder import TextStreamFilter, first_marker
 
 logger = logging.getLogger(__name__)
@@ -98,6 +107,7 @@ MAX_ROLLBACKS = 4  # call markers avoided in one answer after NO_CALL before it 
 MAX_REPEAT_RETRIES = 3  # times a call that repeats an earlier one is decoded again
 ANSWER_CONTRAST = 1.0  # weight a of context-aware decoding for answers after tool results (0: plain greedy)
 ANSWER_PLAUSIBILITY = 0.1  # contrastive scores only for tokens with p >= this x the most likely token's p
+COPY_BIAS = 2.0  # logit added to an argument string's token that copies this turn's messages (step 3; 0: off)
 
 
 @dataclass
@@ -118,6 +128,7 @@ class HeadsTurn:
     fallbacks_kept: int = 0  # calls of an unused tool tried after a dropped call (step 4), and kept
     fallbacks_dropped: int = 0  # such calls that took no untaken request value or failed to decode (they end the calls)
     ungrounded_dropped: int = 0  # a turn's first call that took no word of the conversation (the turn answers)
+    rewritten: int = 0  # first calls written again with the copy bias after the grounding check (step 3)
 
 
 _NUMBER = re.compile(r"\d+")
@@ -134,6 +145,23 @@ def _grounded(arguments: dict, messages: list[dict]) -> bool:
     texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
     said = set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts))
     return bool(taken & said)
+
+
+def _problem(out: HeadsTurn, text: str, on_event: Callable[[dict], None] | None) -> None:
+    """Record a decoding problem of the turn and tell ``on_event``."""
+    out.problems.append(text)
+    if on_event is not None:
+        on_event({"type": "problem", "text": text})
+
+
+def _copy_sources(messages: list[dict]) -> list[str]:
+    """The texts a copy bias copies from: the latest user message and the tool results after
+    it (this turn's request and what its calls returned)."""
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+    if last is None:
+        return []
+    return [m["content"] for m in messages[last:]
+            if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str) and m["content"]]
 
 
 def _without_flags(value):
@@ -256,6 +284,10 @@ class HeadsDecoder:
         self.probe_untaken_values = True  # after NO_CALL with request values untaken, try one more call
         self.fallback_to_other_tool = True  # after a call dropped for adding nothing, try the best unused tool once
         self.answer_contrast = ANSWER_CONTRAST  # context-aware decoding of answers after tool results (step 5)
+        self.copy_bias = COPY_BIAS  # argument strings lean towards this turn's messages' words (step 3)
+        self._copy: CopyBias | None = None  # this turn's copy bias (None: off, or nothing to copy)
+        self._watch = False  # the copy bias only watches (the first call, before its grounding check)
+        self._last = None  # the last call's DecodedArguments
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
@@ -409,6 +441,8 @@ class HeadsDecoder:
         h = hidden[-1]
         calls_states: list[torch.Tensor] = []  # match-layer states of this turn's calls
         calls_words: list[set[str]] = []  # and their values' words
+        sources = _copy_sources(messages) if self.copy_bias else []
+        self._copy = CopyBias(sources, self.copy_bias, self.tokenizer) if sources else None
         out.timings["selector"] += time.perf_counter() - start
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
@@ -427,15 +461,15 @@ class HeadsDecoder:
                 choice = info["probe"] = int(torch.argmax(torch.tensor(info["probs"][:-1])))
             start = time.perf_counter()
             mark = len(self._fed)  # the cache before this call: a dropped call's fallback starts here
+            checked = self.drop_ungrounded_calls and not out.calls and not prompt.calls  # judged unaided
+            self._watch = checked
             try:
                 h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
                 if untaken and adds:  # a probe: kept only when it takes one of those values
                     adds = _takes_new_value(out.calls, untaken)
                     out.probes_kept += adds
             except ArgumentDecodingError as exc:
-                out.problems.append(f"{tools[choice]['function']['name']}: {exc}")
-                if on_event is not None:
-                    on_event({"type": "problem", "text": out.problems[-1]})
+                _problem(out, f"{tools[choice]['function']['name']}: {exc}", on_event)
                 out.timings["arguments"] += time.perf_counter() - start
                 break
             out.timings["arguments"] += time.perf_counter() - start
@@ -449,6 +483,21 @@ class HeadsDecoder:
                                                          f"{json.dumps(dropped['arguments'], ensure_ascii=False)} "
                                                          "appears in the conversation"})
                 break
+            if checked and self._last.bias_changed and self._rewind(mark):  # written again, with the bias
+                self._watch = False
+                out.calls.pop()
+                out.new_tokens -= len(self._last.token_ids)
+                start = time.perf_counter()
+                try:
+                    h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice],
+                                                          calls_words)
+                except ArgumentDecodingError as exc:
+                    _problem(out, f"{tools[choice]['function']['name']}: {exc}", on_event)
+                    out.timings["arguments"] += time.perf_counter() - start
+                    break
+                out.timings["arguments"] += time.perf_counter() - start
+                out.rewritten += 1
+            self._watch = False
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: dropped
                 dropped = out.calls.pop()
                 info["dropped"] = True
@@ -507,9 +556,7 @@ class HeadsDecoder:
         try:
             h, states, adds = self._distinct_call(out, tools[other]["function"], tool_emb[0, other], call_words)
         except ArgumentDecodingError as exc:
-            out.problems.append(f"{tools[other]['function']['name']}: {exc}")
-            if on_event is not None:
-                on_event({"type": "problem", "text": out.problems[-1]})
+            _problem(out, f"{tools[other]['function']['name']}: {exc}", on_event)
             adds = None
         if not (adds and _takes_new_value(out.calls, untaken)):
             if adds is not None:
@@ -638,9 +685,13 @@ class HeadsDecoder:
                 state["h"] = feed([token])
             return self._arguments_logits(state["h"], e)
 
+        if self._copy is not None:
+            self._copy.watch = self._watch
         decoded = decode_arguments(step, self.tokenizer, spec.get("parameters") or {"type": "object"},
                                    max_tokens=self.max_new_tokens, prefix=lead, suffix="}" + fmt.call_close,
-                                   ban=(lambda ids: self._spelling(ids, banned)) if banned else None)
+                                   ban=(lambda ids: self._spelling(ids, banned)) if banned else None,
+                                   bias=self._copy)
+        self._last = decoded
         h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
         out.calls.append({"name": name, "arguments": decoded.arguments})
         out.new_tokens += len(decoded.token_ids)
