@@ -361,8 +361,8 @@ class ConstrainedDecoder:
         quote; left alone, the string runs on until ``max_tokens``. The best allowed token that
         closes the string is taken instead (where one is allowed; not while the value holds a
         ``{`` of its own that the bracket would close)."""
-        if self._compiler is None or not self.strings.in_value or not self.compiled.suffix:
-            return token
+        if self._compiler is None or not self.strings.in_value or self.strings.escape or not self.compiled.suffix:
+            return token  # (after a backslash a quote would not close the string)
         text, value = _token_text(self._compiler.vocab, token), self.strings.value
         after = "".join("}" if c == "{" else "]" for c in reversed(self.strings.stack)) + self.compiled.suffix
         if not text or not (after.startswith(text) or after.lstrip("}]").startswith(text)) \
