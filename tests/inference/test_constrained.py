@@ -256,11 +256,10 @@ def test_digit_runs_are_bounded_so_a_repeating_model_still_finishes(tok):
 
 def test_exponents_are_bounded_so_a_number_is_never_infinite(tok):
     """A model that writes "4e8111..." would give a number that parses as inf, which no schema
-    accepts (seen from SmolLM2 on BFCL): an exponent stops at MAX_EXPONENT_DIGITS digits. In a
-    string the same characters are only text."""
+    accepts (seen from SmolLM2 on BFCL): an exponent stops at MAX_EXPONENT_DIGITS digits."""
     from fc_finetune.inference.constrained import MAX_EXPONENT_DIGITS
 
-    ids = {c: tok.convert_tokens_to_ids(c) for c in ("4", "e", "8", "1")}
+    ids = {c: tok.convert_tokens_to_ids(c) for c in ("4", "e", "1")}
     assert all(isinstance(i, int) and i > 2 for i in ids.values())
     written: list[int] = []
 

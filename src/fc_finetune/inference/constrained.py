@@ -272,7 +272,6 @@ class ConstrainedDecoder:
         self.last_margin = float("inf")  # the last select's best allowed logit above the second
         self.strings = JsonStrings()  # where the text decoded so far stands (for a copy bias)
         self.bias_changed = False  # a watching copy bias would have chosen another token (see select)
-        self.closed_early = 0  # strings closed where the model wrote what follows them (see select)
 
     @property
     def done(self) -> bool:
@@ -372,7 +371,6 @@ class ConstrainedDecoder:
         scores = masked[closers]
         if not torch.isfinite(scores).any():
             return token
-        self.closed_early += 1
         return int(closers[int(torch.argmax(scores))])
 
     def accept(self, token_id: int) -> None:

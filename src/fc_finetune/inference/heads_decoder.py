@@ -444,6 +444,19 @@ class HeadsDecoder:
         sources = _copy_sources(messages) if self.copy_bias else []
         self._copy = CopyBias(sources, self.copy_bias, self.tokenizer) if sources else None
         out.timings["selector"] += time.perf_counter() - start
+
+        def write(index: int):
+            """One call of ``tools[index]`` (:meth:`_distinct_call`); ``None`` (a problem) when its
+            arguments cannot be decoded."""
+            begun = time.perf_counter()
+            try:
+                return self._distinct_call(out, tools[index]["function"], tool_emb[0, index], calls_words)
+            except ArgumentDecodingError as exc:
+                _problem(out, f"{tools[index]['function']['name']}: {exc}", on_event)
+                return None
+            finally:
+                out.timings["arguments"] += time.perf_counter() - begun
+
         while len(out.calls) < max_calls and tool_emb is not None:
             start = time.perf_counter()
             choice, info = self._decide(h, tool_emb, len(tools), self._request_match(calls_states, calls_words),
@@ -459,22 +472,17 @@ class HeadsDecoder:
                 if not untaken:
                     break
                 choice = info["probe"] = int(torch.argmax(torch.tensor(info["probs"][:-1])))
-            start = time.perf_counter()
             mark = len(self._fed)  # the cache before this call: a dropped call's fallback starts here
             checked = self.drop_ungrounded_calls and not out.calls and not prompt.calls  # judged unaided
             self._watch = checked
-            try:
-                h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice], calls_words)
-                if untaken and adds:  # a probe: kept only when it takes one of those values
-                    adds = _takes_new_value(out.calls, untaken)
-                    out.probes_kept += adds
-            except ArgumentDecodingError as exc:
-                _problem(out, f"{tools[choice]['function']['name']}: {exc}", on_event)
-                out.timings["arguments"] += time.perf_counter() - start
+            written = write(choice)
+            if written is None:
                 break
-            out.timings["arguments"] += time.perf_counter() - start
-            if (self.drop_ungrounded_calls and len(out.calls) == 1 and not prompt.calls
-                    and not _grounded(out.calls[0]["arguments"], messages)):
+            h, states, adds = written
+            if untaken and adds:  # a probe: kept only when it takes one of those values
+                adds = _takes_new_value(out.calls, untaken)
+                out.probes_kept += adds
+            if checked and not _grounded(out.calls[0]["arguments"], messages):
                 dropped = out.calls.pop()
                 info["dropped"] = True
                 out.ungrounded_dropped += 1
@@ -487,15 +495,10 @@ class HeadsDecoder:
                 self._watch = False
                 out.calls.pop()
                 out.new_tokens -= len(self._last.token_ids)
-                start = time.perf_counter()
-                try:
-                    h, states, adds = self._distinct_call(out, tools[choice]["function"], tool_emb[0, choice],
-                                                          calls_words)
-                except ArgumentDecodingError as exc:
-                    _problem(out, f"{tools[choice]['function']['name']}: {exc}", on_event)
-                    out.timings["arguments"] += time.perf_counter() - start
+                written = write(choice)
+                if written is None:
                     break
-                out.timings["arguments"] += time.perf_counter() - start
+                h, states, adds = written
                 out.rewritten += 1
             self._watch = False
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: dropped
