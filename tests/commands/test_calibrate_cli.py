@@ -41,6 +41,21 @@ def test_calibration_is_written_and_loaded(setup, capsys):
     model = load_model(model_dir)
     assert model.selector_temperature == pytest.approx(cal["temperature"])
     assert model.no_call_threshold == pytest.approx(cal["no_call_threshold"])
+    assert cal["more_calls_data"] == str(data)
+
+
+def test_more_calls_threshold_from_another_file(setup, tmp_path, capsys):
+    """--more-calls-data: the decisions after calls come from that file; the rest from --data."""
+    model_dir, data = setup
+    no_calls = tmp_path / "fresh_only.jsonl"  # the records whose turns make no call: nothing after calls
+    no_calls.write_text("".join(line + "\n" for line in data.read_text().splitlines()
+                                if '"tool_calls"' not in line))
+    argv = ["calibrate", "--model", str(model_dir), "--data", str(no_calls), "--dry-run"]
+    assert main(argv) == 0
+    assert "more-calls threshold not fitted (0 decisions after calls" in capsys.readouterr().out
+    assert main([*argv, "--more-calls-data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "more-calls threshold not fitted (0" not in out and "decisions after calls" in out
 
 
 def test_clear_errors(setup, tmp_path, capsys):

@@ -120,8 +120,53 @@ def test_calibration_data_is_used_instead_of_eval_data(tiny_assets, tmp_path):  
     out = tmp_path / "run"
     assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True, calibration_data=cal_file)) == 0
     cal = json.loads((out / "train_summary.json").read_text())["selector_calibration"]
-    assert cal["data"] == [str(cal_file)]
+    assert cal["data"] == [str(cal_file)] and cal["more_calls_data"] == [str(cal_file)]
     assert cal["decisions"] == decisions
+
+    # the more-calls threshold from another file's decisions after calls: the eval split's
+    served = 0  # a turn's decisions after its calls, and its first when calls came since the request
+    for line in open(tiny_assets["eval"], encoding="utf-8"):
+        called = False
+        for message in json.loads(line)["messages"]:
+            if message["role"] == "user":
+                called = False
+            elif message["role"] == "assistant":
+                calls = len(message.get("tool_calls") or [])
+                served += calls + called
+                called = called or calls > 0
+    out = tmp_path / "run2"
+    assert main(run_args(tiny_assets, out, max_steps=2, eval_data=True, calibration_data=cal_file,
+                         more_calls_data=tiny_assets["eval"])) == 0
+    other = json.loads((out / "train_summary.json").read_text())["selector_calibration"]
+    assert other["more_calls_data"] == [str(tiny_assets["eval"])] and other["data"] == [str(cal_file)]
+    assert other["decisions"] == decisions and other["temperature"] == cal["temperature"]
+    assert other["served_decisions"] == served != cal["served_decisions"]
+
+
+def test_the_more_calls_threshold_can_come_from_another_set():
+    """NESTFUL's decisions after calls all follow tool results; a parallel request's second call
+    is decided before any. ``more_calls``: another set's decisions after calls fit that threshold,
+    read under the temperature this set fitted; the NO_CALL threshold is this set's."""
+    g = torch.Generator().manual_seed(0)
+    n = 300
+    p = 0.05 + 0.9 * torch.rand(n, generator=g)
+    no_call = torch.rand(n, generator=g) < p  # calibrated as it is: a temperature near 1
+    logits = torch.stack([torch.log1p(-p), torch.log(p)], -1)  # one tool + NO_CALL, every decision fresh
+    alone = calibrate_selector(logits, no_call.long(), torch.zeros(n, dtype=torch.bool))
+    assert alone.more_calls_threshold is None and alone.served_decisions == 0
+
+    m = 200  # the other set: half its decisions after calls, "another call" below P(NO_CALL) 0.9
+    more_served = torch.arange(m) % 2 == 1
+    more_no = torch.rand(m, generator=g) < 0.5
+    q = torch.where(more_served, torch.where(more_no, 0.95, 0.85), torch.where(more_no, 0.2, 0.1))
+    more_logits = torch.stack([torch.log1p(-q), torch.log(q)], -1)
+    cal = calibrate_selector(logits, no_call.long(), torch.zeros(n, dtype=torch.bool),
+                             more_calls=(more_logits, more_no.long(), more_served))
+    assert cal.served_decisions == int(more_served.sum()) and cal.more_calls_accuracy == 1.0
+    assert (cal.temperature, cal.no_call_threshold) == (alone.temperature, alone.no_call_threshold)
+    scaled = no_call_probability(more_logits, cal.temperature)[more_served]
+    assert ((scaled >= cal.more_calls_threshold) == more_no[more_served]).all()
+    assert cal.more_calls_threshold > cal.no_call_threshold
 
 
 def test_a_fit_that_raises_ece_keeps_the_previous_temperature(monkeypatch, caplog):

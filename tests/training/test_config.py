@@ -113,6 +113,7 @@ def test_abbreviated_flags_are_not_accepted(capsys):
     (["--w_select", "-1"], "w_select"),
     (["--max_length", "8"], "max_length"),
     (["--w_lm", "0", "--selector_head", "false", "--argument_head", "false"], "w_lm"),
+    (["--more_calls_data", "dev.jsonl"], "more_calls_data"),  # nothing calibrated to use it
 ])
 def test_invalid_values_name_the_option(argv, option):
     with pytest.raises(FcFinetuneError) as info:

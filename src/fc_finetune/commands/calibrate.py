@@ -2,6 +2,7 @@
 
     fc-finetune calibrate --model outputs/smollm2-135m-quickstart --data my_dev_set.jsonl
     fc-finetune calibrate --model DIR --data dev.jsonl --dry-run     # report only, change nothing
+    fc-finetune calibrate --model DIR --data dev.jsonl --more-calls-data parallel_dev.jsonl
 
 Training calibrates on its ``eval_data``; a threshold fitted on one distribution does not
 transfer to another (on BFCL the quickstart's synthetic-mix threshold calls on almost every
@@ -14,6 +15,9 @@ the current temperature is kept (and the thresholds fitted under it); both ECEs 
 The thresholds read P(NO_CALL) against the best tool alone, so one threshold serves requests
 offered one tool and seven; a folder calibrated before that rule keeps the softmax's
 P(NO_CALL) until it is calibrated again.
+The more-calls threshold (after calls: is another one needed?) is fit on --data's decisions
+after calls, or on --more-calls-data's when given: a file with several calls in some turns,
+when --data's turns make one call each.
 Never calibrate on the set you report results on.
 """
 
@@ -30,8 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, type=Path, help="A model folder written by `fc-finetune train`.")
     parser.add_argument("--data", required=True,
                         help="Held-out conversations with assistant turns (any format `fc-finetune data convert` reads).")
+    parser.add_argument("--more-calls-data", default=None, metavar="FILE",
+                        help="Held-out conversations with several calls in some turns: the more-calls threshold "
+                             "(after calls, is another one needed?) is fit on their decisions after calls instead "
+                             "of --data's (default: --data).")
     parser.add_argument("--max-examples", type=int, default=None, metavar="N",
-                        help="Use at most N conversations (default: all).")
+                        help="Use at most N conversations of each file (default: all).")
     parser.add_argument("--max-length", type=int, default=2048, metavar="N",
                         help="Longest conversation in tokens; longer ones lose their oldest turns (default: 2048).")
     parser.add_argument("--batch-size", type=int, default=4, metavar="N", help="Conversations per forward pass (default: 4).")
@@ -61,16 +69,21 @@ def main(args: argparse.Namespace) -> int:
     if not io.is_saved_model(args.model):
         raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
                               f"(no {io.CONFIG_NAME}).")
-    records = load_records(args.data, limit=args.max_examples).records
     model = load_model(args.model, dtype=torch.float32)
     if model.heads.selector is None:
         raise FcFinetuneError(f"'{args.model}' was trained without the selector head: nothing to calibrate.")
     tokenizer = io.load_tokenizer_for(args.model)
-    rows = datasets.Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
-    encoded, _ = encode_dataset(rows, tokenizer, max_length=args.max_length)
-    encoded = encoded.select_columns([c for c in encoded.column_names if c not in ("record", "length")])
-    loader = DataLoader(encoded, batch_size=args.batch_size, collate_fn=FunctionCallingCollator(tokenizer.pad_token_id))
-    report = calibrate_model(model, loader)
+
+    def loader(path: str) -> DataLoader:
+        records = load_records(path, limit=args.max_examples).records
+        rows = datasets.Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
+        encoded, _ = encode_dataset(rows, tokenizer, max_length=args.max_length)
+        encoded = encoded.select_columns([c for c in encoded.column_names if c not in ("record", "length")])
+        return DataLoader(encoded, batch_size=args.batch_size, collate_fn=FunctionCallingCollator(tokenizer.pad_token_id))
+
+    decisions = loader(args.data)
+    encoded = decisions.dataset
+    report = calibrate_model(model, decisions, loader(args.more_calls_data) if args.more_calls_data else None)
     fitted = report.fitted
     if fitted is None:
         raise FcFinetuneError(f"'{args.data}' gives only {report.decisions} decision points; calibration needs "
@@ -88,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
     apply_calibration(model, fitted)
     io.update_config(args.model, selector_temperature=fitted.temperature, no_call_threshold=fitted.no_call_threshold,
                      more_calls_threshold=fitted.more_calls_threshold, call_decision=fitted.call_decision,
-                     selector_calibration={**fitted.to_dict(), "data": str(args.data)})
+                     selector_calibration={**fitted.to_dict(), "data": str(args.data),
+                                           "more_calls_data": str(args.more_calls_data or args.data)})
     print(f"written to {args.model / io.CONFIG_NAME}")
     return 0

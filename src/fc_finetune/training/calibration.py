@@ -22,6 +22,10 @@ Two questions are asked at decision points, and they get a threshold each:
   the NESTFUL dev set a short run's decisions after calls are few (55, 9 "another call"), and
   a threshold fitted there at 0.58 or 0.53 is noise that moves from run to run (0.43, 0.04,
   0.005) while setting it aside changed no verdict on the mix's held-out parallel records.
+  NESTFUL makes one call per turn, so its decisions after calls all follow tool results; the
+  more-calls threshold can be fit on another set's decisions after calls (``more_calls`` of
+  :func:`calibrate_selector`; ``more_calls_data`` in training, ``--more-calls-data`` in
+  ``fc-finetune calibrate``), such as one with several calls in a turn.
 
 All are stored with the model (``fc_finetune_config.json``) and used at inference.
 
@@ -232,12 +236,17 @@ def _fresh(served: torch.Tensor) -> torch.Tensor:
 
 
 def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torch.Tensor | None = None, *,
-                       temperature: float = 1.0, rule: str = "pairwise") -> SelectorCalibration | None:
+                       temperature: float = 1.0, rule: str = "pairwise",
+                       more_calls: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+                       ) -> SelectorCalibration | None:
     """Fit the temperature (all decisions), the NO_CALL threshold (fresh decisions) and the
     more-calls threshold (served decisions, when both answers occur among them) from collected
     held-out decisions. Without ``served`` every decision counts as fresh. ``temperature``: the
     selector's current one, kept when the fitted one has the higher ECE on these decisions;
-    ``rule``: what the thresholds read (:func:`~fc_finetune.model.heads.no_call_probability`)."""
+    ``rule``: what the thresholds read (:func:`~fc_finetune.model.heads.no_call_probability`).
+    ``more_calls``: ``(logits, targets, served)`` of another held-out set (as
+    :func:`collect_decisions` gives them) whose served decisions fit the more-calls threshold
+    instead, read under the temperature fitted here."""
     if targets.numel() < 10:
         logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
         return None
@@ -260,6 +269,11 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     threshold, balanced = fit_no_call_threshold(p_no_call[fresh], should_not_call[fresh])
     more, more_balanced, more_fitted, more_p = None, None, None, None
     after_p, after_no = p_no_call[served], should_not_call[served]
+    if more_calls is not None:
+        more_logits, more_targets, more_served = more_calls
+        more_logits = more_logits.masked_fill(torch.isinf(more_logits), -1e4)
+        after_p = no_call_probability(more_logits, temperature, rule)[more_served]
+        after_no = (more_targets == more_logits.shape[1] - 1)[more_served]
     if after_no.any() and (~after_no).any():
         more_fitted, more_balanced = fit_no_call_threshold(after_p, after_no)
         more_p = chance_p_value(after_p, after_no, more_balanced)
@@ -269,7 +283,7 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
         temperature=temperature, no_call_threshold=threshold, decisions=int(targets.numel()),
         ece_before=ece_before, ece_after=ece_before if kept else ece_fitted,
         accuracy=float((after.argmax(-1) == targets).float().mean()), call_decision_accuracy=balanced,
-        more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=int(served.sum()),
+        more_calls_threshold=more, more_calls_accuracy=more_balanced, served_decisions=len(after_p),
         more_calls_fitted=more_fitted, more_calls_p_value=more_p,
         fitted_temperature=fitted, ece_fitted=ece_fitted, temperature_kept=kept, call_decision=rule)
 
@@ -287,13 +301,15 @@ class CalibrationReport:
     fitted: SelectorCalibration | None  # None: too few decisions to fit
 
 
-def calibrate_model(model, dataloader) -> CalibrationReport:
+def calibrate_model(model, dataloader, more_calls_dataloader=None) -> CalibrationReport:
     """Collect ``model``'s teacher-forced decisions over ``dataloader`` and refit its selector
-    calibration (the pairwise rule, whatever the model's); the model is left unchanged (see
-    :func:`apply_calibration`)."""
+    calibration (the pairwise rule, whatever the model's); the more-calls threshold from the
+    decisions after calls over ``more_calls_dataloader`` when given. The model is left unchanged
+    (see :func:`apply_calibration`)."""
     logits, targets, served = collect_decisions(model, dataloader)
     temperature = model.selector_temperature
-    fitted = calibrate_selector(logits, targets, served, temperature=temperature)
+    more_calls = None if more_calls_dataloader is None else collect_decisions(model, more_calls_dataloader)
+    fitted = calibrate_selector(logits, targets, served, temperature=temperature, more_calls=more_calls)
     clean = logits.masked_fill(torch.isinf(logits), -1e4)
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)

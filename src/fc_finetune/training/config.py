@@ -60,8 +60,13 @@ class DataArguments:
         "help": "Held-out conversations the selector's temperature and NO_CALL threshold are fit on after training "
                 "(default: eval_data). Use data of another distribution than the training data, so the decision "
                 "transfers: e.g. `fc-finetune data fetch-nestful` (real requests for real APIs)."})
+    more_calls_data: list[str] = field(default_factory=list, metadata={
+        "help": "Held-out conversations the more-calls threshold (after calls: does the request need another?) is "
+                "fit on instead of calibration_data. Give one with several calls in one turn (the generator's eval "
+                "split): NESTFUL's sequences make one call per turn, so none of its decisions after calls is "
+                "the one a parallel request needs."})
     max_calibration_samples: int | None = field(default=None, metadata={
-        "help": "Use at most this many calibration records (seeded sample)."})
+        "help": "Use at most this many calibration records, and as many more_calls_data records (seeded samples)."})
     data_format: str = field(default="auto", metadata={
         "help": "Input format: auto, canonical, openai, sharegpt, xlam, glaive, hermes."})
     max_length: int = field(default=1024, metadata={
@@ -91,10 +96,13 @@ class DataArguments:
             self.train_data = [self.train_data]
         if isinstance(self.eval_data, str):
             self.eval_data = [self.eval_data]
-        if isinstance(self.calibration_data, str):
-            self.calibration_data = [self.calibration_data]
+        for name in ("calibration_data", "more_calls_data"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, [getattr(self, name)])
         if not self.train_data:
             raise ValueError("train_data is empty: give at least one training source")
+        if self.more_calls_data and not (self.calibration_data or self.eval_data):
+            raise ValueError("more_calls_data is given but nothing is calibrated: give calibration_data or eval_data too")
         if self.truncation not in TRUNCATION:
             raise ValueError(f"truncation must be one of {', '.join(TRUNCATION)}, got {self.truncation!r}")
         if self.on_error not in ("raise", "skip"):

@@ -56,14 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     # data: read and validated before any model is loaded, so a bad file fails at once
     with training_args.main_process_first(desc="reading data"):
         train_records = _load_split(data_args.train_data, data_args, limit=data_args.max_train_samples, what="Train")
-        eval_records = calibration_records = None
+        eval_records = None
         if data_args.eval_data:
             eval_records = _load_split(data_args.eval_data, data_args, limit=data_args.max_eval_samples, what="Eval")
-        if data_args.calibration_data:
-            calibration_records = _load_split(data_args.calibration_data, data_args, limit=None, what="Calibration")
-            if data_args.max_calibration_samples and len(calibration_records) > data_args.max_calibration_samples:
-                calibration_records = random.Random(training_args.seed).sample(
-                    calibration_records, data_args.max_calibration_samples)
+        calibration_records = _load_held_out(data_args.calibration_data, data_args, training_args.seed, "Calibration")
+        more_calls_records = _load_held_out(data_args.more_calls_data, data_args, training_args.seed, "More-calls")
 
     # rendered with the model's chat template (or the built-in tool template), encoded once
     tokenizer = load_tokenizer(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
@@ -78,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         if calibration_records:
             calibration_set = _encode(calibration_records, tokenizer, data_args, "Calibration",
                                       data_args.calibration_data, summary)
+        more_calls_set = None
+        if more_calls_records:
+            more_calls_set = _encode(more_calls_records, tokenizer, data_args, "More-calls", data_args.more_calls_data,
+                                     summary)
     summary.extra["dropped"] = "; ".join(f"{what}: {_dropped_text(info)}"
                                          for what, info in summary.extra["preprocessing"].items())
 
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # calibrate the selector on held-out decisions (calibration_data, else eval_data), then save and report
     if calibration_set is not None and model.heads.selector is not None:
-        _calibrate(trainer, model, summary, calibration_set,
-                   source=data_args.calibration_data or data_args.eval_data)
+        _calibrate(trainer, model, summary, calibration_set, more_calls_set,
+                   source=data_args.calibration_data or data_args.eval_data, more_calls_source=data_args.more_calls_data)
     recipe = {**_plain(model_args), **_plain(data_args), **_plain(lora_args), **_plain(head_args),
               **{k: v for k, v in training_args.to_dict().items() if not k.startswith("_")}}
     finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
@@ -116,6 +117,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dtype(name: str):
     return "auto" if name == "auto" else getattr(torch, name)
+
+
+def _load_held_out(sources: list[str], data_args, seed: int, what: str):
+    """A held-out split read whole, then a seeded sample of ``max_calibration_samples``; ``None``
+    without sources."""
+    if not sources:
+        return None
+    records = _load_split(sources, data_args, limit=None, what=what)
+    if data_args.max_calibration_samples and len(records) > data_args.max_calibration_samples:
+        records = random.Random(seed).sample(records, data_args.max_calibration_samples)
+    return records
 
 
 def _load_split(sources: list[str], data_args, *, limit: int | None, what: str):
@@ -235,13 +247,17 @@ def _load_kwargs(model_args, training_args) -> dict:
     return load_kwargs
 
 
-def _calibrate(trainer, model, summary, dataset, *, source: list[str]) -> None:
-    """Temperature and NO_CALL threshold from the held-out decisions, saved with the model."""
-    fitted = calibrate_model(model, trainer.get_eval_dataloader(dataset)).fitted
+def _calibrate(trainer, model, summary, dataset, more_calls_dataset, *, source: list[str],
+               more_calls_source: list[str]) -> None:
+    """Temperature and thresholds from the held-out decisions (the more-calls threshold from
+    ``more_calls_dataset``'s when given), saved with the model."""
+    more_calls = None if not more_calls_dataset else trainer.get_eval_dataloader(more_calls_dataset)
+    fitted = calibrate_model(model, trainer.get_eval_dataloader(dataset), more_calls).fitted
     if fitted is None:
         return
     apply_calibration(model, fitted)
-    summary.extra["selector_calibration"] = {**fitted.to_dict(), "data": list(source)}
+    summary.extra["selector_calibration"] = {**fitted.to_dict(), "data": list(source),
+                                             "more_calls_data": list(more_calls_source or source)}
     logger.info("Selector calibrated on %d held-out decisions: %s, NO_CALL threshold %.3f, "
                 "call/no-call balanced accuracy %.3f; %s", fitted.decisions, temperature_text(fitted),
                 fitted.no_call_threshold, fitted.call_decision_accuracy, more_calls_text(fitted))
