@@ -66,3 +66,7 @@ def test_clear_errors(setup, tmp_path, capsys):
     few.write_text("".join(line + "\n" for line in data.read_text().splitlines()[:1]))
     assert main(["calibrate", "--model", str(model_dir), "--data", str(few)]) == 2
     assert "at least 10" in capsys.readouterr().err
+    missing = tmp_path / "missing.jsonl"
+    assert main(["calibrate", "--model", str(model_dir), "--data", str(data), "--more-calls-data", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and len(err.strip().splitlines()) == 1

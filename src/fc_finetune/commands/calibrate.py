@@ -69,26 +69,27 @@ def main(args: argparse.Namespace) -> int:
     if not io.is_saved_model(args.model):
         raise FcFinetuneError(f"'{args.model}' is not a folder written by `fc-finetune train` "
                               f"(no {io.CONFIG_NAME}).")
+    # both files read (and validated) before the model is loaded, so a bad file fails at once
+    records = load_records(args.data, limit=args.max_examples).records
+    more_calls = load_records(args.more_calls_data, limit=args.max_examples).records if args.more_calls_data else None
     model = load_model(args.model, dtype=torch.float32)
     if model.heads.selector is None:
         raise FcFinetuneError(f"'{args.model}' was trained without the selector head: nothing to calibrate.")
     tokenizer = io.load_tokenizer_for(args.model)
 
-    def loader(path: str) -> DataLoader:
-        records = load_records(path, limit=args.max_examples).records
-        rows = datasets.Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
+    def loader(conversations: list[dict]) -> DataLoader:
+        rows = datasets.Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in conversations]})
         encoded, _ = encode_dataset(rows, tokenizer, max_length=args.max_length)
         encoded = encoded.select_columns([c for c in encoded.column_names if c not in ("record", "length")])
         return DataLoader(encoded, batch_size=args.batch_size, collate_fn=FunctionCallingCollator(tokenizer.pad_token_id))
 
-    decisions = loader(args.data)
-    encoded = decisions.dataset
-    report = calibrate_model(model, decisions, loader(args.more_calls_data) if args.more_calls_data else None)
+    decisions = loader(records)
+    report = calibrate_model(model, decisions, loader(more_calls) if more_calls is not None else None)
     fitted = report.fitted
     if fitted is None:
         raise FcFinetuneError(f"'{args.data}' gives only {report.decisions} decision points; calibration needs "
                               "at least 10 (more is better: hundreds).")
-    print(f"{fitted.decisions} decision points ({report.no_call_decisions} NO_CALL) from {len(encoded)} conversations")
+    print(f"{fitted.decisions} decision points ({report.no_call_decisions} NO_CALL) from {len(decisions.dataset)} conversations")
     print(f"current:  temperature {report.current_temperature:.3f}, NO_CALL threshold {report.current_threshold:.3f} "
           f"on {decision_text(report.current_decision)}: "
           f"ECE {report.current_ece:.3f}, call/no-call balanced accuracy {report.current_balanced_accuracy:.3f}")
