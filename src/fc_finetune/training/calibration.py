@@ -235,6 +235,12 @@ def _fresh(served: torch.Tensor) -> torch.Tensor:
     return ~served if (~served).any() else torch.ones_like(served)
 
 
+def _finite(logits: torch.Tensor) -> torch.Tensor:
+    """Padded candidates (``-inf``, see :func:`collect_decisions`) made finite, so fits and their
+    gradients stay finite."""
+    return logits.masked_fill(torch.isinf(logits), -1e4)
+
+
 def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torch.Tensor | None = None, *,
                        temperature: float = 1.0, rule: str = "pairwise",
                        more_calls: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
@@ -250,7 +256,7 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     if targets.numel() < 10:
         logger.warning("Only %d held-out decisions: the selector is left uncalibrated", targets.numel())
         return None
-    logits = logits.masked_fill(torch.isinf(logits), -1e4)  # padded candidates: finite, so gradients are too
+    logits = _finite(logits)
     before = torch.softmax(logits / temperature, -1)
     ece_before = expected_calibration_error(before, targets)
     fitted = fit_temperature(logits, targets)
@@ -271,7 +277,7 @@ def calibrate_selector(logits: torch.Tensor, targets: torch.Tensor, served: torc
     after_p, after_no = p_no_call[served], should_not_call[served]
     if more_calls is not None:
         more_logits, more_targets, more_served = more_calls
-        more_logits = more_logits.masked_fill(torch.isinf(more_logits), -1e4)
+        more_logits = _finite(more_logits)
         after_p = no_call_probability(more_logits, temperature, rule)[more_served]
         after_no = (more_targets == more_logits.shape[1] - 1)[more_served]
     if after_no.any() and (~after_no).any():
@@ -310,7 +316,7 @@ def calibrate_model(model, dataloader, more_calls_dataloader=None) -> Calibratio
     temperature = model.selector_temperature
     more_calls = None if more_calls_dataloader is None else collect_decisions(model, more_calls_dataloader)
     fitted = calibrate_selector(logits, targets, served, temperature=temperature, more_calls=more_calls)
-    clean = logits.masked_fill(torch.isinf(logits), -1e4)
+    clean = _finite(logits)
     threshold = 0.5 if model.no_call_threshold is None else model.no_call_threshold
     current = torch.softmax(clean / temperature, -1)
     current_no_call = no_call_probability(clean, temperature, model.call_decision)
