@@ -3,6 +3,7 @@ schema-valid arguments from an untrained model, and a quickly trained model that
 the right function and then answers."""
 
 import contextlib
+import json
 import random
 import time
 
@@ -553,6 +554,7 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     and is dropped, as is the repeat without retries; either way the calls end."""
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.inference import heads_decoder
+    from fc_finetune.inference.constrained import DecodedArguments
     from fc_finetune.inference.heads_decoder import HeadsDecoder
 
     model, tok = tiny
@@ -585,6 +587,7 @@ def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tin
     while the next word is tried."""
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.inference import heads_decoder
+    from fc_finetune.inference.constrained import DecodedArguments
     from fc_finetune.inference.heads_decoder import HeadsDecoder, HeadsTurn
 
     model, tok = tiny
@@ -720,6 +723,49 @@ def test_a_call_takes_a_new_value_only_where_it_does_not_reword_an_earlier_one()
     assert _takes_new_value([{"name": "f", "arguments": {"x": ""}}, {"name": "f", "arguments": {"x": "Monterey"}}], untaken)
 
 
+def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(tiny, monkeypatch):
+    """When the argument head writes an optional argument the conversation never gave (here the
+    decoder is made to write ``{"x": "3", "y": 77777}``, token by token into the cache), the call
+    is made without it, and the cache is cut back to hold the call as it is written without it
+    (what the next decision reads); with the rule off the call and the cache keep it."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference import heads_decoder
+    from fc_finetune.inference.constrained import DecodedArguments
+
+    model, tok = tiny
+    fmt = FORMATS[model.call_format]
+    tools = [{"type": "function", "function": {"name": "pick", "description": "Pick a digit.", "parameters": {
+        "type": "object", "required": ["x"],
+        "properties": {"x": {"type": "string", "enum": ["3", "7"]}, "y": {"type": "integer"}}}}}]
+    digits = [{"role": "user", "content": "pick one of 0 1 2 3 4 5 6 7 8 9"}]
+    invented = {"x": "3", "y": 77777}
+
+    def inventive(step_fn, tokenizer, schema, *, prefix="", suffix="", **kwargs):
+        ids = tokenizer(prefix + json.dumps(invented) + suffix, add_special_tokens=False)["input_ids"]
+        step_fn(None)
+        for token in ids[:-1]:  # the last token is fed by the caller, as decode_arguments leaves it
+            step_fn(token)
+        return DecodedArguments(dict(invented), ids, [float("inf")] * len(ids))
+
+    monkeypatch.setattr(heads_decoder, "decode_arguments", inventive)
+    decoder = heads_decoder.HeadsDecoder(model, tok, fmt, max_new_tokens=24)
+    decoder.probe_untaken_values = False
+    try:
+        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then stop
+        left_out = decoder.turn(digits, tools, max_calls=3)
+        fed_left_out = decoder._kept["fed"]
+        decoder.drop_made_up_options = False
+        kept = decoder.turn(digits, tools, max_calls=3)
+        fed_kept = decoder._kept["fed"]
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+    assert left_out.calls == [{"name": "pick", "arguments": {"x": "3"}}] and left_out.options_dropped == 1
+    without = tok(fmt.render_call("pick", {"x": "3"}), add_special_tokens=False)["input_ids"]
+    assert fed_left_out[-len(without):] == without  # the cache ends with the call as written without "y"
+    assert kept.calls == [{"name": "pick", "arguments": invented}] and kept.options_dropped == 0
+    assert "77777" in tok.decode(fed_kept[-len(without) - 8:]) and "77777" not in tok.decode(fed_left_out)
+
+
 @pytest.mark.grounding
 def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said(tiny):
     """A turn's first call must take a word of the conversation as a value: ``x`` (0-9) after
@@ -754,15 +800,35 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
 
 
 def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():
-    from fc_finetune.inference.heads_decoder import _grounded
+    from fc_finetune.inference.heads_decoder import _grounded, _said_words
 
-    asked = [{"role": "system", "content": "Be brief."},
-             {"role": "user", "content": "Area of a triangle with base 6cm and height 10cm?"}]
+    asked = _said_words([{"role": "system", "content": "Be brief."},
+                         {"role": "user", "content": "Area of a triangle with base 6cm and height 10cm?"}])
     assert _grounded({"base": 6, "height": 10}, asked)  # numbers written with their units
     assert _grounded({"base": 6, "height": 7}, asked)  # one value said is enough
     assert not _grounded({"base": 3, "height": 7}, asked)
     assert not _grounded({"city": "Paris"}, asked)
     assert _grounded({}, asked) and _grounded({"flag": None, "all": [True]}, asked)  # nothing to make up
     assert not _grounded({"flag": True, "city": "Paris"}, asked)
-    result = [*asked, {"role": "tool", "content": '{"city": "Paris"}'}]
+    result = _said_words([{"role": "user", "content": "Area?"}, {"role": "tool", "content": '{"city": "Paris"}'}])
     assert _grounded({"city": "Paris"}, result)  # a tool's result is part of the conversation
+
+
+def test_optional_arguments_the_conversation_never_gave_are_left_out():
+    from fc_finetune.inference.heads_decoder import _said_words, _without_made_up_options
+
+    said = _said_words([{"role": "user", "content": "Find hotels in Athens, the cheapest first, for 2 nights."}])
+    parameters = {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"}, "guests": {"type": "integer"}, "nights": {"type": "integer"},
+        "sort": {"type": "string", "enum": ["price_asc", "price_desc"]}, "pool": {"type": "boolean"},
+        "amenities": {"type": "array", "items": {"type": "string", "enum": ["wifi", "spa"]}},
+        "note": {"type": "string"}}}
+    arguments = {"city": "Athens", "guests": 3, "nights": 2, "sort": "price_asc", "pool": True,
+                 "amenities": ["spa"], "note": "quiet room"}
+    # Made up: guests (never said) and note; kept: the required city, a said value, enum choices, a flag.
+    assert _without_made_up_options(arguments, parameters, said) == {
+        "city": "Athens", "nights": 2, "sort": "price_asc", "pool": True, "amenities": ["spa"]}
+    assert _without_made_up_options({"city": "Rome", "guests": 3}, parameters, said) == {"city": "Rome"}
+    # Nothing said would be left: the call is left whole, for the first call's grounding check to judge.
+    optional = {"type": "object", "properties": parameters["properties"]}
+    assert _without_made_up_options({"guests": 3, "note": "x"}, optional, said) == {"guests": 3, "note": "x"}

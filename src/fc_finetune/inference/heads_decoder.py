@@ -30,7 +30,11 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    small model offered one unrelated tool often calls it with invented values rather than
    decline). That call is written without the copy bias, which would make any call look
    grounded; when it passes and the bias would have written it differently, it is written
-   again with the bias from the same cache position;
+   again with the bias from the same cache position. An optional argument whose value takes no
+   word of the conversation (``drop_made_up_options``; not a flag, not an enum's choice) is left
+   out of every call, and the call is written again without it from the same cache position:
+   a small model fills ``"guests": 2`` or ``"label": "Alarm time"`` nobody asked for, where
+   leaving it out keeps the function's default;
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
@@ -127,6 +131,7 @@ class HeadsTurn:
     probes_dropped: int = 0  # such calls that took none of those values (dropped; they end the calls)
     fallbacks_kept: int = 0  # calls of an unused tool tried after a dropped call (step 4), and kept
     fallbacks_dropped: int = 0  # such calls that took no untaken request value or failed to decode (they end the calls)
+    options_dropped: int = 0  # optional arguments left out: their values were never said (step 3)
     ungrounded_dropped: int = 0  # a turn's first call that took no word of the conversation (the turn answers)
     rewritten: int = 0  # first calls written again with the copy bias after the grounding check (step 3)
 
@@ -134,17 +139,38 @@ class HeadsTurn:
 _NUMBER = re.compile(r"\d+")
 
 
-def _grounded(arguments: dict, messages: list[dict]) -> bool:
-    """Whether a call's argument values take a word of the conversation (``data.coverage``'s
-    words, and the numbers inside words: "6cm" says 6), or it has no values to take: a call whose
-    every value was made up answers nothing asked. Flags (``true``, ``false``, ``null``) are choices,
-    not values to copy: a call with no other values passes."""
-    taken = value_words(_without_flags(arguments))
-    if not taken:
-        return True
+def _said_words(messages: list[dict]) -> set[str]:
+    """The words of the conversation's messages (``data.coverage``'s words, and the numbers
+    inside words: "6cm" says 6): what a call's values can be taken from."""
     texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
-    said = set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts))
-    return bool(taken & said)
+    return set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts))
+
+
+def _grounded(arguments: dict, said: set[str]) -> bool:
+    """Whether a call's argument values take a word of the conversation (``said``, see
+    :func:`_said_words`), or it has no values to take: a call whose every value was made up
+    answers nothing asked. Flags (``true``, ``false``, ``null``) are choices, not values to copy:
+    a call with no other values passes."""
+    taken = value_words(_without_flags(arguments))
+    return not taken or bool(taken & said)
+
+
+def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) -> dict:
+    """``arguments`` without the optional ones whose value takes no word of the conversation
+    (``said``): a value the request never gave ("guests": 2, "grams": 1, "label": "Alarm time")
+    is the model's invention, and leaving an optional argument out leaves the function's own
+    default. Kept whatever their words: required arguments, flags, values of an enum (a choice
+    the request may word otherwise: "cheapest" is ``price_asc``), and every argument when
+    dropping would leave the call no value at all (the first call's grounding check judges that
+    call whole)."""
+    properties, required = parameters.get("properties") or {}, set(parameters.get("required") or ())
+
+    def chosen(schema: dict) -> bool:
+        return "enum" in schema or "enum" in (schema.get("items") or {})
+
+    kept = {key: value for key, value in arguments.items()
+            if key in required or chosen(properties.get(key) or {}) or _grounded({key: value}, said)}
+    return kept if value_words(_without_flags(kept)) else arguments
 
 
 def _problem(out: HeadsTurn, text: str, on_event: Callable[[dict], None] | None) -> None:
@@ -281,6 +307,7 @@ class HeadsDecoder:
         self.past = None
         self.reuse_cache = True  # keep the KV cache between turns (see _encode)
         self.drop_repeated_calls = True  # a call identical to an earlier one of the turn is dropped (step 4)
+        self.drop_made_up_options = True  # optional arguments whose value the conversation never gave are left out (step 3)
         self.probe_untaken_values = True  # after NO_CALL with request values untaken, try one more call
         self.fallback_to_other_tool = True  # after a call dropped for adding nothing, try the best unused tool once
         self.answer_contrast = ANSWER_CONTRAST  # context-aware decoding of answers after tool results (step 5)
@@ -288,6 +315,7 @@ class HeadsDecoder:
         self._copy: CopyBias | None = None  # this turn's copy bias (None: off, or nothing to copy)
         self._watch = False  # the copy bias only watches (the first call, before its grounding check)
         self._last = None  # the last call's DecodedArguments
+        self._said: set[str] = set()  # this turn's conversation's words (_said_words)
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
@@ -443,6 +471,7 @@ class HeadsDecoder:
         calls_words: list[set[str]] = []  # and their values' words
         sources = _copy_sources(messages) if self.copy_bias else []
         self._copy = CopyBias(sources, self.copy_bias, self.tokenizer) if sources else None
+        self._said = _said_words(messages)
         out.timings["selector"] += time.perf_counter() - start
 
         def write(index: int):
@@ -482,7 +511,7 @@ class HeadsDecoder:
             if untaken and adds:  # a probe: kept only when it takes one of those values
                 adds = _takes_new_value(out.calls, untaken)
                 out.probes_kept += adds
-            if checked and not _grounded(out.calls[0]["arguments"], messages):
+            if checked and not _grounded(out.calls[0]["arguments"], self._said):
                 dropped = out.calls.pop()
                 info["dropped"] = True
                 out.ungrounded_dropped += 1
@@ -674,6 +703,7 @@ class HeadsDecoder:
         if out.calls:
             skip = len(separator) - (ids[: len(separator)] != separator)  # a merged token belongs to the call
         collected = []  # the match-layer states of every token fed for this call
+        mark = len(self._fed)  # the cache before this call (a call written again starts here)
 
         def feed(tokens: list[int]) -> torch.Tensor:
             hid, _ = self._feed(tokens)
@@ -695,8 +725,21 @@ class HeadsDecoder:
                                    ban=(lambda ids: self._spelling(ids, banned)) if banned else None,
                                    bias=self._copy)
         self._last = decoded
-        h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
-        out.calls.append({"name": name, "arguments": decoded.arguments})
+        arguments = decoded.arguments
+        kept = (_without_made_up_options(arguments, spec.get("parameters") or {}, self._said)
+                if self.drop_made_up_options else arguments)
+        if kept != arguments and self._rewind(mark):  # the call as it would be written without them
+            collected.clear()
+            text = (fmt.call_separator if out.calls else "") + fmt.render_call(name, kept)
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            if out.calls:
+                skip = len(separator) - (ids[: len(separator)] != separator)
+            h = feed(ids)
+            out.options_dropped += len(arguments) - len(kept)
+            arguments = kept
+        else:
+            h = feed(decoded.token_ids[-1:])  # the last token is not fed by decode_arguments
+        out.calls.append({"name": name, "arguments": arguments})
         out.new_tokens += len(decoded.token_ids)
         return h, torch.cat(collected)[skip:] if collected else None, decoded
 
