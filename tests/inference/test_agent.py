@@ -727,7 +727,8 @@ def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(t
     """When the argument head writes an optional argument the conversation never gave (here the
     decoder is made to write ``{"x": "3", "y": 77777}``, token by token into the cache), the call
     is made without it, and the cache is cut back to hold the call as it is written without it
-    (what the next decision reads); with the rule off the call and the cache keep it."""
+    (what the next decision reads); with the rule off the call and the cache keep it, as they do
+    where the cache cannot be cut back."""
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.inference import heads_decoder
     from fc_finetune.inference.constrained import DecodedArguments
@@ -757,6 +758,9 @@ def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(t
         decoder.drop_made_up_options = False
         kept = decoder.turn(digits, tools, max_calls=3)
         fed_kept = decoder._kept["fed"]
+        decoder.drop_made_up_options = True
+        monkeypatch.setattr(heads_decoder, "_croppable", lambda past: False)  # a cache that cannot be cut back
+        uncut = decoder.turn(digits, tools, max_calls=3)
     finally:
         model.no_call_threshold = model.more_calls_threshold = None
     assert left_out.calls == [{"name": "pick", "arguments": {"x": "3"}}] and left_out.options_dropped == 1
@@ -764,6 +768,7 @@ def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(t
     assert fed_left_out[-len(without):] == without  # the cache ends with the call as written without "y"
     assert kept.calls == [{"name": "pick", "arguments": invented}] and kept.options_dropped == 0
     assert "77777" in tok.decode(fed_kept[-len(without) - 8:]) and "77777" not in tok.decode(fed_left_out)
+    assert uncut.calls == kept.calls and uncut.options_dropped == 0  # the call stays as decoded, with its cache
 
 
 @pytest.mark.grounding

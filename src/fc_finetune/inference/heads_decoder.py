@@ -32,9 +32,10 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    grounded; when it passes and the bias would have written it differently, it is written
    again with the bias from the same cache position. An optional argument whose value takes no
    word of the conversation (``drop_made_up_options``; not a flag, not an enum's choice) is left
-   out of every call, and the call is written again without it from the same cache position:
-   a small model fills ``"guests": 2`` or ``"label": "Alarm time"`` nobody asked for, where
-   leaving it out keeps the function's default;
+   out of the call, which is written again without it from the same cache position (where the
+   cache can be cut back: not for sliding-window or recurrent caches, whose calls stay as
+   decoded): a small model fills ``"guests": 2`` or ``"label": "Alarm time"`` nobody asked
+   for, where leaving it out keeps the function's default;
 4. the state after ``call_close`` is the next decision point (another call after
    ``call_separator``, or ``NO_CALL``: end of turn). A call identical to one already made in
    this turn (same name and arguments) would only repeat its result: it is decoded again
