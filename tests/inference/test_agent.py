@@ -554,7 +554,6 @@ def test_heads_mode_decodes_a_repeated_call_again_without_the_repeated_word(tiny
     and is dropped, as is the repeat without retries; either way the calls end."""
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.inference import heads_decoder
-    from fc_finetune.inference.constrained import DecodedArguments
     from fc_finetune.inference.heads_decoder import HeadsDecoder
 
     model, tok = tiny
@@ -587,7 +586,6 @@ def test_a_repeated_call_tries_its_words_in_turn_until_one_takes_a_new_value(tin
     while the next word is tried."""
     from fc_finetune.data.tool_format import FORMATS
     from fc_finetune.inference import heads_decoder
-    from fc_finetune.inference.constrained import DecodedArguments
     from fc_finetune.inference.heads_decoder import HeadsDecoder, HeadsTurn
 
     model, tok = tiny
