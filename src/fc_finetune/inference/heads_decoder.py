@@ -696,13 +696,16 @@ class HeadsDecoder:
         prefix = fmt.call_prefix(name)
         forced = prefix.rstrip(" ")
         lead = prefix[len(forced):]  # the space before the object: decoded under the grammar
-        skip = 0  # tokens of the separator, which is not part of the call's text
-        if out.calls:
-            separator = self.tokenizer(fmt.call_separator, add_special_tokens=False)["input_ids"]
-            forced = fmt.call_separator + forced
-        ids = self.tokenizer(forced, add_special_tokens=False)["input_ids"]
-        if out.calls:
-            skip = len(separator) - (ids[: len(separator)] != separator)  # a merged token belongs to the call
+        separator = self.tokenizer(fmt.call_separator, add_special_tokens=False)["input_ids"] if out.calls else []
+
+        def tokens(text: str) -> tuple[list[int], int]:
+            """The ids of the call's ``text`` after the separator (a later call of the turn), and
+            how many of them are the separator's, which is not part of the call's text (a merged
+            token belongs to the call)."""
+            ids = self.tokenizer((fmt.call_separator if out.calls else "") + text, add_special_tokens=False)["input_ids"]
+            return ids, len(separator) - (ids[: len(separator)] != separator) if separator else 0
+
+        ids, skip = tokens(forced)
         collected = []  # the match-layer states of every token fed for this call
         mark = len(self._fed)  # the cache before this call (a call written again starts here)
 
@@ -731,10 +734,7 @@ class HeadsDecoder:
                 if self.drop_made_up_options else arguments)
         if kept != arguments and self._rewind(mark):  # the call as it would be written without them
             collected.clear()
-            text = (fmt.call_separator if out.calls else "") + fmt.render_call(name, kept)
-            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-            if out.calls:
-                skip = len(separator) - (ids[: len(separator)] != separator)
+            ids, skip = tokens(fmt.render_call(name, kept))
             h = feed(ids)
             out.options_dropped += len(arguments) - len(kept)
             arguments = kept
