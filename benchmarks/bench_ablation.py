@@ -75,6 +75,7 @@ def train_argv(name: str, folder: Path, max_steps: int | None = None) -> list[st
 def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
     """The row's model folder, trained unless a finished training of the same command (the row's
     options, its steps and the recipe's settings; comments aside) is already there."""
+    from fc_finetune.evaluation.report import write_json
     from fc_synthetic import write_mix
 
     if name == "full" and full_model:
@@ -91,7 +92,7 @@ def _trained(name: str, max_steps: int | None, full_model: str | None) -> Path:
     done.unlink(missing_ok=True)
     write_mix(folder / "data", 3000, 300, 0, max_tools=3, **ROWS[name][0])
     subprocess.run(argv, check=True)
-    _write_json(done, command)
+    write_json(done, command)
     return model
 
 
@@ -102,16 +103,10 @@ def _previous() -> list[dict]:
         return []
 
 
-def _write_json(path: Path, data) -> None:
-    """Through the project's one safe writer: a temporary file renamed into place."""
-    from fc_finetune.utils.cache import atomic_write_bytes
-
-    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
-
-
 def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = None,
         jobs: int = os.cpu_count() or 1, full_model: str | None = None) -> list[dict]:
     from fc_finetune.evaluation.bfcl_fetch import load_index
+    from fc_finetune.evaluation.report import write_json
 
     names = rows or list(ROWS)
     unknown = [name for name in names if name not in ROWS]
@@ -128,7 +123,7 @@ def run(rows: list[str] | None = None, limit: int = 50, max_steps: int | None = 
         for mode, score in zip(modes, scores, strict=True):
             results.append({"row": name, "mode": mode, "steps": summary["steps"],
                             "train_s": summary["train_runtime_s"], "limit_per_category": limit, **score})
-        _write_json(RESULTS, {"rows": results})
+        write_json(RESULTS, {"rows": results})
     order = {name: k for k, name in enumerate(ROWS)}
     return sorted(_previous(), key=lambda r: (order.get(r["row"], len(order)), r["mode"]))
 

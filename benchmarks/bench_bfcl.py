@@ -13,7 +13,6 @@ The score is BFCL's AST accuracy; "summary" is the unweighted mean over the five
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -72,6 +71,8 @@ def run(limit: int = LIMIT, out: Path = OUT, max_new_tokens: int = 256, batch_si
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fc_finetune.evaluation.report import write_json
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=LIMIT, help=f"Questions per category (default: {LIMIT}).")
     parser.add_argument("--out", type=Path, default=OUT, help=f"Where the reports go (default: {OUT}).")
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.limit, args.out, args.max_new_tokens, args.batch_size)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
-    (results / "bfcl.json").write_text(json.dumps({"env": _environment(), "limit_per_category": args.limit,
-                                                   "data": DATA, "rows": rows}, indent=2) + "\n")
+    write_json(results / "bfcl.json", {"env": _environment(), "limit_per_category": args.limit, "data": DATA,
+                                        "rows": rows})
     print(f"wrote {results / 'bfcl.json'}")
     return 0
 

@@ -73,6 +73,7 @@ def score(agent, requests: list[dict]) -> tuple[list[dict], dict]:
 
 def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: float | None = None,
         out: Path | None = None, copy_bias: float | None = None) -> list[dict]:
+    from fc_finetune.evaluation.report import write_json
     from fc_finetune.inference.agent import FunctionCallingAgent
     from fc_finetune.model.modeling import load_for_inference
     from fc_finetune.tools import build_registry
@@ -90,8 +91,7 @@ def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: fl
     rows, summary = score(agent, requests)
     out = out or HERE / "results" / "chat_tools_requests.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": str(model), "mode": mode, "summary": summary, "rows": rows}, indent=2,
-                              ensure_ascii=False) + "\n")
+    write_json(out, {"model": str(model), "mode": mode, "summary": summary, "rows": rows})
     return [{"model": Path(model).name, "mode": mode, **summary}]
 
 

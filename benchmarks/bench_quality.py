@@ -178,12 +178,14 @@ def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fc_finetune.evaluation.report import write_json
+
     if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--child-trl":
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         out = Path(sys.argv[2])
         out.mkdir(parents=True, exist_ok=True)
         info = train_trl(out, float(sys.argv[3]))
-        (out / "info.json").write_text(json.dumps(info) + "\n")
+        write_json(out / "info.json", info)
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget-s", type=float, default=BUDGET_S, help=f"TRL's training seconds (default: {BUDGET_S}).")
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.budget_s, args.limit, args.ours, args.jobs)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
-    (results / "quality.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    write_json(results / "quality.json", {"rows": rows})
     for row in rows:
         print(json.dumps(row))
     return 0

@@ -74,6 +74,7 @@ def child(system: str, out: Path) -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     from fc_finetune.data.collate import FunctionCallingCollator
     from fc_finetune.data.templates import prepare_tokenizer
+    from fc_finetune.evaluation.report import write_json
     from fc_finetune.model.config import HeadArguments, LoraArguments
     from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
 
@@ -117,9 +118,8 @@ def child(system: str, out: Path) -> None:
     trainer.train()
     seconds, tokens = timer.end - timer.start, timer.tokens1 - timer.tokens0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.write_text(json.dumps({"system": system, "tokens": tokens, "seconds": seconds,
-                               "tokens_per_s": tokens / seconds, "peak_rss_mib": rss,
-                               "warmup_s": timer.start - timer.begin}))
+    write_json(out, {"system": system, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
+                     "peak_rss_mib": rss, "warmup_s": timer.start - timer.begin})
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:

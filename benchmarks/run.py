@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import platform
 import sys
 import time
@@ -41,10 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
+    from fc_finetune.evaluation.report import write_json
+
     for name in names:
         module = importlib.import_module(f"bench_{name}")
         rows = module.run()
-        (out_dir / f"{name}.json").write_text(json.dumps({"env": _environment(), "rows": rows}, indent=2) + "\n")
+        write_json(out_dir / f"{name}.json", {"env": _environment(), "rows": rows})
         print(f"\n## {name}\n")
         keys = list(rows[0])
         print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
