@@ -71,14 +71,13 @@ def run(limit: int = LIMIT, out: Path = OUT, max_new_tokens: int = 256, batch_si
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fc_finetune.evaluation.report import write_json
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=LIMIT, help=f"Questions per category (default: {LIMIT}).")
     parser.add_argument("--out", type=Path, default=OUT, help=f"Where the reports go (default: {OUT}).")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="Longest output per turn (default: 256).")
     parser.add_argument("--batch-size", type=int, default=8, help="Text-mode generation batch (default: 8).")
     args = parser.parse_args(argv)
+    from fc_finetune.evaluation.report import write_json  # after parsing: --help imports no torch
     rows = run(args.limit, args.out, args.max_new_tokens, args.batch_size)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -178,13 +178,13 @@ def run(budget_s: float = BUDGET_S, limit: int = LIMIT, ours: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fc_finetune.evaluation.report import write_json
-
     if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--child-trl":
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         out = Path(sys.argv[2])
         out.mkdir(parents=True, exist_ok=True)
         info = train_trl(out, float(sys.argv[3]))
+        from fc_finetune.evaluation.report import write_json
+
         write_json(out / "info.json", info)
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="Evaluations run side by side, one thread each (default: the CPU count).")
     args = parser.parse_args(argv)
+    from fc_finetune.evaluation.report import write_json  # after parsing: --help imports no torch
     rows = run(args.budget_s, args.limit, args.ours, args.jobs)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
