@@ -815,6 +815,8 @@ def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():
     assert not _grounded({"flag": True, "city": "Paris"}, asked)
     result = _said_words([{"role": "user", "content": "Area?"}, {"role": "tool", "content": '{"city": "Paris"}'}])
     assert _grounded({"city": "Paris"}, result)  # a tool's result is part of the conversation
+    worded = _said_words([{"role": "user", "content": "Weather for the next three hours, at 5% or $250,000?"}])
+    assert _grounded({"hours": 3}, worded) and _grounded({"rate": 0.05}, worded) and _grounded({"x": 250000}, worded)
 
 
 def test_optional_arguments_the_conversation_never_gave_are_left_out():

@@ -208,3 +208,46 @@ def test_the_quote_alone_opens_a_copy_and_a_quote_with_other_text_does_not(tok):
     assert bias.opens(before, ' "') and bias.opens(before, ' "93')
     assert not bias.opens(before, ' ">') and not bias.opens(before, "9")
     assert not bias.opens(scan("{"), '"')  # a key
+
+
+def test_the_numbers_a_request_says_are_read_as_json_writes_them():
+    from fc_finetune.inference.constrained import request_numbers
+
+    assert request_numbers("a loan of $400,000 at 4% over fifteen or 20.0 years") == {"400000", "4", "0.04", "15", "20"}
+    assert request_numbers("the factorial of 1,5 and 10") == {"1", "5", "10"}  # no thousands there
+    assert request_numbers("twenty-five and ninety nine, 1.5 million") == {"25", "99", "1.5", "1500000"}
+    assert request_numbers("-3.5 below, page x-2, 6cm") == {"-3.5", "2", "6"}
+    assert request_numbers("$1.2M, 10k, 100m and 3 Percent") == {"1.2", "1200000", "10", "10000", "100", "3", "0.03"}
+    assert request_numbers("no numbers here") == set()
+
+
+def test_the_scanner_follows_the_number_being_written():
+    assert scan('{"n": 12').number == "12" and scan('{"n": -0.5e').number == "-0.5e"
+    assert scan('{"n": 12,').number == "" and scan('{"n": "12').number == ""  # ended; a string's digits
+    assert scan('{"n": [1, 2').number == "2"
+
+
+LOAN = {"type": "object", "properties": {"amount": {"type": "number"}, "hours": {"type": "integer"}},
+        "required": ["amount", "hours"]}
+
+
+def test_a_close_choice_of_number_goes_to_the_numbers_said(tok):
+    said = ["A loan of $100,000, for the next three hours."]
+    close = {'{"amount": 1000000, "hours": 30}': 1.0, '{"amount": 100000, "hours": 3}': 0.5}
+    plain = decode_arguments(_teacher(tok, close), tok, LOAN, max_tokens=40)
+    assert plain.arguments == {"amount": 1000000, "hours": 30}
+    biased = decode_arguments(_teacher(tok, close), tok, LOAN, max_tokens=40, bias=CopyBias(said, 2.0, tok))
+    assert biased.arguments == {"amount": 100000, "hours": 3}
+    clear = {'{"amount": 1000000, "hours": 30}': 4.0, '{"amount": 100000, "hours": 3}': 0.5}
+    assert decode_arguments(_teacher(tok, clear), tok, LOAN, max_tokens=40,
+                            bias=CopyBias(said, 2.0, tok)).arguments == {"amount": 1000000, "hours": 30}
+    vocab = schema_compiler(tok, len(tok)).vocab
+    bias = CopyBias(said, 2.0, tok)
+    assert bias.writes_number(scan('{"amount": 1000'), "0") and bias.writes_number(scan('{"amount": 100000'), ",")
+    assert not bias.writes_number(scan('{"amount": 100000'), "0") and not bias.writes_number(scan('{"amount": 10'), "}")
+    assert not bias.writes_number(scan('{"amount": "10'), "0")  # inside a string: the string copy's business
+    assert not any(CopyBias(["no numbers"], 2.0, tok).writes_number(scan('{"n": 1'), p) for p in ("0", "}", ","))
+    wanted = next(t for t in range(len(tok)) if vocab[t] == b"0")
+    logits = torch.zeros(len(tok))
+    logits[wanted] = 5.0
+    assert bias.apply(logits, scan('{"amount": 1000'), vocab)[wanted] == 7.0

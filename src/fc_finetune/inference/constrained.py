@@ -15,8 +15,9 @@ Three layers:
   masks disallowed tokens and picks one (greedy, or sampled with a generator),
   ``accept(token)`` advances, ``done`` says the object (and ``suffix``) is complete.
   A decode loop of one's own (argument head, hidden states) drives this directly.
-* :class:`CopyBias` -- an optional nudge inside argument strings towards text the
-  conversation said (see its docstring); :meth:`ConstrainedDecoder.select` applies it.
+* :class:`CopyBias` -- an optional nudge inside argument strings and numbers towards text
+  and numbers the conversation said (see its docstring); :meth:`ConstrainedDecoder.select`
+  applies it.
 * :func:`decode_arguments` -- the loop over a ``step_fn(token_id) -> logits`` callable,
   and :func:`generate_arguments` -- the same with a plain transformers causal LM and a
   KV cache, one token per step.
@@ -56,6 +57,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import torch
@@ -72,6 +74,21 @@ MAX_EXPONENT_DIGITS = 2  # a number's exponent has at most this many digits: 1e9
 _EXPONENT = re.compile(r"[0-9.][eE][+-]?([0-9]*)$")
 MAX_CYCLE_PERIOD, MAX_CYCLE_REPEATS = 4, 8  # a cycle of <= 4 tokens may repeat 8 times in a row
 COPY_TOP_K = 16  # a copy bias looks at this many of the best allowed tokens of a step
+
+# The numbers a text says (request_numbers): digits with an optional sign, thousands separators
+# and decimals, and a percent or a scale after them ("5%", "2 million", "$1.2M", "10k"); number
+# words ("twenty-five").
+_SAID_NUMBER = re.compile(r"(?<![\w.])(-?)(\d{1,3}(?:,\d{3})+(?!,?\d)|\d+)(\.\d+)?(?!\.?\d)"
+                          r"(\s*%|\s+(?i:percent|thousand|million|billion)\b|(?:[kKM]|bn)\b)?")
+_SCALES = {"%": Decimal("0.01"), "percent": Decimal("0.01"), "thousand": Decimal(1000), "k": Decimal(1000),
+           "million": Decimal(10) ** 6, "m": Decimal(10) ** 6, "billion": Decimal(10) ** 9, "bn": Decimal(10) ** 9}
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen").split()
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_NUMBER_WORDS = {**{w: n for n, w in enumerate(_UNITS)}, **_TENS, "dozen": 12, "hundred": 100, "thousand": 1000}
+_WORD_NUMBER = re.compile(rf"\b(?:({'|'.join(_TENS)})[- ]({'|'.join(_UNITS[1:10])})|({'|'.join(_NUMBER_WORDS)}))\b", re.I)
+_DIGITS, _NUMBER_CHARS = frozenset("0123456789"), frozenset("0123456789.eE+-")
 
 
 class ArgumentDecodingError(FcFinetuneError):
@@ -427,19 +444,20 @@ class JsonStrings:
     an object key or a value, and the value's text so far (as written, escapes not undone).
     Text outside the JSON (a grammar's prefix or suffix) passes through: it has no quotes."""
 
-    __slots__ = ("stack", "in_string", "is_key", "escape", "value", "expect_key")
+    __slots__ = ("stack", "in_string", "is_key", "escape", "value", "expect_key", "number")
 
     def __init__(self):
         self.stack: list[str] = []  # "{" or "[" for each open container
         self.in_string = self.is_key = self.escape = False
         self.value = ""  # the open value string's text so far
         self.expect_key = False  # in an object, after "{" or ",": the next string is a key
+        self.number = ""  # the number being written (outside strings) so far; "" where none is
 
     def copy(self) -> JsonStrings:
         other = JsonStrings.__new__(JsonStrings)
         other.stack = list(self.stack)
         other.in_string, other.is_key, other.escape = self.in_string, self.is_key, self.escape
-        other.value, other.expect_key = self.value, self.expect_key
+        other.value, other.expect_key, other.number = self.value, self.expect_key, self.number
         return other
 
     @property
@@ -464,6 +482,10 @@ class JsonStrings:
             if not self.is_key:
                 self.value += char
             return
+        if char in _DIGITS or (char == "-" and not self.number) or (self.number and char in _NUMBER_CHARS):
+            self.number += char
+            return
+        self.number = ""
         if char == '"':
             self.in_string, self.value = True, ""
             self.is_key = self.expect_key
@@ -482,6 +504,34 @@ class JsonStrings:
             self.expect_key = bool(self.stack) and self.stack[-1] == "{"
 
 
+def request_numbers(text: str) -> set[str]:
+    """The numbers ``text`` says, written as JSON writes them: "$250,000" is 250000, "5.60" 5.6,
+    "three" 3, "twenty-five" 25, "5%" both 5 and 0.05, "1.5 million" and "$1.5M" both 1.5 and
+    1500000;
+    "1,5 and 10" is 1, 5 and 10 (a comma groups thousands only before three digits).
+
+    >>> sorted(request_numbers("a loan of $400,000 at 4% for fifteen or 20.0 years"), key=float)
+    ['0.04', '4', '15', '20', '400000']
+    """
+    found = set()
+    for match in _SAID_NUMBER.finditer(text):
+        sign, whole, fraction, scale = match.groups()
+        value = Decimal(sign + whole.replace(",", "") + (fraction or ""))
+        found.add(_json_number(value))
+        if scale:
+            found.add(_json_number(value * _SCALES[scale.strip().lower()]))
+    for match in _WORD_NUMBER.finditer(text):
+        tens, unit, word = match.groups()
+        found.add(str(_TENS[tens.lower()] + _NUMBER_WORDS[unit.lower()] if tens else _NUMBER_WORDS[word.lower()]))
+    return found
+
+
+def _json_number(value: Decimal) -> str:
+    """A number as JSON writes it: no exponent, no trailing zeros after the point."""
+    text = format(value.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
 class CopyBias:
     """A nudge for argument strings towards what the conversation said, spelled as it said it.
 
@@ -495,9 +545,16 @@ class CopyBias:
     string where a found piece ends a word, and one that opens a value string writing nothing
     else or a found piece (``"`` gains over ``">``, which starts no copy). Only the ``top_k``
     best allowed tokens can gain (the bias settles the model's close choices, not a value it
-    never considered); keys, numbers and what the grammar decides alone are untouched. ``watch``: apply nothing, only report
-    (``ConstrainedDecoder.bias_changed``) whether the greedy choice would have been another.
-    One per conversation turn: it caches the sources' tokenisation.
+    never considered); keys and what the grammar decides alone are untouched.
+
+    Numbers likewise: a small model writes "1000000" for "$100,000" and 30 for "three hours".
+    Outside strings, a token that writes on a number so far the start of one the sources say
+    (:func:`request_numbers`: "$100,000" is 100000, "three" 3, "5%" 5 and 0.05) gains, and so
+    does one that ends a number where it is one of them.
+
+    ``watch``: apply nothing, only report (``ConstrainedDecoder.bias_changed``) whether the
+    greedy choice would have been another. One per conversation turn: it caches the sources'
+    tokenisation.
     """
 
     WINDOW = 48  # characters of a source tokenised to find the next token of a copy
@@ -512,6 +569,8 @@ class CopyBias:
         self.weight, self.top_k, self.watch = float(weight), int(top_k), watch
         self._starts = [[i for i in range(len(s)) if _word_start(s, i)] for s in self.sources]
         self._next: dict[tuple[int, int, int], int | None] = {}
+        self.numbers: frozenset[str] = frozenset().union(*(request_numbers(s) for s in self.sources))
+        self._number_starts = frozenset(n[:k] for n in self.numbers for k in range(1, len(n) + 1))
 
     def apply(self, masked: torch.Tensor, strings: JsonStrings, vocab: Sequence[bytes]) -> torch.Tensor:
         """``masked`` (allowed logits ``[V]``) with the bias added: a new tensor where a token gains,
@@ -526,7 +585,8 @@ class CopyBias:
             copies = self.copies(strings.value, vocab)
             gains = [t for t in top if t in copies or self.closes(strings, _token_text(vocab, t))]
         else:
-            gains = [t for t in top if self.opens(strings, _token_text(vocab, t))]
+            gains = [t for t in top if self.opens(strings, piece := _token_text(vocab, t))
+                     or self.writes_number(strings, piece)]
         if not gains:
             return masked
         out = masked.clone()
@@ -585,6 +645,21 @@ class CopyBias:
             if not state.in_string:
                 return bool(state.value) and self.said(state.value, closed=True)
         return False
+
+    def writes_number(self, strings: JsonStrings, piece: str) -> bool:
+        """Whether ``piece``, outside strings, writes on a number that is so far the start of
+        one the sources say, or ends the number where it is one of them."""
+        if not self.numbers or strings.in_string:
+            return False
+        state = strings.copy()
+        for char in piece:
+            number = state.number
+            state.step(char)
+            if number and not state.number:  # the piece ends the number
+                return number in self.numbers
+            if state.in_string:
+                return False
+        return bool(state.number) and state.number in self._number_starts
 
     def said(self, text: str, *, closed: bool) -> bool:
         """Whether ``text`` is in a source from a word start (and, ``closed``, up to a word end)."""

@@ -21,12 +21,16 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    turn's messages (the latest user message and the tool results after it) as the tokenizer
    writes them, and to a quote that opens or closes such a copy: a small model's close call
    between "the living room" it saw in training and "the dining room" the user said goes to the
-   user's words. A token that writes the call's end inside a string closes the string
+   user's words. Numbers likewise: a token that writes on a number so far the start of one the
+   turn's messages say, or ends it where it is one, gains (:func:`~.constrained.request_numbers`:
+   "$100,000" is 100000, "three" 3, "5%" 5 and 0.05), so "$400,000" is not written 400 and "the
+   next three hours" not 30. A token that writes the call's end inside a string closes the string
    (:meth:`~.constrained.ConstrainedDecoder.select`).
    The first call since the request must take a word of the conversation as a value
-   (``drop_ungrounded_calls``; ``data.coverage``'s words and the numbers inside words, flags
-   aside; a call without other values passes): one whose every value was made up serves
-   nothing asked, so it is not made and the turn answers, as it would after ``NO_CALL`` (a
+   (``drop_ungrounded_calls``; ``data.coverage``'s words, the numbers inside words and the
+   numbers said in words, flags aside; a call without other values passes): one whose every
+   value was made up serves nothing asked, so it is not made and the turn answers, as it
+   would after ``NO_CALL`` (a
    small model offered one unrelated tool often calls it with invented values rather than
    decline). That call is written without the copy bias, which would make any call look
    grounded; when it passes and the bias would have written it differently, it is written
@@ -103,7 +107,7 @@ from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
 from ..model.heads import no_call_probability
-from .constrained import ArgumentDecodingError, CopyBias, decode_arguments
+from .constrained import ArgumentDecodingError, CopyBias, decode_arguments, request_numbers
 from .text_decoder import TextStreamFilter, first_marker
 
 logger = logging.getLogger(__name__)
@@ -141,10 +145,12 @@ _NUMBER = re.compile(r"\d+")
 
 
 def _said_words(messages: list[dict]) -> set[str]:
-    """The words of the conversation's messages (``data.coverage``'s words, and the numbers
-    inside words: "6cm" says 6): what a call's values can be taken from."""
+    """The words of the conversation's messages (``data.coverage``'s words, the numbers inside
+    words: "6cm" says 6, and the words of the numbers it says otherwise: "three" says 3, "5%"
+    0.05, :func:`~.constrained.request_numbers`): what a call's values can be taken from."""
     texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
-    return set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts))
+    return set().union(*(text_words(t) for t in texts), *(_NUMBER.findall(t) for t in texts),
+                       *(text_words(n) for t in texts for n in request_numbers(t)))
 
 
 def _grounded(arguments: dict, said: set[str]) -> bool:
