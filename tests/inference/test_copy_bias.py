@@ -219,6 +219,7 @@ def test_the_numbers_a_request_says_are_read_as_json_writes_them():
     assert request_numbers("-3.5 below, page x-2, 6cm") == {"-3.5", "2", "6"}
     assert request_numbers("$1.2M, 10k, 100m and 3 Percent") == {"1.2", "1200000", "10", "10000", "100", "3", "0.03"}
     assert request_numbers("no numbers here") == set()
+    assert request_numbers("charges of 2e-9, each") == {"0.000000002", "2e-9", "2e-09"}
 
 
 def test_the_scanner_follows_the_number_being_written():
@@ -246,6 +247,8 @@ def test_a_close_choice_of_number_goes_to_the_numbers_said(tok):
     assert bias.writes_number(scan('{"amount": 1000'), "0") and bias.writes_number(scan('{"amount": 100000'), ",")
     assert not bias.writes_number(scan('{"amount": 100000'), "0") and not bias.writes_number(scan('{"amount": 10'), "}")
     assert not bias.writes_number(scan('{"amount": "10'), "0")  # inside a string: the string copy's business
+    assert not bias.writes_number(scan('{"amount": '), "1") and not bias.writes_number(scan('{"amount":'), " 1")
+    # (a number's first character is the model's own choice)
     assert not any(CopyBias(["no numbers"], 2.0, tok).writes_number(scan('{"n": 1'), p) for p in ("0", "}", ","))
     wanted = next(t for t in range(len(tok)) if vocab[t] == b"0")
     logits = torch.zeros(len(tok))

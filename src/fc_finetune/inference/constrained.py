@@ -78,7 +78,7 @@ COPY_TOP_K = 16  # a copy bias looks at this many of the best allowed tokens of 
 # The numbers a text says (request_numbers): digits with an optional sign, thousands separators
 # and decimals, and a percent or a scale after them ("5%", "2 million", "$1.2M", "10k"); number
 # words ("twenty-five").
-_SAID_NUMBER = re.compile(r"(?<![\w.])(-?)(\d{1,3}(?:,\d{3})+(?!,?\d)|\d+)(\.\d+)?(?!\.?\d)"
+_SAID_NUMBER = re.compile(r"(?<![\w.])(-?)(\d{1,3}(?:,\d{3})+(?!,?\d)|\d+)(\.\d+)?(?!\.?\d)([eE][+-]?\d+\b)?"
                           r"(\s*%|\s+(?i:percent|thousand|million|billion)\b|(?:[kKM]|bn)\b)?")
 _SCALES = {"%": Decimal("0.01"), "percent": Decimal("0.01"), "thousand": Decimal(1000), "k": Decimal(1000),
            "million": Decimal(10) ** 6, "m": Decimal(10) ** 6, "billion": Decimal(10) ** 9, "bn": Decimal(10) ** 9}
@@ -507,7 +507,7 @@ class JsonStrings:
 def request_numbers(text: str) -> set[str]:
     """The numbers ``text`` says, written as JSON writes them: "$250,000" is 250000, "5.60" 5.6,
     "three" 3, "twenty-five" 25, "5%" both 5 and 0.05, "1.5 million" and "$1.5M" both 1.5 and
-    1500000;
+    1500000, "2e-9" 0.000000002, 2e-9 and 2e-09;
     "1,5 and 10" is 1, 5 and 10 (a comma groups thousands only before three digits).
 
     >>> sorted(request_numbers("a loan of $400,000 at 4% for fifteen or 20.0 years"), key=float)
@@ -515,9 +515,11 @@ def request_numbers(text: str) -> set[str]:
     """
     found = set()
     for match in _SAID_NUMBER.finditer(text):
-        sign, whole, fraction, scale = match.groups()
-        value = Decimal(sign + whole.replace(",", "") + (fraction or ""))
+        sign, whole, fraction, exponent, scale = match.groups()
+        value = Decimal(sign + whole.replace(",", "") + (fraction or "") + (exponent or ""))
         found.add(_json_number(value))
+        if exponent:  # "2e-9" also as written, and as Python writes it (2e-09)
+            found |= {match.group()[: match.end(4) - match.start()].replace(",", ""), repr(float(value))}
         if scale:
             found.add(_json_number(value * _SCALES[scale.strip().lower()]))
     for match in _WORD_NUMBER.finditer(text):
@@ -648,8 +650,12 @@ class CopyBias:
 
     def writes_number(self, strings: JsonStrings, piece: str) -> bool:
         """Whether ``piece``, outside strings, writes on a number that is so far the start of
-        one the sources say, or ends the number where it is one of them."""
-        if not self.numbers or strings.in_string:
+        one the sources say, or ends the number where it is one of them. A number's first
+        character is the model's own: which value a parameter takes, and whether it takes one
+        at all, is not the bias's to choose (a bias that starts numbers gives a made-up
+        ``"initial_speed"`` a said value, and favours a merged ``" -"`` over a space before a
+        digit)."""
+        if not self.numbers or strings.in_string or not strings.number:
             return False
         state = strings.copy()
         for char in piece:
