@@ -274,8 +274,7 @@ class ConstrainedDecoder:
         self._compiler = compiler
         self.max_digit_run, self.digit_run = max_digit_run, 0
         # A number's exponent is bounded harder: "4e811" parses as inf, which no schema's
-        # number accepts (seen from a 135M model on BFCL's multiple_37).
-        self._tail = ""  # the last characters decoded
+        # number accepts (seen from a 135M model on BFCL's multiple_37; see _exponent_full).
         # Likewise a string can loop ("-/-/-/-/..." seen from a 135M model): when the last
         # tokens are one cycle of up to MAX_CYCLE_PERIOD tokens repeated max_cycle_repeats
         # times, the token that would repeat it once more is not allowed (digit cycles are
@@ -317,10 +316,8 @@ class ConstrainedDecoder:
         return masked[0]
 
     def _exponent_full(self) -> bool:
-        """Whether the text ends with a number's exponent of MAX_EXPONENT_DIGITS digits."""
-        if self.strings.in_string:
-            return False
-        found = _EXPONENT.search(self._tail)
+        """Whether the number being written ends with an exponent of MAX_EXPONENT_DIGITS digits."""
+        found = _EXPONENT.search(self.strings.number)
         return found is not None and len(found.group(1)) >= MAX_EXPONENT_DIGITS
 
     def cycle_continuation(self) -> int | None:
@@ -395,9 +392,7 @@ class ConstrainedDecoder:
             raise ArgumentDecodingError(f"Token {token_id} is not allowed here by the schema's grammar.")
         self.token_ids.append(int(token_id))
         if self._compiler is not None:
-            text = _token_text(self._compiler.vocab, token_id)
-            self.strings.feed(text)
-            self._tail = (self._tail + text)[-32:]
+            self.strings.feed(_token_text(self._compiler.vocab, token_id))
         if self._digits is not None and token_id < len(self._digits.trailing_digits):
             trailing = self._digits.trailing_digits[token_id]
             self.digit_run = self.digit_run + trailing if self._digits.all_digits[token_id] else trailing
@@ -516,10 +511,11 @@ def request_numbers(text: str) -> set[str]:
     found = set()
     for match in _SAID_NUMBER.finditer(text):
         sign, whole, fraction, exponent, scale = match.groups()
-        value = Decimal(sign + whole.replace(",", "") + (fraction or "") + (exponent or ""))
+        written = sign + whole.replace(",", "") + (fraction or "") + (exponent or "")
+        value = Decimal(written)
         found.add(_json_number(value))
         if exponent:  # "2e-9" also as written, and as Python writes it (2e-09)
-            found |= {match.group()[: match.end(4) - match.start()].replace(",", ""), repr(float(value))}
+            found |= {written, repr(float(value))}
         if scale:
             found.add(_json_number(value * _SCALES[scale.strip().lower()]))
     for match in _WORD_NUMBER.finditer(text):
@@ -550,9 +546,9 @@ class CopyBias:
     never considered); keys and what the grammar decides alone are untouched.
 
     Numbers likewise: a small model writes "1000000" for "$100,000" and 30 for "three hours".
-    Outside strings, a token that writes on a number so far the start of one the sources say
+    Once the model has begun a number, a token that writes on towards a number the sources say
     (:func:`request_numbers`: "$100,000" is 100000, "three" 3, "5%" 5 and 0.05) gains, and so
-    does one that ends a number where it is one of them.
+    does one that ends the number where it is one of them (:meth:`writes_number`).
 
     ``watch``: apply nothing, only report (``ConstrainedDecoder.bias_changed``) whether the
     greedy choice would have been another. One per conversation turn: it caches the sources'
@@ -655,17 +651,15 @@ class CopyBias:
         at all, is not the bias's to choose (a bias that starts numbers gives a made-up
         ``"initial_speed"`` a said value, and favours a merged ``" -"`` over a space before a
         digit)."""
-        if not self.numbers or strings.in_string or not strings.number:
+        if not self.numbers or not strings.number:  # (a number is only written outside strings)
             return False
         state = strings.copy()
         for char in piece:
             number = state.number
             state.step(char)
-            if number and not state.number:  # the piece ends the number
+            if not state.number:  # the piece ends the number
                 return number in self.numbers
-            if state.in_string:
-                return False
-        return bool(state.number) and state.number in self._number_starts
+        return state.number in self._number_starts
 
     def said(self, text: str, *, closed: bool) -> bool:
         """Whether ``text`` is in a source from a word start (and, ``closed``, up to a word end)."""

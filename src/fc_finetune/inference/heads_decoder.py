@@ -21,18 +21,17 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    turn's messages (the latest user message and the tool results after it) as the tokenizer
    writes them, and to a quote that opens or closes such a copy: a small model's close call
    between "the living room" it saw in training and "the dining room" the user said goes to the
-   user's words. Numbers likewise: a token that writes on a number so far the start of one the
-   turn's messages say, or ends it where it is one, gains (:func:`~.constrained.request_numbers`:
-   "$100,000" is 100000, "three" 3, "5%" 5 and 0.05), so "$400,000" is not written 400 and "the
-   next three hours" not 30. A token that writes the call's end inside a string closes the string
+   user's words. Numbers likewise: once the model has begun a number, a token that writes on
+   towards a number the turn's messages say, or ends it where it is one, gains
+   (:func:`~.constrained.request_numbers`: "$100,000" is 100000, "three" 3, "5%" 5 and 0.05),
+   so "$400,000" is not written 400 and "the next three hours" not 30. A token that writes the call's end inside a string closes the string
    (:meth:`~.constrained.ConstrainedDecoder.select`).
    The first call since the request must take a word of the conversation as a value
    (``drop_ungrounded_calls``; ``data.coverage``'s words, the numbers inside words and the
    numbers said in words, flags aside; a call without other values passes): one whose every
    value was made up serves nothing asked, so it is not made and the turn answers, as it
-   would after ``NO_CALL`` (a
-   small model offered one unrelated tool often calls it with invented values rather than
-   decline). That call is written without the copy bias, which would make any call look
+   would after ``NO_CALL`` (a small model offered one unrelated tool often calls it with
+   invented values rather than decline). That call is written without the copy bias, which would make any call look
    grounded; when it passes and the bias would have written it differently, it is written
    again with the bias from the same cache position. An optional argument whose value takes no
    word of the conversation (``drop_made_up_options``; not a flag, not an enum's choice) is left
