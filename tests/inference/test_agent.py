@@ -802,6 +802,59 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
     assert len(made.calls) == 1 and made.ungrounded_dropped == 0
 
 
+@pytest.mark.grounding
+def test_heads_mode_makes_no_first_call_whose_required_value_the_conversation_never_gave(tiny):
+    """A first call that takes a said value but makes up a required one is not made either:
+    after "pick one of 0 1 2 3 4", ``x`` (0-4) is always said and ``y`` (5-9) never is, so the
+    call with both required is dropped and the turn answers; with ``y`` optional the call is made
+    (``y`` left out as a made-up option), and so it is with the rule off."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    asked = [{"role": "user", "content": "pick one of 0 1 2 3 4"}]
+
+    def pick(required):
+        return [{"type": "function", "function": {"name": "pick", "description": "Pick two numbers.", "parameters": {
+            "type": "object", "required": required, "properties": {
+                "x": {"type": "integer", "minimum": 0, "maximum": 4},
+                "y": {"type": "integer", "minimum": 5, "maximum": 9}}}}}]
+
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+    assert decoder.drop_made_up_required  # on by default
+    try:
+        model.no_call_threshold, model.more_calls_threshold = 1.01, 1.01  # one call, then stop
+        decoder.probe_untaken_values = False
+        events = []
+        dropped = decoder.turn(asked, pick(["x", "y"]), max_calls=1, on_event=events.append)
+        optional = decoder.turn(asked, pick(["x"]), max_calls=1)
+        decoder.drop_made_up_required = False
+        made = decoder.turn(asked, pick(["x", "y"]), max_calls=1)
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+    assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.content
+    told = [e["text"] for e in events if e["type"] == "problem"]
+    assert len(told) == 1 and "never gave its required 'y'" in told[0]
+    assert [c["arguments"].keys() for c in optional.calls] == [{"x"}] and optional.ungrounded_dropped == 0
+    assert len(made.calls) == 1 and 5 <= made.calls[0]["arguments"]["y"] <= 9 and made.ungrounded_dropped == 0
+
+
+def test_required_values_the_conversation_never_gave_are_named():
+    from fc_finetune.inference.heads_decoder import _made_up_required, _said_words
+
+    said = _said_words([{"role": "user", "content": "The prime factors of 100, in celsius, at 5%, recursively?"}])
+    parameters = {"type": "object", "required": ["principal", "rate", "years", "unit", "recursive", "note"],
+                  "properties": {"principal": {"type": "number"}, "rate": {"type": "number"},
+                                 "years": {"type": "integer"}, "unit": {"type": "string", "enum": ["kelvin", "fahrenheit"]},
+                                 "recursive": {"type": "boolean"}, "note": {"type": "string"},
+                                 "extra": {"type": "integer"}}}
+    call = {"principal": 100, "rate": 0.05, "years": 30, "unit": "kelvin", "recursive": True, "note": "prime factors",
+            "extra": 7}
+    assert _made_up_required(call, parameters, said) == ["years"]  # enum choices, flags and options aside
+    assert _made_up_required({**call, "years": 5, "note": "tax"}, parameters, said) == ["note"]  # "5%" says 5
+    assert _made_up_required(call, {"type": "object", "properties": parameters["properties"]}, said) == []
+
+
 def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():
     from fc_finetune.inference.heads_decoder import _grounded, _said_words
 

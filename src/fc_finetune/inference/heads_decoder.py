@@ -31,8 +31,12 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    numbers said in words, flags aside; a call without other values passes): one whose every
    value was made up serves nothing asked, so it is not made and the turn answers, as it
    would after ``NO_CALL`` (a small model offered one unrelated tool often calls it with
-   invented values rather than decline). That call is written without the copy bias, which would make any call look
-   grounded; when it passes and the bias would have written it differently, it is written
+   invented values rather than decline). Nor is one whose required argument (not a flag, not an
+   enum's choice) takes no word of the conversation (``drop_made_up_required``): the function
+   cannot do without that value and the request never gave it, so the call answers another
+   question ("annual_interest_rate": 5 for "the prime factors of 100"); this is checked on the
+   call as finally written (the bias may copy a value the model half knew). That call is written
+   without the copy bias, which would make any call look grounded; when it passes and the bias would have written it differently, it is written
    again with the bias from the same cache position. An optional argument whose value takes no
    word of the conversation (``drop_made_up_options``; not a flag, not an enum's choice) is left
    out of the call, which is written again without it from the same cache position (where the
@@ -161,6 +165,20 @@ def _grounded(arguments: dict, said: set[str]) -> bool:
     return not taken or bool(taken & said)
 
 
+def _chosen(schema: dict) -> bool:
+    """Whether a parameter's value is a choice among listed ones (an enum, or a list of them)."""
+    return "enum" in schema or "enum" in (schema.get("items") or {})
+
+
+def _made_up_required(arguments: dict, parameters: dict, said: set[str]) -> list[str]:
+    """The required arguments whose value takes no word of the conversation (``said``), flags
+    and enum choices aside: values the request never gave for what the function cannot do
+    without ("annual_interest_rate": 5 for "the prime factors of 100")."""
+    properties, required = parameters.get("properties") or {}, parameters.get("required") or ()
+    return [key for key in required if key in arguments and not _chosen(properties.get(key) or {})
+            and not _grounded({key: arguments[key]}, said)]
+
+
 def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) -> dict:
     """``arguments`` without the optional ones whose value takes no word of the conversation
     (``said``): a value the request never gave ("guests": 2, "grams": 1, "label": "Alarm time")
@@ -170,12 +188,8 @@ def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) 
     dropping would leave the call no value at all (the first call's grounding check judges that
     call whole)."""
     properties, required = parameters.get("properties") or {}, set(parameters.get("required") or ())
-
-    def chosen(schema: dict) -> bool:
-        return "enum" in schema or "enum" in (schema.get("items") or {})
-
     kept = {key: value for key, value in arguments.items()
-            if key in required or chosen(properties.get(key) or {}) or _grounded({key: value}, said)}
+            if key in required or _chosen(properties.get(key) or {}) or _grounded({key: value}, said)}
     return kept if value_words(_without_flags(kept)) else arguments
 
 
@@ -300,6 +314,7 @@ class HeadsDecoder:
     """Decodes assistant turns of a :class:`~fc_finetune.model.modeling.FunctionCallingModel`."""
 
     drop_ungrounded_calls = True  # a first call that takes no word of the conversation is not made (step 3)
+    drop_made_up_required = True  # nor one whose required argument's value takes none (with the rule above)
 
     def __init__(self, model, tokenizer, fmt: ToolCallFormat, *, max_new_tokens: int = 256):
         if model.heads.selector is None:
@@ -518,13 +533,7 @@ class HeadsDecoder:
                 adds = _takes_new_value(out.calls, untaken)
                 out.probes_kept += adds
             if checked and not _grounded(out.calls[0]["arguments"], self._said):
-                dropped = out.calls.pop()
-                info["dropped"] = True
-                out.ungrounded_dropped += 1
-                if on_event is not None:
-                    on_event({"type": "problem", "text": f"{dropped['name']}: not called, none of its values "
-                                                         f"{json.dumps(dropped['arguments'], ensure_ascii=False)} "
-                                                         "appears in the conversation"})
+                self._drop_ungrounded(out, info, "none of its values appears in the conversation", on_event)
                 break
             if checked and self._last.bias_changed and self._rewind(mark):  # written again, with the bias
                 self._watch = False
@@ -536,6 +545,10 @@ class HeadsDecoder:
                 h, states, adds = written
                 out.rewritten += 1
             self._watch = False
+            unsaid = self._required_unsaid(out.calls[0], tools[choice]["function"]) if checked else None
+            if unsaid:
+                self._drop_ungrounded(out, info, unsaid, on_event)
+                break
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: dropped
                 dropped = out.calls.pop()
                 info["dropped"] = True
@@ -565,6 +578,23 @@ class HeadsDecoder:
                           "tool_states": self._tool_states}
         self._reset()
         return out
+
+    def _drop_ungrounded(self, out: HeadsTurn, info: dict, why: str,
+                         on_event: Callable[[dict], None] | None) -> None:
+        """Take back a turn's first call that failed a grounding check (step 3): the turn answers."""
+        dropped = out.calls.pop()
+        info["dropped"] = True
+        out.ungrounded_dropped += 1
+        if on_event is not None:
+            on_event({"type": "problem", "text": f"{dropped['name']}: not called, {why} "
+                                                 f"({json.dumps(dropped['arguments'], ensure_ascii=False)})"})
+
+    def _required_unsaid(self, call: dict, spec: dict) -> str | None:
+        """Why a first call is not made for its required arguments (``drop_made_up_required``),
+        or ``None``: those whose values take no word of the conversation."""
+        unsaid = _made_up_required(call["arguments"], spec.get("parameters") or {}, self._said) \
+            if self.drop_made_up_required else []
+        return f"the conversation never gave its required {', '.join(map(repr, unsaid))}" if unsaid else None
 
     def _fallback_call(self, out: HeadsTurn, tools: list[dict], tool_emb: torch.Tensor, info: dict,
                        dropped: str, mark: int, call_words: list[set[str]],
