@@ -853,6 +853,11 @@ def test_required_values_the_conversation_never_gave_are_named():
     assert _made_up_required(call, parameters, said) == ["years"]  # enum choices, flags and options aside
     assert _made_up_required({**call, "years": 5, "note": "tax"}, parameters, said) == ["note"]  # "5%" says 5
     assert _made_up_required(call, {"type": "object", "properties": parameters["properties"]}, said) == []
+    units = _said_words([{"role": "user", "content": "How many feet are in 3 meters, in euro?"}])
+    coded = {"type": "object", "required": ["from", "to", "currency"], "properties": {
+        "from": {"type": "string"}, "to": {"type": "string"}, "currency": {"type": "string"}}}
+    assert _made_up_required({"from": "m", "to": "ft", "currency": "EUR"}, coded, units) == []  # codes of said words
+    assert _made_up_required({"from": "lb", "to": "fm", "currency": "USD"}, coded, units) == ["from", "to", "currency"]
 
 
 def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():

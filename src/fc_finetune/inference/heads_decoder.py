@@ -32,9 +32,9 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    value was made up serves nothing asked, so it is not made and the turn answers, as it
    would after ``NO_CALL`` (a small model offered one unrelated tool often calls it with
    invented values rather than decline). Nor is one whose required argument (not a flag, not an
-   enum's choice) takes no word of the conversation (``drop_made_up_required``): the function
-   cannot do without that value and the request never gave it, so the call answers another
-   question ("annual_interest_rate": 5 for "the prime factors of 100"); this is checked on the
+   enum's choice) takes no word of the conversation, nor shortens one ("ft" for "feet"; the
+   rule is ``drop_made_up_required``): the function cannot do without that value and the
+   request never gave it, so the call answers another question ("annual_interest_rate": 5 for "the prime factors of 100"); this is checked on the
    call as finally written (the bias may copy a value the model half knew). That call is written
    without the copy bias, which would make any call look grounded; when it passes and the bias would have written it differently, it is written
    again with the bias from the same cache position. An optional argument whose value takes no
@@ -170,13 +170,29 @@ def _chosen(schema: dict) -> bool:
     return "enum" in schema or "enum" in (schema.get("items") or {})
 
 
+def _abbreviates(word: str, said: set[str]) -> bool:
+    """Whether ``word`` (letters, three at most) shortens a longer word of ``said`` that begins
+    with its first letter and holds its letters in order: "m" for "meters", "ft" for "feet",
+    "kg" for "kilograms", "eur" for "euro" (not "lb" for "pounds")."""
+    if not (word.isalpha() and len(word) <= 3):
+        return False
+    for longer in said:
+        if len(longer) > len(word) and longer[0] == word[0]:
+            rest = iter(longer)
+            if all(letter in rest for letter in word):
+                return True
+    return False
+
+
 def _made_up_required(arguments: dict, parameters: dict, said: set[str]) -> list[str]:
-    """The required arguments whose value takes no word of the conversation (``said``), flags
-    and enum choices aside: values the request never gave for what the function cannot do
-    without ("annual_interest_rate": 5 for "the prime factors of 100")."""
+    """The required arguments whose value takes no word of the conversation (``said``), nor
+    shortens one (:func:`_abbreviates`: a unit or a currency written as its code), flags and
+    enum choices aside: values the request never gave for what the function cannot do without
+    ("annual_interest_rate": 5 for "the prime factors of 100")."""
     properties, required = parameters.get("properties") or {}, parameters.get("required") or ()
     return [key for key in required if key in arguments and not _chosen(properties.get(key) or {})
-            and not _grounded({key: arguments[key]}, said)]
+            and not _grounded({key: arguments[key]}, said)
+            and not any(_abbreviates(w, said) for w in value_words(_without_flags(arguments[key])))]
 
 
 def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) -> dict:
