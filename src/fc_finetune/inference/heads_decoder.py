@@ -34,10 +34,11 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    invented values rather than decline). Nor is one whose required argument (not a flag, not an
    enum's choice) takes no word of the conversation, nor shortens one ("ft" for "feet"; the
    rule is ``drop_made_up_required``): the function cannot do without that value and the
-   request never gave it, so the call answers another question ("annual_interest_rate": 5 for "the prime factors of 100"); this is checked on the
-   call as finally written (the bias may copy a value the model half knew). That call is written
-   without the copy bias, which would make any call look grounded; when it passes and the bias would have written it differently, it is written
-   again with the bias from the same cache position. An optional argument whose value takes no
+   request never gave it, so the call answers another question ("annual_interest_rate": 5 for
+   "the prime factors of 100"); this is checked on the call as finally written (the bias may
+   copy a value the model half knew). That call is written without the copy bias, which would
+   make any call look grounded; when it passes and the bias would have written it
+   differently, it is written again with the bias from the same cache position. An optional argument whose value takes no
    word of the conversation (``drop_made_up_options``; not a flag, not an enum's choice) is left
    out of the call, which is written again without it from the same cache position (where the
    cache can be cut back: not for sliding-window or recurrent caches, whose calls stay as
