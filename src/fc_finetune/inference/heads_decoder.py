@@ -191,9 +191,13 @@ def _made_up_required(arguments: dict, parameters: dict, said: set[str]) -> list
     enum choices aside: values the request never gave for what the function cannot do without
     ("annual_interest_rate": 5 for "the prime factors of 100")."""
     properties, required = parameters.get("properties") or {}, parameters.get("required") or ()
+
+    def unsaid(value) -> bool:
+        taken = value_words(_without_flags({"value": value}))  # a flag alone takes no word
+        return bool(taken) and not taken & said and not any(_abbreviates(w, said) for w in taken)
+
     return [key for key in required if key in arguments and not _chosen(properties.get(key) or {})
-            and not _grounded({key: arguments[key]}, said)
-            and not any(_abbreviates(w, said) for w in value_words(_without_flags(arguments[key])))]
+            and unsaid(arguments[key])]
 
 
 def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) -> dict:
