@@ -6,6 +6,7 @@ import contextlib
 import json
 import random
 import time
+from decimal import Decimal
 
 import pytest
 import torch
@@ -837,6 +838,62 @@ def test_heads_mode_makes_no_first_call_whose_required_value_the_conversation_ne
     assert len(told) == 1 and "never gave its required 'y'" in told[0]
     assert [c["arguments"].keys() for c in optional.calls] == [{"x"}] and optional.ungrounded_dropped == 0
     assert len(made.calls) == 1 and 5 <= made.calls[0]["arguments"]["y"] <= 9 and made.ungrounded_dropped == 0
+
+
+@pytest.mark.grounding
+def test_heads_mode_makes_no_first_call_that_writes_one_said_number_in_two_arguments(tiny):
+    """``x`` and ``y`` can only be 3: after "pick 3" the call writes the one 3 said in two
+    arguments, so it is not made and the turn answers; after "pick 3 and 3" it is made, and so
+    it is with the rule off."""
+    from fc_finetune.data.tool_format import FORMATS
+    from fc_finetune.inference.heads_decoder import HeadsDecoder
+
+    model, tok = tiny
+    tools = [{"type": "function", "function": {"name": "pick", "description": "Pick two numbers.", "parameters": {
+        "type": "object", "required": ["x", "y"], "properties": {
+            "x": {"type": "integer", "minimum": 3, "maximum": 3},
+            "y": {"type": "integer", "minimum": 3, "maximum": 3}}}}}]
+    once, twice = ([{"role": "user", "content": text}] for text in ("pick 3", "pick 3 and 3"))
+    decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
+    assert decoder.drop_reused_numbers  # on by default
+    try:
+        model.no_call_threshold, model.more_calls_threshold = 1.01, 1.01  # one call, then stop
+        decoder.probe_untaken_values = False
+        events = []
+        dropped = decoder.turn(once, tools, max_calls=1, on_event=events.append)
+        made = decoder.turn(twice, tools, max_calls=1)
+        decoder.drop_reused_numbers = False
+        made_off = decoder.turn(once, tools, max_calls=1)
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
+    assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.content
+    told = [e["text"] for e in events if e["type"] == "problem"]
+    assert len(told) == 1 and "writes 3 in more arguments than the conversation says it" in told[0]
+    assert made.calls == [{"name": "pick", "arguments": {"x": 3, "y": 3}}] and made.ungrounded_dropped == 0
+    assert made_off.calls == made.calls and made_off.ungrounded_dropped == 0
+
+
+def test_numbers_are_said_as_numbers_and_counted():
+    from fc_finetune.inference.heads_decoder import (
+        _made_up_required,
+        _reused_numbers,
+        _said_numbers,
+        _said_words,
+    )
+
+    asked = [{"role": "user", "content": "A 4 ft x 4 ft box at 5% for $1,000, three times, model x2."}]
+    said, numbers = _said_words(asked), _said_numbers(asked)
+    assert numbers[4] == 2 and numbers[1000] == numbers[3] == numbers[5] == numbers[Decimal("0.05")] == 1
+    assert 2 in numbers and numbers[2] == 0  # digits inside a word: a value to take, not a mention
+    parameters = {"type": "object", "required": ["a", "b"], "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}
+    assert _made_up_required({"a": 5.0555, "b": 4}, parameters, said) == []  # by words, 5.0555 takes "5"
+    assert _made_up_required({"a": 5.0555, "b": 4}, parameters, said, numbers) == ["a"]  # as a number, never said
+    assert _made_up_required({"a": 0.05, "b": 5.0}, parameters, said, numbers) == []
+    assert _made_up_required({"a": 1000, "b": 2}, parameters, said, numbers) == []
+    assert _reused_numbers({"a": 4, "b": 4.0, "c": 5}, numbers) == []  # 4 is said twice
+    assert _reused_numbers({"a": 1000, "b": 1000, "c": True, "d": True}, numbers) == ["1000"]  # flags are no numbers
+    assert _reused_numbers({"a": 4, "b": 4, "c": 4}, numbers) == ["4"]
+    assert _reused_numbers({"a": 7, "b": 7}, numbers) == ["7"]  # never said at all
 
 
 def test_required_values_the_conversation_never_gave_are_named():

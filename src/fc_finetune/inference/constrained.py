@@ -508,19 +508,30 @@ def request_numbers(text: str) -> set[str]:
     >>> sorted(request_numbers("a loan of $400,000 at 4% for fifteen or 20.0 years"), key=float)
     ['0.04', '4', '15', '20', '400000']
     """
-    found = set()
+    return set().union(*number_mentions(text))
+
+
+def number_mentions(text: str) -> list[set[str]]:
+    """Each number ``text`` says, in order of kind (digits, then words), as the set of JSON
+    numbers it stands for (see :func:`request_numbers`): how many times a number is said.
+
+    >>> [sorted(forms) for forms in number_mentions("a 4 ft x 4 ft box for 5%")]
+    [['4'], ['4'], ['0.05', '5']]
+    """
+    found = []
     for match in _SAID_NUMBER.finditer(text):
         sign, whole, fraction, exponent, scale = match.groups()
         written = sign + whole.replace(",", "") + (fraction or "") + (exponent or "")
         value = Decimal(written)
-        found.add(_json_number(value))
+        forms = {_json_number(value)}
         if exponent:  # "2e-9" also as written, and as Python writes it (2e-09)
-            found |= {written, repr(float(value))}
+            forms |= {written, repr(float(value))}
         if scale:
-            found.add(_json_number(value * _SCALES[scale.strip().lower()]))
+            forms.add(_json_number(value * _SCALES[scale.strip().lower()]))
+        found.append(forms)
     for match in _WORD_NUMBER.finditer(text):
         tens, unit, word = match.groups()
-        found.add(str(_TENS[tens.lower()] + _NUMBER_WORDS[unit.lower()] if tens else _NUMBER_WORDS[word.lower()]))
+        found.append({str(_TENS[tens.lower()] + _NUMBER_WORDS[unit.lower()] if tens else _NUMBER_WORDS[word.lower()])})
     return found
 
 

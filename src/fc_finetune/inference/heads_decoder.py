@@ -35,7 +35,11 @@ The decode loop of DESIGN.md ("Inference: the loop"), with a KV cache and
    enum's choice) takes no word of the conversation, nor shortens one ("ft" for "feet"; the
    rule is ``drop_made_up_required``): the function cannot do without that value and the
    request never gave it, so the call answers another question ("annual_interest_rate": 5 for
-   "the prime factors of 100"); this is checked on the call as finally written (the bias may
+   "the prime factors of 100"); a required number must be one the conversation says, not
+   only share its digits (5.0555 for "5"). Nor is one that writes a number in more arguments
+   than the conversation says it (``drop_reused_numbers``: ``"weight": 150, "height": 150``
+   for "a price of 150"; "4 ft x 4 ft" says 4 twice): a small model fills a function it does not
+   fit with the one number it found. These are checked on the call as finally written (the bias may
    copy a value the model half knew). That call is written without the copy bias, which would
    make any call look grounded; when it passes and the bias would have written it
    differently, it is written again with the bias from the same cache position. An optional argument whose value takes no
@@ -95,8 +99,10 @@ import logging
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import NamedTuple
 
 import torch
@@ -111,7 +117,7 @@ from ..data.tool_format import ToolCallFormat
 from ..errors import DataError
 from ..model.compat import cache_of, with_cache
 from ..model.heads import no_call_probability
-from .constrained import ArgumentDecodingError, CopyBias, decode_arguments, request_numbers
+from .constrained import ArgumentDecodingError, CopyBias, decode_arguments, number_mentions, request_numbers
 from .text_decoder import TextStreamFilter, first_marker
 
 logger = logging.getLogger(__name__)
@@ -157,6 +163,28 @@ def _said_words(messages: list[dict]) -> set[str]:
                        *(text_words(n) for t in texts for n in request_numbers(t)))
 
 
+def _said_numbers(messages: list[dict]) -> Counter:
+    """The numbers the conversation's messages say (as :class:`~decimal.Decimal`), each with
+    how many times it says it (:func:`~.constrained.number_mentions`: "4 ft x 4 ft" says 4
+    twice, "5%" says 5 and 0.05 once); digits inside a word ("x2") count as a number said 0
+    times: a value can be taken from them, but they are no mention of their own."""
+    texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
+    counts: Counter = Counter()
+    for text in texts:
+        for forms in number_mentions(text):
+            counts.update({Decimal(form) for form in forms})
+    for digits in (d for text in texts for d in _NUMBER.findall(text)):
+        counts.setdefault(Decimal(digits), 0)
+    return counts
+
+
+def _number(value) -> Decimal | None:
+    """A JSON number's value (``None`` for anything else, booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return Decimal(str(value))
+
+
 def _grounded(arguments: dict, said: set[str]) -> bool:
     """Whether a call's argument values take a word of the conversation (``said``, see
     :func:`_said_words`), or it has no values to take: a call whose every value was made up
@@ -185,19 +213,33 @@ def _abbreviates(word: str, said: set[str]) -> bool:
     return False
 
 
-def _made_up_required(arguments: dict, parameters: dict, said: set[str]) -> list[str]:
+def _made_up_required(arguments: dict, parameters: dict, said: set[str],
+                      numbers: Counter | None = None) -> list[str]:
     """The required arguments whose value takes no word of the conversation (``said``), nor
     shortens one (:func:`_abbreviates`: a unit or a currency written as its code), flags and
     enum choices aside: values the request never gave for what the function cannot do without
-    ("annual_interest_rate": 5 for "the prime factors of 100")."""
+    ("annual_interest_rate": 5 for "the prime factors of 100"). With ``numbers``
+    (:func:`_said_numbers`), a number must be one of them: 5.0555 shares the word "5" with
+    "5", but the request never said it."""
     properties, required = parameters.get("properties") or {}, parameters.get("required") or ()
 
     def unsaid(value) -> bool:
+        if numbers is not None and (number := _number(value)) is not None:
+            return number not in numbers
         taken = value_words(_without_flags({"value": value}))  # a flag alone takes no word
         return bool(taken) and not taken & said and not any(_abbreviates(w, said) for w in taken)
 
     return [key for key in required if key in arguments and not _chosen(properties.get(key) or {})
             and unsaid(arguments[key])]
+
+
+def _reused_numbers(arguments: dict, numbers: Counter) -> list[str]:
+    """The numbers a call writes as the value of more of its arguments than the conversation
+    says them (``numbers``, :func:`_said_numbers`): ``"weight": 150, "height": 150`` for "a
+    price of 150" (a small model fills a function it does not fit with the one number it
+    found), not for "150 by 150"."""
+    written = Counter(n for n in map(_number, arguments.values()) if n is not None)
+    return [format(n, "f") for n, times in written.items() if times > 1 and numbers[n] < times]
 
 
 def _without_made_up_options(arguments: dict, parameters: dict, said: set[str]) -> dict:
@@ -336,6 +378,7 @@ class HeadsDecoder:
 
     drop_ungrounded_calls = True  # a first call that takes no word of the conversation is not made (step 3)
     drop_made_up_required = True  # nor one whose required argument's value takes none (with the rule above)
+    drop_reused_numbers = True  # nor one that writes a number in more arguments than it is said (step 3)
 
     def __init__(self, model, tokenizer, fmt: ToolCallFormat, *, max_new_tokens: int = 256):
         if model.heads.selector is None:
@@ -358,6 +401,7 @@ class HeadsDecoder:
         self._watch = False  # the copy bias only watches (the first call, before its grounding check)
         self._last = None  # the last call's DecodedArguments
         self._said: set[str] = set()  # this turn's conversation's words (_said_words)
+        self._said_numbers: Counter = Counter()  # and its numbers, with how many times each is said
         self._fed: list[int] = []  # every token in self.past, in order
         self._kept: dict | None = None  # the last turn's cache: {"fed", "past", "tools", "tool_emb", "tool_states"}
         self._match_layer = getattr(model, "match_layer", None) if model.heads.match is not None else None
@@ -514,6 +558,7 @@ class HeadsDecoder:
         sources = _copy_sources(messages) if self.copy_bias else []
         self._copy = CopyBias(sources, self.copy_bias, self.tokenizer) if sources else None
         self._said = _said_words(messages)
+        self._said_numbers = _said_numbers(messages)
         out.timings["selector"] += time.perf_counter() - start
 
         def write(index: int):
@@ -566,9 +611,9 @@ class HeadsDecoder:
                 h, states, adds = written
                 out.rewritten += 1
             self._watch = False
-            unsaid = self._required_unsaid(out.calls[0], tools[choice]["function"]) if checked else None
-            if unsaid:
-                self._drop_ungrounded(out, info, unsaid, on_event)
+            made_up = self._made_up_values(out.calls[0], tools[choice]["function"]) if checked else None
+            if made_up:
+                self._drop_ungrounded(out, info, made_up, on_event)
                 break
             if not adds and (untaken or self.drop_repeated_calls):  # it adds nothing: dropped
                 dropped = out.calls.pop()
@@ -610,12 +655,18 @@ class HeadsDecoder:
             on_event({"type": "problem", "text": f"{dropped['name']}: not called, {why} "
                                                  f"({json.dumps(dropped['arguments'], ensure_ascii=False)})"})
 
-    def _required_unsaid(self, call: dict, spec: dict) -> str | None:
-        """Why a first call is not made for its required arguments (``drop_made_up_required``),
-        or ``None``: those whose values take no word of the conversation."""
-        unsaid = _made_up_required(call["arguments"], spec.get("parameters") or {}, self._said) \
-            if self.drop_made_up_required else []
-        return f"the conversation never gave its required {', '.join(map(repr, unsaid))}" if unsaid else None
+    def _made_up_values(self, call: dict, spec: dict) -> str | None:
+        """Why a first call is not made for values the conversation never gave, or ``None``:
+        required arguments whose values take no word or number of it (``drop_made_up_required``),
+        numbers written in more arguments than it says them (``drop_reused_numbers``)."""
+        unsaid = _made_up_required(call["arguments"], spec.get("parameters") or {}, self._said,
+                                   self._said_numbers) if self.drop_made_up_required else []
+        if unsaid:
+            return f"the conversation never gave its required {', '.join(map(repr, unsaid))}"
+        reused = _reused_numbers(call["arguments"], self._said_numbers) if self.drop_reused_numbers else []
+        if reused:
+            return f"it writes {', '.join(reused)} in more arguments than the conversation says {'it' if len(reused) == 1 else 'them'}"
+        return None
 
     def _fallback_call(self, out: HeadsTurn, tools: list[dict], tool_emb: torch.Tensor, info: dict,
                        dropped: str, mark: int, call_words: list[set[str]],
