@@ -886,7 +886,6 @@ def test_numbers_are_said_as_numbers_and_counted():
     assert numbers[4] == 2 and numbers[1000] == numbers[3] == numbers[5] == numbers[Decimal("0.05")] == 1
     assert 2 in numbers and numbers[2] == 0  # digits inside a word: a value to take, not a mention
     parameters = {"type": "object", "required": ["a", "b"], "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}
-    assert _made_up_required({"a": 5.0555, "b": 4}, parameters, said) == []  # by words, 5.0555 takes "5"
     assert _made_up_required({"a": 5.0555, "b": 4}, parameters, said, numbers) == ["a"]  # as a number, never said
     assert _made_up_required({"a": 0.05, "b": 5.0}, parameters, said, numbers) == []
     assert _made_up_required({"a": 1000, "b": 2}, parameters, said, numbers) == []
@@ -897,9 +896,10 @@ def test_numbers_are_said_as_numbers_and_counted():
 
 
 def test_required_values_the_conversation_never_gave_are_named():
-    from fc_finetune.inference.heads_decoder import _made_up_required, _said_words
+    from fc_finetune.inference.heads_decoder import _made_up_required, _said_numbers, _said_words
 
-    said = _said_words([{"role": "user", "content": "The prime factors of 100, in celsius, at 5%, recursively?"}])
+    asked = [{"role": "user", "content": "The prime factors of 100, in celsius, at 5%, recursively?"}]
+    said, numbers = _said_words(asked), _said_numbers(asked)
     parameters = {"type": "object", "required": ["principal", "rate", "years", "unit", "recursive", "note"],
                   "properties": {"principal": {"type": "number"}, "rate": {"type": "number"},
                                  "years": {"type": "integer"}, "unit": {"type": "string", "enum": ["kelvin", "fahrenheit"]},
@@ -907,14 +907,15 @@ def test_required_values_the_conversation_never_gave_are_named():
                                  "extra": {"type": "integer"}}}
     call = {"principal": 100, "rate": 0.05, "years": 30, "unit": "kelvin", "recursive": True, "note": "prime factors",
             "extra": 7}
-    assert _made_up_required(call, parameters, said) == ["years"]  # enum choices, flags and options aside
-    assert _made_up_required({**call, "years": 5, "note": "tax"}, parameters, said) == ["note"]  # "5%" says 5
-    assert _made_up_required(call, {"type": "object", "properties": parameters["properties"]}, said) == []
-    units = _said_words([{"role": "user", "content": "How many feet are in 3 meters, in euro?"}])
+    assert _made_up_required(call, parameters, said, numbers) == ["years"]  # enum choices, flags and options aside
+    assert _made_up_required({**call, "years": 5, "note": "tax"}, parameters, said, numbers) == ["note"]  # "5%" says 5
+    assert _made_up_required(call, {"type": "object", "properties": parameters["properties"]}, said, numbers) == []
+    feet = [{"role": "user", "content": "How many feet are in 3 meters, in euro?"}]
+    units, unit_numbers = _said_words(feet), _said_numbers(feet)
     coded = {"type": "object", "required": ["from", "to", "currency"], "properties": {
         "from": {"type": "string"}, "to": {"type": "string"}, "currency": {"type": "string"}}}
-    assert _made_up_required({"from": "m", "to": "ft", "currency": "EUR"}, coded, units) == []  # codes of said words
-    assert _made_up_required({"from": "lb", "to": "fm", "currency": "USD"}, coded, units) == ["from", "to", "currency"]
+    assert _made_up_required({"from": "m", "to": "ft", "currency": "EUR"}, coded, units, unit_numbers) == []  # codes of said words
+    assert _made_up_required({"from": "lb", "to": "fm", "currency": "USD"}, coded, units, unit_numbers) == ["from", "to", "currency"]
 
 
 def test_a_call_is_grounded_by_any_value_word_or_number_the_conversation_says():

@@ -213,18 +213,17 @@ def _abbreviates(word: str, said: set[str]) -> bool:
     return False
 
 
-def _made_up_required(arguments: dict, parameters: dict, said: set[str],
-                      numbers: Counter | None = None) -> list[str]:
+def _made_up_required(arguments: dict, parameters: dict, said: set[str], numbers: Counter) -> list[str]:
     """The required arguments whose value takes no word of the conversation (``said``), nor
     shortens one (:func:`_abbreviates`: a unit or a currency written as its code), flags and
     enum choices aside: values the request never gave for what the function cannot do without
-    ("annual_interest_rate": 5 for "the prime factors of 100"). With ``numbers``
-    (:func:`_said_numbers`), a number must be one of them: 5.0555 shares the word "5" with
-    "5", but the request never said it."""
+    ("annual_interest_rate": 5 for "the prime factors of 100"). A number must be one of
+    ``numbers`` (:func:`_said_numbers`): 5.0555 shares the word "5" with "5", but the request
+    never said it."""
     properties, required = parameters.get("properties") or {}, parameters.get("required") or ()
 
     def unsaid(value) -> bool:
-        if numbers is not None and (number := _number(value)) is not None:
+        if (number := _number(value)) is not None:
             return number not in numbers
         taken = value_words(_without_flags({"value": value}))  # a flag alone takes no word
         return bool(taken) and not taken & said and not any(_abbreviates(w, said) for w in taken)
