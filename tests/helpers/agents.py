@@ -1,5 +1,6 @@
 """Tiny agents, faulty tool registries and scripted text-mode turns shared by the inference and command tests."""
 
+import contextlib
 import time
 
 import torch
@@ -25,6 +26,18 @@ def make(arch="llama", seed=0, heads=None, **kwargs):
             if p.requires_grad:
                 p.add_(torch.randn(p.shape, generator=g) * 0.05)
     return model, tok
+
+
+@contextlib.contextmanager
+def thresholds(model, first=1.01, later=0.0):
+    """The selector's thresholds forced for a test (``P(NO_CALL)`` at or above one ends the
+    calls): by default a turn's first decision calls and every later one stops. Both go back to
+    the model's own (``None``) afterwards, whatever the test changed them to."""
+    model.no_call_threshold, model.more_calls_threshold = first, later
+    try:
+        yield model
+    finally:
+        model.no_call_threshold = model.more_calls_threshold = None
 
 
 def _raises(x: int = 0):

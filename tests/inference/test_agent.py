@@ -18,6 +18,7 @@ from helpers.agents import (
     fault_registry,
     make,
     scripted,
+    thresholds,
 )
 from helpers.selection_task import COMPACT_TOOL_TEMPLATE
 from jsonschema import Draft202012Validator
@@ -509,15 +510,12 @@ def test_heads_mode_asks_for_more_calls_with_its_own_threshold(tiny):
     tools = fault_registry("raises", "hangs").tools()
     decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
     decoder.drop_repeated_calls = False
-    try:
-        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # call, then stop
+    with thresholds(model):  # call, then stop
         once = decoder.turn(USER, tools, max_calls=3)
         model.more_calls_threshold = 1.01  # call, call, call
         thrice = decoder.turn(USER, tools, max_calls=3)
         model.more_calls_threshold = None  # no_call_threshold for both
         same = decoder.turn(USER, tools, max_calls=3)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert len(once.calls) == 1 and once.decisions[-1]["choice"] is None
     assert len(thrice.calls) == 3 and len(same.calls) == 3
 
@@ -750,8 +748,7 @@ def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(t
     monkeypatch.setattr(heads_decoder, "decode_arguments", inventive)
     decoder = heads_decoder.HeadsDecoder(model, tok, fmt, max_new_tokens=24)
     decoder.probe_untaken_values = False
-    try:
-        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then stop
+    with thresholds(model):  # one call, then stop
         left_out = decoder.turn(digits, tools, max_calls=3)
         fed_left_out = decoder._kept["fed"]
         decoder.drop_made_up_options = False
@@ -760,8 +757,6 @@ def test_heads_mode_leaves_out_an_optional_argument_whose_value_was_never_said(t
         decoder.drop_made_up_options = True
         monkeypatch.setattr(heads_decoder, "_croppable", lambda past: False)  # a cache that cannot be cut back
         uncut = decoder.turn(digits, tools, max_calls=3)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert left_out.calls == [{"name": "pick", "arguments": {"x": "3"}}] and left_out.options_dropped == 1
     without = tok(fmt.render_call("pick", {"x": "3"}), add_special_tokens=False)["input_ids"]
     assert fed_left_out[-len(without):] == without  # the cache ends with the call as written without "y"
@@ -784,8 +779,7 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
     tools = fault_registry("raises").tools()
     decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
     assert decoder.drop_ungrounded_calls  # on by default
-    try:
-        model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then stop
+    with thresholds(model):  # one call, then stop
         events = []
         dropped = decoder.turn(USER, tools, max_calls=3, on_event=events.append)
         kept = decoder.turn(digits, tools, max_calls=3)
@@ -793,8 +787,6 @@ def test_heads_mode_makes_no_first_call_whose_values_the_conversation_never_said
         made = decoder.turn(USER, tools, max_calls=3)
         model.no_call_threshold = 0.0  # NO_CALL at the start: the answer the dropped turn must give
         answered = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24).turn(USER, tools, max_calls=3)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.decisions[0].get("dropped")
     assert dropped.content == answered.content and answered.ungrounded_dropped == 0
     told = [e["text"] for e in events if e["type"] == "problem"]
@@ -823,16 +815,13 @@ def test_heads_mode_makes_no_first_call_whose_required_value_the_conversation_ne
 
     decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
     assert decoder.drop_made_up_required  # on by default
-    try:
-        model.no_call_threshold, model.more_calls_threshold = 1.01, 1.01  # one call, then stop
+    with thresholds(model):  # one call, then stop
         decoder.probe_untaken_values = False
         events = []
         dropped = decoder.turn(asked, pick(["x", "y"]), max_calls=1, on_event=events.append)
         optional = decoder.turn(asked, pick(["x"]), max_calls=1)
         decoder.drop_made_up_required = False
         made = decoder.turn(asked, pick(["x", "y"]), max_calls=1)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.content
     told = [e["text"] for e in events if e["type"] == "problem"]
     assert len(told) == 1 and "never gave its required 'y'" in told[0]
@@ -856,16 +845,13 @@ def test_heads_mode_makes_no_first_call_that_writes_one_said_number_in_two_argum
     once, twice = ([{"role": "user", "content": text}] for text in ("pick 3", "pick 3 and 3"))
     decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
     assert decoder.drop_reused_numbers  # on by default
-    try:
-        model.no_call_threshold, model.more_calls_threshold = 1.01, 1.01  # one call, then stop
+    with thresholds(model):  # one call, then stop
         decoder.probe_untaken_values = False
         events = []
         dropped = decoder.turn(once, tools, max_calls=1, on_event=events.append)
         made = decoder.turn(twice, tools, max_calls=1)
         decoder.drop_reused_numbers = False
         made_off = decoder.turn(once, tools, max_calls=1)
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert dropped.calls == [] and dropped.ungrounded_dropped == 1 and dropped.content
     told = [e["text"] for e in events if e["type"] == "problem"]
     assert len(told) == 1 and "writes 3 in more arguments than the conversation says it" in told[0]

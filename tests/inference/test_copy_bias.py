@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from helpers.agents import make
+from helpers.agents import make, thresholds
 
 from fc_finetune.inference.constrained import (
     ArgumentDecodingError,
@@ -160,8 +160,7 @@ def test_the_first_call_is_judged_unaided_then_written_with_the_bias(monkeypatch
     monkeypatch.setattr(heads_decoder, "_grounded", lambda arguments, messages: True)
     monkeypatch.setattr(constrained, "COPY_TOP_K", len(tok))  # a random model's values: any token may gain
     fmt = FORMATS[model.call_format]
-    model.no_call_threshold, model.more_calls_threshold = 1.01, 0.0  # one call, then a decision to stop
-    try:
+    with thresholds(model):  # one call, then a decision to stop
         checked, direct, off = (HeadsDecoder(model, tok, fmt, max_new_tokens=24) for _ in range(3))
         direct.drop_ungrounded_calls = False
         for decoder in (checked, direct, off):
@@ -178,8 +177,6 @@ def test_the_first_call_is_judged_unaided_then_written_with_the_bias(monkeypatch
                 assert a.calls == c.calls  # nothing to change: the unaided call stands
             else:
                 assert a.calls != c.calls
-    finally:
-        model.no_call_threshold = model.more_calls_threshold = None
     assert rewritten >= 1  # the bias changed at least one of these calls
 
 
