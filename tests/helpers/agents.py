@@ -31,8 +31,9 @@ def make(arch="llama", seed=0, heads=None, **kwargs):
 @contextlib.contextmanager
 def thresholds(model, first=1.01, later=0.0):
     """The selector's thresholds forced for a test (``P(NO_CALL)`` at or above one ends the
-    calls): by default a turn's first decision calls and every later one stops. Both go back to
-    the model's own (``None``) afterwards, whatever the test changed them to."""
+    calls): by default a turn's first decision calls and every later one stops; ``later=None``
+    puts every decision on ``first``. Both go back to the model's own (``None``) afterwards,
+    whatever the test changed them to."""
     model.no_call_threshold, model.more_calls_threshold = first, later
     try:
         yield model

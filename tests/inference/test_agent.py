@@ -100,14 +100,11 @@ def test_text_mode_runs_the_real_generation(tiny):
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_heads_mode_survives_faulty_tools(tiny, fault):
     model, tok = tiny
-    model.no_call_threshold = 1.01  # the untrained selector must call
-    try:
+    with thresholds(model, 1.01, later=None):  # the untrained selector must call
         agent = FunctionCallingAgent(model, tok, fault_registry(fault), mode="heads", timeout_s=0.2,
                                      max_calls_per_turn=2, max_new_tokens=24)
         agent.engine.heads.drop_repeated_calls = False  # the untrained model writes the same call twice
         result = agent.chat(USER)
-    finally:
-        model.no_call_threshold = None
     assert [c.status for c in result.calls] == [FAULTS[fault][1]] * 2
     assert result.stats.call_limit_hit and result.stats.turns == 2
     assert [m["role"] for m in result.new_messages] == ["assistant", "tool", "tool", "assistant"]
@@ -118,11 +115,8 @@ def test_heads_mode_survives_faulty_tools(tiny, fault):
 
 def test_heads_mode_no_call_answers_directly(tiny):
     model, tok = tiny
-    model.no_call_threshold = 0.0
-    try:
+    with thresholds(model, 0.0, later=None):
         result = FunctionCallingAgent(model, tok, fault_registry("raises"), max_new_tokens=8).chat(USER)
-    finally:
-        model.no_call_threshold = None
     assert result.calls == [] and result.stats.turns == 1 and result.stats.decisions[0]["choice"] is None
     assert result.new_messages == [{"role": "assistant", "content": result.response}]
     assert result.stats.new_tokens <= 8
@@ -162,9 +156,8 @@ def random_schema(rng):
 def test_heads_mode_arguments_always_fit_the_schema(tiny):
     model, tok = tiny
     rng = random.Random(0)
-    model.no_call_threshold = 1.01
     checked = 0
-    try:
+    with thresholds(model, 1.01, later=None):
         for round_ in range(6):
             registry = FunctionRegistry()
             for i in range(3):
@@ -177,8 +170,6 @@ def test_heads_mode_arguments_always_fit_the_schema(tiny):
                 assert list(Draft202012Validator(schema).iter_errors(call.arguments)) == [], (call, schema)
                 assert call.status == "ok", call
                 checked += 1
-    finally:
-        model.no_call_threshold = None
     assert checked == 18
 
 
@@ -256,8 +247,7 @@ def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
     """The turn after a call feeds only the new tokens (the call's result); the calls,
     decisions and answer are those of encoding every prompt from scratch."""
     model, tok = tiny
-    model.no_call_threshold = 1.01  # always call while calls are allowed
-    try:
+    with thresholds(model, 1.01, later=None):  # always call while calls are allowed
         results = {}
         for reuse in (True, False):
             agent = FunctionCallingAgent(model, tok, fault_registry("raises"), mode="heads", max_calls_per_turn=2,
@@ -265,8 +255,6 @@ def test_heads_mode_reuses_the_kv_cache_across_turns_with_the_same_result(tiny):
             agent.engine.heads.reuse_cache = reuse
             agent.engine.heads.drop_repeated_calls = False
             results[reuse] = agent.chat(USER)
-    finally:
-        model.no_call_threshold = None
     fast, slow = results[True], results[False]
     assert fast.stats.turns == slow.stats.turns == 2 and slow.stats.reused_tokens == 0
     assert fast.stats.reused_tokens > 100  # the system prompt with the tools, the user turn, ...
@@ -484,12 +472,9 @@ def test_heads_decisions_after_a_call_of_the_turn_are_the_selector_training_comp
     tools = fault_registry("raises", "hangs").tools()
     decoder = HeadsDecoder(model, tok, FORMATS[model.call_format], max_new_tokens=24)
     decoder.drop_repeated_calls = False
-    model.no_call_threshold = 1.01  # the untrained selector is made to call
-    try:
+    with thresholds(model, 1.01, later=None):  # the untrained selector is made to call
         with _evaluating(model):
             turn = decoder.turn(USER, tools, max_calls=2)
-    finally:
-        model.no_call_threshold = None
     assert len(turn.calls) == 2
     record = {"messages": [*USER, {"role": "assistant", "content": "", "tool_calls": turn.calls}], "tools": tools}
     logits, no_pending, uncovered = _trained_logits(model, tok, record, 1)

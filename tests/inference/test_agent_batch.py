@@ -2,7 +2,7 @@
 order, and chat_batch runs the whole loop for many conversations with chat's results."""
 
 import pytest
-from helpers.agents import call_text, fault_registry, make
+from helpers.agents import call_text, fault_registry, make, thresholds
 
 from fc_finetune.inference.agent import FunctionCallingAgent
 from fc_finetune.inference.text_decoder import ParsedTurn, generate_turn, generate_turns
@@ -98,12 +98,9 @@ def test_chat_batch_runs_the_loop_per_conversation(tiny, monkeypatch):
 
 def test_chat_batch_equals_chat_in_heads_mode(tiny):
     model, tok = tiny
-    model.no_call_threshold = 1.01
-    try:
+    with thresholds(model, 1.01, later=None):
         agent = FunctionCallingAgent(model, tok, fault_registry("raises"), max_calls_per_turn=1, max_new_tokens=16)
         batched = agent.chat_batch(CONVERSATIONS[:3])
         for conversation, result in zip(CONVERSATIONS[:3], batched, strict=True):
             _same(result, agent.chat(conversation))
             assert result.stats.decisions and len(result.calls) == 1
-    finally:
-        model.no_call_threshold = None

@@ -3,7 +3,7 @@ markup is never streamed, and the loop's decisions, calls and results are told a
 
 import pytest
 import torch
-from helpers.agents import USER, fault_registry, make
+from helpers.agents import USER, fault_registry, make, thresholds
 
 from fc_finetune.data.tool_format import HERMES
 from fc_finetune.inference.agent import FunctionCallingAgent
@@ -107,13 +107,10 @@ def test_text_mode_streams_the_answer(tiny):
 
 def test_heads_mode_streams_the_answer(tiny):
     model, tok = tiny
-    model.no_call_threshold = 0.0
-    try:
+    with thresholds(model, 0.0, later=None):
         agent = FunctionCallingAgent(model, tok, fault_registry("raises"), max_new_tokens=24)
         plain = agent.chat(USER)
         result, pieces, events = _collect(agent)
-    finally:
-        model.no_call_threshold = None
     assert result.response and "".join(pieces) == result.response == plain.response
     assert len(pieces) > 1
     assert [e["type"] for e in events] == ["decision"] and events[0]["function"] is None
@@ -121,13 +118,10 @@ def test_heads_mode_streams_the_answer(tiny):
 
 def test_heads_mode_tells_calls_and_results_as_they_happen(tiny):
     model, tok = tiny
-    model.no_call_threshold = 1.01  # the untrained selector must call
-    try:
+    with thresholds(model, 1.01, later=None):  # the untrained selector must call
         agent = FunctionCallingAgent(model, tok, fault_registry("raises"), max_calls_per_turn=2, max_new_tokens=24)
         agent.engine.heads.drop_repeated_calls = False  # the untrained model writes the same call twice
         result, pieces, events = _collect(agent)
-    finally:
-        model.no_call_threshold = None
     assert [e["type"] for e in events] == ["decision", "decision", "call", "result", "call", "result", "call_limit"]
     assert events[0]["function"] == "raises" and 0 <= events[0]["p_no_call"] <= 1
     calls = [e for e in events if e["type"] == "call"]
