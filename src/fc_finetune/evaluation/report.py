@@ -93,8 +93,9 @@ def aggregate(records: list[dict]) -> dict:
 
 
 def _first_call_dropped(record: dict) -> bool:
-    """Heads mode chose a tool at the first decision but did not make the call (its values were
-    never said in the conversation, see ``HeadsDecoder.drop_ungrounded_calls``): the turn answered."""
+    """Heads mode chose a tool at the first decision but did not make the call, for a grounding
+    check it failed (``HeadsDecoder``: no value said, a required value or number never given, a
+    number written more often than said): the turn answered."""
     decisions = (record.get("selector") or {}).get("decisions")
     return bool(decisions) and decisions[0]["choice"] is not None and bool(decisions[0].get("dropped"))
 
@@ -227,7 +228,8 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
               f"| should not call | {conf['no_call_called']} | {conf['no_call_not_called']} |"]
     if summary["overall"].get("first_calls_dropped"):
         lines += ["", f"{summary['overall']['first_calls_dropped']} first calls chosen by the selector were not made "
-                      "(none of their values appears in the conversation): counted as not called."]
+                      "(a grounding check failed: no value said, a required value or number never given, "
+                      "or a number written more often than said): counted as not called."]
     cal = summary.get("calibration")
     if cal:
         lines += ["", "## Selector calibration", "",
