@@ -143,7 +143,13 @@ def _heads_record(should_call: bool, decisions: list[dict], calls: int) -> dict:
 
 
 def test_a_first_call_heads_mode_chose_but_did_not_make_counts_as_not_called():
-    from fc_finetune.evaluation.report import aggregate, decision_confusion
+    from fc_finetune.evaluation.report import (
+        GROUNDING_CHECKS,
+        aggregate,
+        build_results,
+        decision_confusion,
+        render_markdown,
+    )
 
     made = _heads_record(True, [{"p_no_call": 0.2, "choice": "add"}, {"p_no_call": 0.9, "choice": None}], 1)
     dropped = _heads_record(False, [{"p_no_call": 0.3, "choice": "add", "dropped": True}], 0)
@@ -157,3 +163,9 @@ def test_a_first_call_heads_mode_chose_but_did_not_make_counts_as_not_called():
     assert decision_confusion(records) == {"call_called": 2, "call_not_called": 1, "no_call_called": 0,
                                            "no_call_not_called": 2}
     assert aggregate(records)["first_calls_dropped"] == 1
+    markdown = render_markdown(build_results({"model": "m", "mode": "heads", "data": "d.jsonl", "kind": "file"},
+                                             records, ["single"], kind="file"), failing=0)
+    assert f"1 first calls chosen by the selector were not made (a grounding check failed: {GROUNDING_CHECKS})" \
+        in markdown
+    assert "first calls chosen" not in render_markdown(build_results(
+        {"model": "m", "mode": "heads", "data": "d.jsonl", "kind": "file"}, [made, declined], ["single"], kind="file"), failing=0)

@@ -92,10 +92,14 @@ def aggregate(records: list[dict]) -> dict:
     }
 
 
+# Why heads mode does not make a first call it chose (HeadsDecoder's grounding checks), as the report says it.
+GROUNDING_CHECKS = ("no value said, a required value or number never given, "
+                    "or a number written more often than said")
+
+
 def _first_call_dropped(record: dict) -> bool:
     """Heads mode chose a tool at the first decision but did not make the call, for a grounding
-    check it failed (``HeadsDecoder``: no value said, a required value or number never given, a
-    number written more often than said): the turn answered."""
+    check it failed (:data:`GROUNDING_CHECKS`): the turn answered."""
     decisions = (record.get("selector") or {}).get("decisions")
     return bool(decisions) and decisions[0]["choice"] is not None and bool(decisions[0].get("dropped"))
 
@@ -228,8 +232,7 @@ def render_markdown(results: dict, plots: dict[str, str] | None = None, *, faili
               f"| should not call | {conf['no_call_called']} | {conf['no_call_not_called']} |"]
     if summary["overall"].get("first_calls_dropped"):
         lines += ["", f"{summary['overall']['first_calls_dropped']} first calls chosen by the selector were not made "
-                      "(a grounding check failed: no value said, a required value or number never given, "
-                      "or a number written more often than said): counted as not called."]
+                      f"(a grounding check failed: {GROUNDING_CHECKS}): counted as not called."]
     cal = summary.get("calibration")
     if cal:
         lines += ["", "## Selector calibration", "",
