@@ -163,9 +163,11 @@ def test_a_first_call_heads_mode_chose_but_did_not_make_counts_as_not_called():
     assert decision_confusion(records) == {"call_called": 2, "call_not_called": 1, "no_call_called": 0,
                                            "no_call_not_called": 2}
     assert aggregate(records)["first_calls_dropped"] == 1
-    markdown = render_markdown(build_results({"model": "m", "mode": "heads", "data": "d.jsonl", "kind": "file"},
-                                             records, ["single"], kind="file"), failing=0)
+    config = {"model": "m", "mode": "heads", "data": "d.jsonl", "kind": "file"}
+
+    def report(recs):
+        return render_markdown(build_results(config, recs, ["single"], kind="file"), failing=0)
+
     assert f"1 first calls chosen by the selector were not made (a grounding check failed: {GROUNDING_CHECKS})" \
-        in markdown
-    assert "first calls chosen" not in render_markdown(build_results(
-        {"model": "m", "mode": "heads", "data": "d.jsonl", "kind": "file"}, [made, declined], ["single"], kind="file"), failing=0)
+        in report(records)
+    assert "first calls chosen" not in report([made, declined])
