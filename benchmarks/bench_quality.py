@@ -11,8 +11,9 @@ scored on the same BFCL subsets.
   TRL trains on the identical token ids with the identical assistant-only labels;
 * ours: the quickstart recipe (about 15 minutes of training here), its own settings;
 * TRL: ``SFTTrainer`` + peft LoRA as its docs recommend (r 16, alpha 32, all linear layers,
-  learning rate 2e-4, batch 4, constant schedule after 10 warm-up steps), float32 (faster than
-  bf16 on CPUs without AMX), stopped when its training time reaches the budget; the adapter
+  learning rate 2e-4, batch 4, constant schedule after 10 warm-up steps), in the precision the
+  quickstart's ``dtype: fastest`` picks on this machine (bf16 with autocast where the CPU has
+  AVX512-BF16 or AMX, else float32), stopped when its training time reaches the budget; the adapter
   is merged and saved as a plain model with the same tool template;
 * score: BFCL AST accuracy on the first ``--limit`` questions of simple_python, multiple,
   parallel, parallel_multiple and irrelevance (``bfcl:summary``); BFCL is never used for training
@@ -65,6 +66,7 @@ def train_trl(out: Path, budget_s: float) -> dict:
     from fc_finetune.data.render import render_record
     from fc_finetune.data.templates import prepare_tokenizer
     from fc_finetune.model.loading import load_causal_lm, load_tokenizer, resolve_model_path
+    from fc_finetune.utils.hardware import fastest_dtype
 
     folder = resolve_model_path("smollm2-135m")
     tokenizer = load_tokenizer(folder)
@@ -85,11 +87,12 @@ def train_trl(out: Path, budget_s: float) -> dict:
             if time.perf_counter() - clock["start"] >= budget_s:
                 control.should_training_stop = True
 
+    precision = fastest_dtype(cpu=True)  # what the quickstart's `dtype: fastest` trains ours in here
     trainer = SFTTrainer(
-        model=load_causal_lm(folder, dtype=torch.float32), train_dataset=ds, processing_class=tokenizer,
+        model=load_causal_lm(folder, dtype=getattr(torch, precision)), train_dataset=ds, processing_class=tokenizer,
         args=SFTConfig(output_dir=str(out / "run"), max_steps=100_000, per_device_train_batch_size=4,
                        learning_rate=2e-4, lr_scheduler_type="constant_with_warmup", warmup_steps=10,
-                       max_length=MAX_LENGTH, use_cpu=True, bf16=False, report_to="none", save_strategy="no",
+                       max_length=MAX_LENGTH, use_cpu=True, bf16=precision == "bfloat16", report_to="none", save_strategy="no",
                        logging_steps=10, seed=0, dataloader_num_workers=0, gradient_checkpointing=False,
                        include_num_input_tokens_seen="non_padding"),
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
@@ -101,7 +104,7 @@ def train_trl(out: Path, budget_s: float) -> dict:
     merged.save_pretrained(out / "model", safe_serialization=True)
     tokenizer.save_pretrained(out / "model")
     return {"steps": trainer.state.global_step, "train_s": round(seconds, 1),
-            "tokens": int(trainer.state.num_input_tokens_seen), "examples": len(ds)}
+            "tokens": int(trainer.state.num_input_tokens_seen), "examples": len(ds), "dtype": precision}
 
 
 def train_ours(out: Path) -> dict:

@@ -264,3 +264,47 @@ def test_defaults_fit_a_cpu_machine(recipe):
     assert parsed["data"].max_length == 1024
     assert parsed["data"].warn_drop_fraction == 0.2 and parsed["data"].max_drop_fraction == 0.5
     assert parsed["training"].skip_memory_check is False
+
+
+@pytest.fixture
+def bf16_cpu(monkeypatch):
+    """A CPU with (True) or without (False) bf16 instructions, and no CUDA device."""
+    def set_cpu(native: bool):
+        monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+        monkeypatch.setattr("torch.cpu._is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr("torch.cpu._is_amx_tile_supported", lambda: False)
+    return set_cpu
+
+
+def test_dtype_fastest_on_a_bf16_cpu_is_bfloat16_with_autocast(recipe, tmp_path, bf16_cpu):
+    bf16_cpu(True)
+    parsed = parse(["--config", recipe(f"dtype: fastest\nuse_cpu: true\noutput_dir: {tmp_path / 'run'}\n")])
+    assert parsed["model"].dtype == "bfloat16"  # resolved: the run's saved recipe says what ran
+    assert parsed["training"].bf16 is True
+    assert parsed["training"].mixed_precision == "bf16"  # set before transformers derived it
+
+
+def test_dtype_fastest_elsewhere_is_float32_without_autocast(recipe, tmp_path, bf16_cpu):
+    bf16_cpu(False)
+    parsed = parse(["--config", recipe(f"dtype: fastest\nuse_cpu: true\noutput_dir: {tmp_path / 'run'}\n")])
+    assert parsed["model"].dtype == "float32"
+    assert parsed["training"].bf16 is False and parsed["training"].mixed_precision == "no"
+
+
+@pytest.mark.parametrize("where", ["recipe", "flag"])
+def test_dtype_fastest_leaves_a_bf16_the_user_set(recipe, tmp_path, bf16_cpu, where):
+    bf16_cpu(True)
+    text = f"dtype: fastest\nuse_cpu: true\noutput_dir: {tmp_path / 'run'}\n"
+    argv = ["--config", recipe(text + ("bf16: false\n" if where == "recipe" else ""))]
+    if where == "flag":
+        argv += ["--bf16", "false"]
+    parsed = parse(argv)
+    assert parsed["model"].dtype == "bfloat16" and parsed["training"].bf16 is False
+
+
+def test_dtype_fastest_given_as_a_flag_over_a_float32_recipe(recipe, tmp_path, bf16_cpu):
+    bf16_cpu(True)
+    path = recipe(f"dtype: float32\nuse_cpu: true\noutput_dir: {tmp_path / 'run'}\n")
+    assert parse(["--config", path])["training"].bf16 is False
+    parsed = parse(["--config", path, "--dtype", "fastest"])
+    assert parsed["model"].dtype == "bfloat16" and parsed["training"].bf16 is True

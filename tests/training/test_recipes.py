@@ -119,6 +119,10 @@ def test_recipe_loads_into_the_dataclasses(path):
         got = values[key]
         if key == "report_to":  # TrainingArguments normalises it to a list
             value = [value] if isinstance(value, str) else value
+        if key == "dtype" and value == "fastest":  # resolved at parse time for this machine
+            from fc_finetune.utils.hardware import fastest_dtype
+
+            value = fastest_dtype(cpu=values["use_cpu"])
         if isinstance(value, float) or isinstance(got, float):
             assert got == pytest.approx(value), f"{path}: {key}"
         else:
@@ -166,12 +170,26 @@ def test_files_named_in_headers_exist(path):
 CPU_RECIPES = [p for p in TRAINING_RECIPES if yaml.safe_load((ROOT / p).read_text(encoding="utf-8")).get("use_cpu")]
 
 
-def test_cpu_recipes_run_in_float32_on_the_cpu():
+def test_cpu_recipes_run_in_float32_or_in_the_fastest_dtype_of_the_cpu():
+    """float32 without autocast (bf16 is the slower on CPUs without bf16 instructions), or
+    ``dtype: fastest`` with ``bf16`` left for it to set (a ``bf16`` key would pin autocast)."""
     assert CPU_RECIPES == ["recipes/qwen2.5-coder-0.5b/cpu.yaml", "recipes/smollm2-135m/full.yaml",
                            "recipes/smollm2-135m/quickstart.yaml"]
     for path in CPU_RECIPES:
         recipe = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
-        assert recipe["bf16"] is False and recipe["dtype"] == "float32", path  # no AMX here: fp32 is faster
+        if recipe["dtype"] == "fastest":
+            assert "bf16" not in recipe and "fp16" not in recipe, path
+        else:
+            assert recipe["bf16"] is False and recipe["dtype"] == "float32", path
+
+
+def test_the_quickstart_trains_in_bf16_exactly_where_the_cpu_has_bf16_instructions(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.cpu._is_amx_tile_supported", lambda: False)
+    for native, dtype in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr("torch.cpu._is_avx512_bf16_supported", lambda native=native: native)
+        model, *_, training = _parse(["--config", "recipes/smollm2-135m/quickstart.yaml"])
+        assert (model.dtype, training.bf16) == (dtype, native)
 
 
 @pytest.mark.parametrize("path", [p for p in TRAINING_RECIPES if p not in CPU_RECIPES])

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..data.contract import TRUNCATION
 from ..errors import FcFinetuneError
 from ..model.config import HeadArguments, LoraArguments
+from ..utils.hardware import FASTEST, fastest_dtype
 
-DTYPES = ("auto", "bfloat16", "float16", "float32")
+DTYPES = ("auto", FASTEST, "bfloat16", "float16", "float32")
 
 
 @dataclass
@@ -33,7 +36,11 @@ class ModelArguments:
     model_name_or_path: str = field(default="smollm2-135m", metadata={
         "help": "Base model: a bundled alias (smollm2-135m), a local folder or a Hub id."})
     dtype: str = field(default="bfloat16", metadata={
-        "help": f"Dtype of the base weights, one of {', '.join(DTYPES)} (LoRA and heads train in float32)."})
+        "help": f"Dtype of the base weights, one of {', '.join(DTYPES)} (LoRA and heads train in float32). "
+                f"'{FASTEST}': bfloat16 where the hardware multiplies it natively (a CPU with AVX512-BF16 or AMX, "
+                "a GPU of compute capability 8.0 or later), float32 elsewhere; with bfloat16 it also turns on "
+                "--bf16 (autocast) unless the recipe or a flag sets --bf16 or --fp16. The run's saved recipe "
+                "records what it chose."})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "Run code shipped with the model repository. Off unless you trust it."})
     attn_implementation: str | None = field(default=None, metadata={
@@ -264,6 +271,7 @@ def parse_args(parser: HfArgumentParser | None = None, argv: list[str] | None = 
         for action in parser._actions:
             if action.dest in recipe:
                 action.required = False
+    chosen = _resolve_fastest(parser, argv, recipe if pre.config else {})
     try:
         *dataclasses, remaining = parser.parse_args_into_dataclasses(argv, return_remaining_strings=True)
     except ValueError as exc:  # raised by the dataclasses' __post_init__
@@ -274,7 +282,25 @@ def parse_args(parser: HfArgumentParser | None = None, argv: list[str] | None = 
                  for r in remaining]
         parser.error(f"unknown options: {', '.join(hints)}")
     dataclasses = [d for d in dataclasses if not isinstance(d, type(pre))]
+    if chosen:
+        dataclasses[0].dtype = chosen
     return tuple(dataclasses[: len(CONFIG_CLASSES)])
+
+
+def _resolve_fastest(parser: HfArgumentParser, argv: list[str] | None, recipe: dict[str, Any]) -> str | None:
+    """``dtype: fastest`` -> the dtype this machine multiplies fastest (``utils.hardware``), read
+    from the options as given (defaults < recipe < flags). With bfloat16, ``bf16`` (autocast)
+    becomes the default unless the recipe or a flag sets ``bf16`` or ``fp16``: it must be set
+    before transformers' ``TrainingArguments`` derives its mixed precision from it."""
+    given, _ = parser.parse_known_args(argv)
+    if getattr(given, "dtype", None) != FASTEST:
+        return None
+    chosen = fastest_dtype(cpu=given.use_cpu or not torch.cuda.is_available())
+    flags = {a.split("=", 1)[0] for a in (argv if argv is not None else sys.argv[1:]) if a.startswith("--")}
+    precision_set = ({"bf16", "fp16"} & set(recipe)) or ({"--bf16", "--fp16"} & flags)
+    if chosen == "bfloat16" and not precision_set:
+        parser.set_defaults(bf16=True)
+    return chosen
 
 
 def _as_default(value: Any) -> Any:

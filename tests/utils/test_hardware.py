@@ -1,0 +1,33 @@
+"""``dtype: fastest``: bfloat16 only where the hardware multiplies it natively."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fc_finetune.utils.hardware import fastest_dtype, native_bf16
+
+
+@pytest.mark.parametrize(("avx512_bf16", "amx", "expected"), [
+    (True, False, "bfloat16"),   # AMD Zen 4: AVX512-BF16, no AMX
+    (False, True, "bfloat16"),   # Intel Sapphire Rapids and later: AMX
+    (False, False, "float32"),   # AVX2 / AVX-512 without BF16: bf16 is the slower there
+])
+def test_the_cpu_gets_bfloat16_only_with_bf16_instructions(monkeypatch, avx512_bf16, amx, expected):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert native_bf16(cpu=True) is (expected == "bfloat16")
+    assert fastest_dtype(cpu=True) == expected
+
+
+def test_a_torch_without_the_cpu_probes_means_float32(monkeypatch):
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert fastest_dtype(cpu=True) == "float32"
+
+
+def test_no_cuda_device_means_the_cpu_is_asked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert fastest_dtype() == "bfloat16"
+    assert native_bf16(cpu=False) is False
