@@ -2,8 +2,9 @@
 
 bfloat16 is fast only where the hardware multiplies it natively. On a CPU that means AVX512-BF16
 or AMX: on an AMD EPYC (Zen 4, AVX512-BF16, no AMX) a bf16 matmul ran 2.9x as fast as float32 and
-the quickstart trained at 502 tokens/s against 317; on the earlier hosts without either, bf16 was
-the slower (162 against 220 tokens/s), its matmuls no faster and its elementwise work slower.
+the quickstart's first 10 steps ran at 502 tokens/s against 317; on the earlier hosts without
+either, bf16 was the slower (162 against 220 tokens/s), its matmuls no faster and its elementwise
+work slower.
 On a GPU it means compute capability 8.0 or later (``torch.cuda.is_bf16_supported``).
 """
 
