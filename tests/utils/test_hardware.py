@@ -31,3 +31,11 @@ def test_no_cuda_device_means_the_cpu_is_asked(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
     assert fastest_dtype() == "bfloat16"
     assert native_bf16(cpu=False) is False
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32")])
+def test_a_gpu_that_only_emulates_bf16_gets_float32(monkeypatch, native, expected):
+    """torch's own default counts emulation (a T4, a V100) as support; emulated bf16 is the slower."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation or native)
+    assert fastest_dtype(cpu=False) == expected

@@ -29,7 +29,6 @@ from ..data.templates import prepare_tokenizer
 from ..errors import FcFinetuneError
 from ..model.loading import load_tokenizer
 from ..model.modeling import FunctionCallingModel
-from ..utils.hardware import FASTEST, fastest_dtype
 from .calibration import apply_calibration, calibrate_model, more_calls_text, temperature_text
 from .config import make_parser, parse_args
 from .memory import check_memory
@@ -117,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dtype(name: str):
-    if name == FASTEST:  # ModelArguments built without parse_args, which resolves it
-        name = fastest_dtype()
     return "auto" if name == "auto" else getattr(torch, name)
 
 

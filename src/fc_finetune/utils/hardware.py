@@ -5,7 +5,7 @@ or AMX: on an AMD EPYC (Zen 4, AVX512-BF16, no AMX) a bf16 matmul ran 2.9x as fa
 the quickstart's first 10 steps ran at 502 tokens/s against 317; on the earlier hosts without
 either, bf16 was the slower (162 against 220 tokens/s), its matmuls no faster and its elementwise
 work slower.
-On a GPU it means compute capability 8.0 or later (``torch.cuda.is_bf16_supported``).
+On a GPU it means compute capability 8.0 or later (``torch.cuda.is_bf16_supported`` without emulation).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ FASTEST = "fastest"
 def native_bf16(*, cpu: bool) -> bool:
     """Does the device multiply bfloat16 natively? ``cpu``: the CPU, else the current CUDA device."""
     if not cpu:
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        # including_emulation=False: torch's default also says yes for GPUs that only emulate bf16 (a T4, a V100)
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID reads
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
