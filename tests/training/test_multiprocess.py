@@ -161,3 +161,17 @@ def test_two_processes_with_accumulation_match_one_process(runs, work):
         for term in (*TERMS, "select_accuracy"):
             assert b[term] == pytest.approx(a[term], rel=TERM_RTOL), f"step {a['step']} {term}"
         assert b["num_input_tokens_seen"] == a["num_input_tokens_seen"]
+
+
+def test_two_processes_over_a_time_budget_end_together_at_the_plan(work):
+    """``max_train_minutes``: the main process's plan is broadcast (a process that stopped alone
+    would leave the other waiting in an all-reduce until the timeout); 0.0001 min is spent before
+    the probe at step 2, so both end at step 3 of 8, saved there (~15 s)."""
+    root, env = work
+    out = root / "two-budget"
+    flags = [*_train_flags(root, out, batch=2), "--max_steps", "8", "--save_steps", "8", "--max_train_minutes", "0.0001"]
+    _run([sys.executable, "-m", "accelerate.commands.launch", "--config_file", CPU_2PROC,
+          "--main_process_port", str(_free_port()), "-m", "fc_finetune.training.run", *flags], env, "two-budget")
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["steps"] == 3 and summary["time_budget"]["planned_steps"] == 3
+    assert (out / "checkpoint-3" / "trainer_state.json").is_file()

@@ -47,8 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N",
                         help="Most tokens per generation: an answer, or one call's arguments (default: 256).")
     parser.add_argument("--no-stream", action="store_true", help="Print the answer when complete instead of streaming it.")
-    parser.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
-                        help="Weights' dtype (default: auto, as saved).")
+    parser.add_argument("--dtype", choices=["fastest", "auto", "float32", "bfloat16", "float16"], default="fastest",
+                        help="Weights' dtype (default: fastest: bfloat16 where the hardware multiplies it natively, "
+                             "a CPU with AVX512-BF16 or AMX or a recent GPU, float32 elsewhere; auto: as saved).")
     parser.add_argument("--base-model", default=None, metavar="DIR|ALIAS",
                         help="Base model to load an fc-finetune folder onto (default: the one it was trained on).")
     parser.set_defaults(func=main)
@@ -57,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------- set-up
 def _dtype(name: str):
     # Imported when the command runs: the command line imports every command module at start-up.
-    import torch
+    from ..utils.hardware import torch_dtype
 
-    return name if name == "auto" else getattr(torch, name)
+    return torch_dtype(name)
 
 
 def saved_selector(model_ref: str) -> bool | None:

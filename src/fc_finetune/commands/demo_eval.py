@@ -57,20 +57,19 @@ def held_out_eval(model_dir: Path, eval_file: Path, out_dir: Path, *, per_kind: 
 def exchange(model_dir: Path, eval_file: Path) -> list[str]:
     """One request through the agent loop in heads mode, shown as it happens."""
     # Imported when the command runs: the command line imports every command module at start-up.
-    import torch
-
     from fc_synthetic.registry import catalogue_registry
 
     from ..inference.agent import FunctionCallingAgent
     from ..model.io import load_tokenizer_for
     from ..model.modeling import load_model
+    from ..utils.hardware import FASTEST, torch_dtype
 
     records = [json.loads(line) for line in Path(eval_file).read_text().splitlines() if line.strip()]
     # A single call to a function seen in training (step 4 covers the held-out ones).
     record = next(r for r in records if r["meta"].get("kind") == "single" and not r["meta"].get("heldout_function"))
     messages = record["messages"][: next(i for i, m in enumerate(record["messages"]) if m["role"] == "assistant")]
     registry = catalogue_registry(t["function"]["name"] for t in record["tools"])
-    model = load_model(model_dir, dtype=torch.bfloat16)
+    model = load_model(model_dir, dtype=torch_dtype(FASTEST))  # bfloat16 only where the hardware has it
     agent = FunctionCallingAgent(model, load_tokenizer_for(model_dir), registry, mode="heads", max_calls_per_turn=3,
                                  max_new_tokens=160)
     lines = [f"tools offered: {', '.join(registry.names())}", f"user: {messages[-1]['content']}"]

@@ -70,8 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="For file sets: generate the final answer (from the gold calls and tool outputs) "
                              "for at most N examples and score it with ROUGE-L and BLEU (default: 50).")
     parser.add_argument("--no-responses", action="store_true", help="Do not generate or score final answers.")
-    parser.add_argument("--dtype", choices=("bfloat16", "float16", "float32"), default="bfloat16",
-                        help="Weights dtype for evaluation (default: bfloat16).")
+    parser.add_argument("--dtype", choices=("fastest", "bfloat16", "float16", "float32"), default="fastest",
+                        help="Weights dtype for evaluation (default: fastest: bfloat16 where the hardware "
+                             "multiplies it natively, a CPU with AVX512-BF16 or AMX or a recent GPU, float32 "
+                             "elsewhere, where bfloat16 is the slower).")
     parser.add_argument("--write-model-card-results", action="store_true",
                         help="Merge the numbers into MODEL/eval_results.json, which `fc-finetune push` puts in "
                              "the model card (default: eval_results.json goes into --out only).")

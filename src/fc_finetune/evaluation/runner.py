@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm.auto import tqdm
 
 from ..data.schema import call_problems
@@ -34,6 +33,7 @@ from ..model.io import is_saved_model
 from ..model.loading import check_model_folder, resolve_model_path
 from ..model.modeling import load_for_inference
 from ..tools.executor import Executor
+from ..utils.hardware import FASTEST, torch_dtype
 from .ast_match import match_calls, possible_answers_from_calls
 from .bfcl_fetch import BFCL_VERSION
 from .metrics import score_turn
@@ -78,17 +78,17 @@ class RunOptions:
     extra: dict = field(default_factory=dict)
 
 
-def load_eval_model(spec: str, *, mode: str, dtype: str = "bfloat16") -> EvalModel:
+def load_eval_model(spec: str, *, mode: str, dtype: str = FASTEST) -> EvalModel:
     """A folder saved by fc-finetune (adapter + heads), or a plain model path / alias (text mode only)."""
     if mode not in MODES:
         raise FcFinetuneError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}.")
-    torch_dtype = getattr(torch, dtype)
+    weights_dtype = torch_dtype(dtype)
     path = Path(str(spec)).expanduser()
     if mode == "heads" and not is_saved_model(path):
         check_model_folder(path)  # a folder that is no model at all says so, not "a base model"
         raise FcFinetuneError(f"'{spec}' is a base model: the base model has no trained heads; use --mode text "
                               "(or point --model at a folder written by `fc-finetune train`).")
-    model, tokenizer, call_format = load_for_inference(spec, dtype=torch_dtype)
+    model, tokenizer, call_format = load_for_inference(spec, dtype=weights_dtype)
     if is_saved_model(path):
         if mode == "heads" and model.heads.selector is None:
             raise FcFinetuneError(f"'{path}' was trained without the selector head, so heads mode cannot run; "
@@ -276,7 +276,7 @@ def default_out(model: EvalModel, mode: str) -> Path:
 
 
 def evaluate(model_spec: str, data_spec: str, options: RunOptions, *, limit: int | None = None,
-             out: str | Path | None = None, write_model_card_results: bool = False, dtype: str = "bfloat16",
+             out: str | Path | None = None, write_model_card_results: bool = False, dtype: str = FASTEST,
              model: EvalModel | None = None) -> tuple[dict, dict[str, Path]]:
     """Load the set and the model, run, and write the report. Returns (results, written paths).
 

@@ -145,6 +145,11 @@ class FunctionCallingTrainingArguments(TrainingArguments):
     token_learning_rate: float | None = field(default=None, metadata={
         "help": "Learning rate of the trainable_tokens rows, trained whole and without decay (default: the heads' "
                 "rate). A row that is raised too far makes the model write that token wherever a reply starts."})
+    max_train_minutes: float = field(default=0.0, metadata={
+        "help": "Wall-clock budget for training, in minutes (0: none). After its first steps the run measures this "
+                "host's speed; where max_steps would take longer, it trains as many steps as fit, with the "
+                "learning-rate schedule (warm-up included) compressed to end there, warns, and records the plan "
+                "in train_summary.json. Time before and after training (loading, calibration) is not counted."})
     plot_losses: bool = field(default=True, metadata={
         "help": "Write loss_curves.png (L_lm, L_select, L_param) in output_dir at the end."})
     torch_compile_regions: bool = field(default=False, metadata={
@@ -187,6 +192,8 @@ class FunctionCallingTrainingArguments(TrainingArguments):
                              "Give --max_steps N (N >= 1) or --num_train_epochs above 0")
         if self.learning_rate < 0:
             raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate}")
+        if not self.max_train_minutes >= 0:  # (NaN too)
+            raise ValueError(f"max_train_minutes must be >= 0 (0: no budget), got {self.max_train_minutes}")
 
 
 def _check_output_dir(output_dir: str | os.PathLike) -> None:

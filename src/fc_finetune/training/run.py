@@ -33,6 +33,7 @@ from .calibration import apply_calibration, calibrate_model, more_calls_text, te
 from .config import make_parser, parse_args
 from .memory import check_memory
 from .reporting import TrainingSummary, finish_run
+from .time_budget import TimeBudget
 from .trainer import FunctionCallingTrainer, check_checkpoint, last_complete_checkpoint
 
 logger = logging.getLogger("fc_finetune.training.run")
@@ -102,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
         data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
         callbacks=[summary])
+    budget = _time_budget(trainer, training_args, train_set)
     result = trainer.train(resume_from_checkpoint=resume)
+    if budget is not None:
+        summary.extra["time_budget"] = budget.record
 
     # calibrate the selector on held-out decisions (calibration_data, else eval_data), then save and report
     if calibration_set is not None and model.heads.selector is not None:
@@ -113,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     finish_run(trainer, result, summary, recipe_yaml=yaml.safe_dump(recipe, sort_keys=False),
                plot=training_args.plot_losses)  # every process: saving may gather sharded weights
     return 0
+
+
+def _time_budget(trainer, training_args, train_set) -> TimeBudget | None:
+    """``max_train_minutes``: the callback that keeps training within it, told the mean tokens of a step."""
+    if not training_args.max_train_minutes:
+        return None
+    lengths = [len(ids) for ids in train_set["input_ids"]]
+    per_step = (sum(lengths) / max(len(lengths), 1) * training_args.per_device_train_batch_size
+                * training_args.gradient_accumulation_steps * training_args.world_size)
+    return TimeBudget(training_args.max_train_minutes, tokens_per_step=per_step).attach(trainer)
 
 
 def _dtype(name: str):

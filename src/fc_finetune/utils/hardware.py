@@ -24,6 +24,16 @@ def native_bf16(*, cpu: bool) -> bool:
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
+def torch_dtype(name: str, *, cpu: bool | None = None):
+    """The torch dtype called ``name`` ("float32", "bfloat16", "float16"), with ``"fastest"`` read
+    by :func:`fastest_dtype`; ``"auto"`` (as saved) is passed through."""
+    if name == "auto":
+        return "auto"
+    if name == FASTEST:
+        name = fastest_dtype(cpu=cpu)
+    return getattr(torch, name)
+
+
 def fastest_dtype(*, cpu: bool | None = None) -> str:
     """``"bfloat16"`` where :func:`native_bf16` holds, else ``"float32"``. ``cpu`` defaults to
     "no CUDA device"."""
