@@ -77,11 +77,12 @@ def run(model: str | Path = QUICKSTART, mode: str = "heads", answer_contrast: fl
     from fc_finetune.inference.agent import FunctionCallingAgent
     from fc_finetune.model.modeling import load_for_inference
     from fc_finetune.tools import build_registry
+    from fc_finetune.utils.hardware import FASTEST, torch_dtype
 
     if not (Path(model) / "fc_finetune_config.json").is_file():
         raise SystemExit(f"{model} is missing: run `make demo` first, or pass --model")
     requests = [json.loads(line) for line in REQUESTS.read_text().splitlines() if line.strip()]
-    lm, tokenizer, call_format = load_for_inference(str(model))
+    lm, tokenizer, call_format = load_for_inference(str(model), dtype=torch_dtype(FASTEST))  # as `chat` loads it
     agent = FunctionCallingAgent(lm, tokenizer, build_registry(), mode=mode, max_calls_per_turn=4, timeout_s=10,
                                  max_new_tokens=128, call_format=call_format)
     if answer_contrast is not None and agent.engine.heads is not None:

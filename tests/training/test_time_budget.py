@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,13 +16,42 @@ from transformers import TrainingArguments, get_scheduler
 
 from fc_finetune.training.config import FunctionCallingTrainingArguments
 from fc_finetune.training.run import main
-from fc_finetune.training.time_budget import compress_schedule, planned_steps
+from fc_finetune.training.time_budget import TimeBudget, compress_schedule, planned_steps
 
 
 def test_the_plan_is_the_steps_done_and_what_the_time_left_holds():
     assert planned_steps(budget_s=900, elapsed_s=170, step=10, seconds_per_step=16.0, max_steps=110) == 55
     assert planned_steps(budget_s=900, elapsed_s=100, step=10, seconds_per_step=5.0, max_steps=110) == 110
     assert planned_steps(budget_s=900, elapsed_s=1000, step=10, seconds_per_step=5.0, max_steps=110) == 11
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_speed_is_read_per_token_after_the_first_step():
+    """Step 1 (warm-up, the longest batch) is not measured; steps 2-10 read 0.05 s a token, and a
+    step averages 250 tokens: 12.5 s a step. 900 s - 130 s spent leaves 61 steps: 71 planned."""
+    clock = _Clock()
+    budget = TimeBudget(15, tokens_per_step=250, clock=clock)
+    state = SimpleNamespace(max_steps=110, global_step=0, num_input_tokens_seen=0, stateful_callbacks={})
+    args = SimpleNamespace()
+    budget.on_train_begin(args, state, None)
+    clock.now, state.global_step, state.num_input_tokens_seen = 40.0, 1, 1000  # a slow first step
+    budget.on_step_end(args, state, None)
+    for step in range(2, 10):
+        clock.now, state.global_step, state.num_input_tokens_seen = 40.0 + 10 * (step - 1), step, 1000 + 200 * (step - 1)
+        budget.on_step_end(args, state, None)
+        assert budget.planned is None  # not before the probe step
+    clock.now, state.global_step, state.num_input_tokens_seen = 130.0, 10, 2800
+    budget.on_step_end(args, state, None, lr_scheduler=None)
+    assert budget.record["seconds_per_step"] == 12.5 and budget.planned == 10 + math.floor(770 / 12.5) == 71
+    assert state.max_steps == 71  # where DefaultFlowCallback ends the run
+    assert budget.state()["attributes"] == {"planned": 71, "seconds_before": 130.0}
 
 
 def _scheduler(kind: str, steps: int, warmup: int):

@@ -47,11 +47,12 @@ class TimeBudget(TrainerCallback, ExportableState):
     """
 
     def __init__(self, minutes: float, tokens_per_step: float | None = None, probe_steps: int | None = None,
-                 planned: int | None = None, seconds: float = 0.0, clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter):
         if minutes <= 0:
             raise ValueError(f"TimeBudget needs minutes > 0, got {minutes}")
         self.minutes, self.tokens_per_step, self.probe_steps = float(minutes), tokens_per_step, probe_steps
-        self.planned, self.seconds_before = planned, float(seconds)
+        self.planned: int | None = None
+        self.seconds_before = 0.0
         self.clock = clock
         self._progress = None
         self._start = self._marks = None
