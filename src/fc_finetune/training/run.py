@@ -29,6 +29,7 @@ from ..data.templates import prepare_tokenizer
 from ..errors import FcFinetuneError
 from ..model.loading import load_tokenizer
 from ..model.modeling import FunctionCallingModel
+from ..utils.hardware import torch_dtype
 from .calibration import apply_calibration, calibrate_model, more_calls_text, temperature_text
 from .config import make_parser, parse_args
 from .memory import check_memory
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # model: the base with fresh LoRA and heads
     model = FunctionCallingModel.from_base(
-        model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=_dtype(model_args.dtype),
+        model_args.model_name_or_path, lora=lora_args, heads=head_args, dtype=torch_dtype(model_args.dtype),
         trust_remote_code=model_args.trust_remote_code, gradient_checkpointing=training_args.gradient_checkpointing,
         load_kwargs=_load_kwargs(model_args, training_args), token_ids=token_ids, call_format=call_format.name)
     trainable, total = model.trainable_parameters()
@@ -127,10 +128,6 @@ def _time_budget(trainer, training_args, train_set) -> TimeBudget | None:
     per_step = (sum(lengths) / max(len(lengths), 1) * training_args.per_device_train_batch_size
                 * training_args.gradient_accumulation_steps * training_args.world_size)
     return TimeBudget(training_args.max_train_minutes, tokens_per_step=per_step).attach(trainer)
-
-
-def _dtype(name: str):
-    return "auto" if name == "auto" else getattr(torch, name)
 
 
 def _load_held_out(sources: list[str], data_args, seed: int, what: str):

@@ -1,7 +1,7 @@
 """A wall-clock budget for training (``max_train_minutes``).
 
 The same 2 CPU cores are not equally fast everywhere: the quickstart's 110 steps took 570 s on
-one host and about 1,900 s on another. A recipe sized for a time therefore says so, and the run
+one host (AVX512-BF16) and would have taken about 24 minutes on another (AVX2 only). A recipe sized for a time therefore says so, and the run
 keeps to it: after its first steps it measures this host's speed and, where ``max_steps`` would
 take longer than the budget, trains as many steps as fit, with the learning-rate schedule (its
 warm-up included) compressed to end there, so the shorter run still ends with a cooled-down
@@ -128,7 +128,6 @@ class TimeBudget(TrainerCallback, ExportableState):
 
         if PartialState().num_processes == 1:
             return planned
-
         return int(broadcast_object_list([planned], from_process=0)[0])
 
     def _apply(self, args, state, lr_scheduler, *, resumed: bool = False) -> None:
