@@ -7,7 +7,7 @@ import json
 
 from helpers.eval_assets import save_tiny
 
-from fc_finetune.commands.demo import prepare_mix
+from fc_finetune.commands.demo import prepare_mix, training_lines
 from fc_finetune.commands.demo_eval import exchange, held_out_eval
 from fc_synthetic import write_mix
 from fc_synthetic.mix import generator_fingerprint
@@ -58,3 +58,16 @@ def test_the_demo_writes_the_mix_again_when_another_generator_version_wrote_it(t
     (own / "train.jsonl").write_text("mine\n")
     assert prepare_mix(own, 30, 10) == {}
     assert (own / "train.jsonl").read_text() == "mine\n" and not (own / "stats.json").exists()
+
+
+def test_the_demo_says_when_the_time_budget_cut_the_run():
+    summary = {"steps": 66, "tokens_per_s": 219.9, "peak_rss_mib": 4493.9, "final_loss_lm": 0.87,
+               "time_budget": {"max_train_minutes": 15.0, "seconds_per_step": 12.62, "estimate_min": 24.0,
+                               "recipe_steps": 110, "planned_steps": 66}}
+    lines = training_lines(summary, 1103.4)
+    assert lines[0] == ("time budget: 66 of the recipe's 110 steps fit max_train_minutes 15 on this host "
+                        "(all 110: about 24.0 min)")
+    assert lines[1].startswith("66 steps, 219.9 tokens/s") and lines[1].endswith("(1103 s)")
+    summary["time_budget"].update(planned_steps=110)  # the budget held the whole run: nothing to say
+    summary["steps"] = 110
+    assert len(training_lines(summary, 600)) == 1 and len(training_lines({"steps": 4}, 1)) == 1

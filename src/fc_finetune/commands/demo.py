@@ -111,10 +111,8 @@ def main(args: argparse.Namespace) -> int:
                      "--logging_steps", str(max(1, steps // 4))]
         train_main(argv)
     summary = json.loads((output_dir / "train_summary.json").read_text())
-    print(f"      {summary['steps']} steps, {summary.get('tokens_per_s')} tokens/s, peak RSS "
-          f"{summary.get('peak_rss_mib')} MiB, final L_lm {summary.get('final_loss_lm')}, "
-          f"L_select {summary.get('final_loss_select')}, L_param {summary.get('final_loss_param')} "
-          f"({time.perf_counter() - t:.0f} s)")
+    for line in training_lines(summary, time.perf_counter() - t):
+        print(f"      {line}")
 
     many = "example" if args.eval_examples == 1 else "examples"
     t = _step(4, f"held-out evaluation: {args.eval_examples} {many} of each kind, heads mode and text mode")
@@ -143,3 +141,19 @@ def main(args: argparse.Namespace) -> int:
     print(f"      ({time.perf_counter() - t:.0f} s)")
     print(f"\ndone in {time.perf_counter() - started:.0f} s. Model, plot and summary: {output_dir}")
     return 0
+
+
+def training_lines(summary: dict, seconds: float) -> list[str]:
+    """What the demo says about the run from its ``train_summary.json``: steps, speed, memory and the
+    final losses, after the time budget's plan where it trained fewer steps than the recipe."""
+    lines = []
+    budget = summary.get("time_budget") or {}
+    if budget.get("planned_steps", 0) < budget.get("recipe_steps", 0):
+        estimate = f" (all {budget['recipe_steps']}: about {budget['estimate_min']} min)" if "estimate_min" in budget else ""
+        lines.append(f"time budget: {budget['planned_steps']} of the recipe's {budget['recipe_steps']} steps fit "
+                     f"max_train_minutes {budget['max_train_minutes']:g} on this host{estimate}")
+    lines.append(f"{summary['steps']} steps, {summary.get('tokens_per_s')} tokens/s, peak RSS "
+                 f"{summary.get('peak_rss_mib')} MiB, final L_lm {summary.get('final_loss_lm')}, "
+                 f"L_select {summary.get('final_loss_select')}, L_param {summary.get('final_loss_param')} "
+                 f"({seconds:.0f} s)")
+    return lines
