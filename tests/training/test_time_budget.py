@@ -23,6 +23,7 @@ def test_the_plan_is_the_steps_done_and_what_the_time_left_holds():
     assert planned_steps(budget_s=900, elapsed_s=170, step=10, seconds_per_step=16.0, max_steps=110) == 55
     assert planned_steps(budget_s=900, elapsed_s=100, step=10, seconds_per_step=5.0, max_steps=110) == 110
     assert planned_steps(budget_s=900, elapsed_s=1000, step=10, seconds_per_step=5.0, max_steps=110) == 11
+    assert planned_steps(budget_s=1, elapsed_s=5, step=2, seconds_per_step=5.0, max_steps=2) == 2  # never past it
 
 
 class _Clock:
@@ -117,6 +118,8 @@ def test_a_run_over_its_budget_trains_fewer_steps_and_ends_cooled_down(tiny_asse
     budget = _summary(out)["time_budget"]
     assert budget["recipe_steps"] == 8 and budget["planned_steps"] == 3 and budget["seconds_per_step"] > 0
     assert _summary(out)["steps"] == 3
+    # transformers counts samples by the recipe's 8 steps over the planned 3; the summary reads 3 x 4 samples
+    assert _summary(out)["samples_per_s"] == pytest.approx(12 / _summary(out)["train_runtime_s"], rel=0.02)
     assert "max_steps 8 would take" in caplog.text and "Training 3 steps instead" in caplog.text
     # the logged rate is the one a step used: linear decay over 3 steps uses 1e-3 / 3 in its last one
     # (over 8 steps, step 3 used 1e-3 * 6/8)
@@ -142,3 +145,14 @@ def test_a_resumed_run_keeps_its_plan(tiny_assets, tmp_path, caplog):  # noqa: F
                              **{**options, "max_train_minutes": 600})) == 0
     assert "resuming the plan of 3 steps of 8" in caplog.text
     assert _summary(out)["steps"] == 3 and _last_lr(out) == pytest.approx(1e-3 / 3)
+
+
+def test_a_checkpoint_written_without_a_budget_resumes_with_one(tiny_assets, tmp_path):  # noqa: F811
+    """Its trainer_state.json has no TimeBudget entry; the Trainer's next save looks the entry up."""
+    out = tmp_path / "run"
+    options = {"max_steps": 4, "save_strategy": "steps", "save_steps": 2, "lora_dropout": 0.0}
+    assert main(run_args(tiny_assets, out, **options)) == 0
+    shutil.rmtree(out / "checkpoint-4")
+    assert main(run_args(tiny_assets, out, resume_from_checkpoint=out / "checkpoint-2", max_train_minutes=600,
+                         **options)) == 0
+    assert _summary(out)["steps"] == 4 and (out / "checkpoint-4" / "trainer_state.json").is_file()

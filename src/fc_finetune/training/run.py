@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
         data_collator=FunctionCallingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
         callbacks=[summary])
-    budget = _time_budget(trainer, training_args, train_set)
+    _time_budget(trainer, training_args, train_set)
     result = trainer.train(resume_from_checkpoint=resume)
-    if budget is not None:
+    if (budget := TimeBudget.of(trainer)) is not None:
         summary.extra["time_budget"] = budget.record
+        budget.correct(result.metrics)
 
     # calibrate the selector on held-out decisions (calibration_data, else eval_data), then save and report
     if calibration_set is not None and model.heads.selector is not None:

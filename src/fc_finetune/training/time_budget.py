@@ -33,7 +33,7 @@ def planned_steps(*, budget_s: float, elapsed_s: float, step: int, seconds_per_s
     if seconds_per_step <= 0:
         return max_steps
     more = math.floor(max(budget_s - elapsed_s, 0.0) / seconds_per_step)
-    return max(step + 1, min(max_steps, step + more))
+    return min(max_steps, max(step + 1, step + more))
 
 
 class TimeBudget(TrainerCallback, ExportableState):
@@ -58,6 +58,20 @@ class TimeBudget(TrainerCallback, ExportableState):
         self._start = self._marks = None
         self.record: dict = {"max_train_minutes": self.minutes}
 
+    @staticmethod
+    def of(trainer) -> TimeBudget | None:
+        """The trainer's budget callback (after a resume with ``restore_callback_states_from_checkpoint``,
+        a new instance the Trainer made from the checkpoint)."""
+        return next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, TimeBudget)), None)
+
+    def correct(self, metrics: dict) -> dict:
+        """transformers counts the samples of a run by the recipe's steps over the planned ones: scaled
+        back, so ``train_samples_per_second`` is what the run read."""
+        recipe, planned = self.record.get("recipe_steps"), self.record.get("planned_steps")
+        if recipe and planned and planned < recipe and metrics.get("train_samples_per_second") is not None:
+            metrics["train_samples_per_second"] = round(metrics["train_samples_per_second"] * planned / recipe, 3)
+        return metrics
+
     def attach(self, trainer) -> TimeBudget:
         """Add this callback to ``trainer``, after its progress bar, whose total it then keeps to the plan."""
         from transformers.trainer_callback import ProgressCallback
@@ -78,7 +92,8 @@ class TimeBudget(TrainerCallback, ExportableState):
         return self.seconds_before + (self.clock() - self._start if self._start is not None else 0.0)
 
     def on_train_begin(self, args, state, control, **kwargs):
-        stored = state.stateful_callbacks.get(type(self).__name__)
+        # a checkpoint written without a budget has no entry, and the Trainer's save looks it up
+        stored = state.stateful_callbacks.setdefault(type(self).__name__, self.state())
         if isinstance(stored, dict) and stored.get("attributes"):  # a resumed run: its plan and its time
             self.planned = stored["attributes"].get("planned")
             self.seconds_before = float(stored["attributes"].get("seconds_before") or 0.0)
