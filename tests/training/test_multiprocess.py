@@ -164,9 +164,10 @@ def test_two_processes_with_accumulation_match_one_process(runs, work):
 
 
 def test_two_processes_over_a_time_budget_end_together_at_the_plan(work):
-    """``max_train_minutes``: the main process's plan is broadcast (a process that stopped alone
-    would leave the other waiting in an all-reduce until the timeout); 0.0001 min is spent before
-    the probe at step 2, so both end at step 3 of 8, saved there (~15 s)."""
+    """``max_train_minutes`` under two processes: 0.0001 min is spent before the probe at step 2, so
+    both end at step 3 of 8, saved there, through the plan's broadcast (~15 s). Both processes plan
+    alike here, so this shows the path runs and ends the run together, not that the broadcast is
+    what makes them agree."""
     root, env = work
     out = root / "two-budget"
     flags = [*_train_flags(root, out, batch=2), "--max_steps", "8", "--save_steps", "8", "--max_train_minutes", "0.0001"]

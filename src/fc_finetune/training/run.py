@@ -125,7 +125,7 @@ def _time_budget(trainer, training_args, train_set) -> TimeBudget | None:
     """``max_train_minutes``: the callback that keeps training within it, told the mean tokens of a step."""
     if not training_args.max_train_minutes:
         return None
-    lengths = [len(ids) for ids in train_set["input_ids"]]
+    lengths = train_set["length"]  # the encoder's column (the memory check reads it too), not every input_ids list
     per_step = (sum(lengths) / max(len(lengths), 1) * training_args.per_device_train_batch_size
                 * training_args.gradient_accumulation_steps * training_args.world_size)
     return TimeBudget(training_args.max_train_minutes, tokens_per_step=per_step).attach(trainer)
